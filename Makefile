@@ -1,0 +1,104 @@
+# mailsift - bulk email list cleaning engine.
+# Targets: all (the mailsift binary), test, check-asan (the same suite under ASan+UBSan),
+# fuzz (libFuzzer targets, clang), bench, data (refresh the flag lists), install, clean.
+
+PROG     := mailsift
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libevent libcares openssl sqlite3 zlib libpsl libidn2
+
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wcast-qual -Werror
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -DMAILSIFT_VERSION='"$(VERSION)"' -I. $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Sources by folder (DESIGN.md: one concern per file).
+SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
+IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c \
+                 importers/suggest.c importers/check.c importers/columns.c importers/import.c \
+                 $(BUILD)/gen/lists.c
+EXPORTERS_SRC := exporters/export.c exporters/report.c
+ENGINE_SRC    := engine/progress.c engine/cli.c
+MAIN_SRC      := engine/main.c
+
+LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC)
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(LIB_SRC)))
+LIB      := $(BUILD)/libmailsift.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+# Data embedded in the binary: SQL migrations and the flag lists.
+MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
+LISTS      := importers/data/role.txt importers/data/disposable.txt importers/data/free.txt
+
+.PHONY: all test check-asan fuzz bench data install clean
+all: $(BUILD)/$(PROG)
+
+$(BUILD)/$(PROG): $(BUILD)/engine/main.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh text store_migrations $(MIGRATIONS) > $@
+
+$(BUILD)/gen/lists.c: $(LISTS) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh lines flags_role importers/data/role.txt > $@
+	sh tools/embed.sh lines flags_disposable importers/data/disposable.txt >> $@
+	sh tools/embed.sh lines flags_free importers/data/free.txt >> $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The test command (README): unit, golden and end-to-end tests; ends with "N passed, N failed".
+test: all $(UNIT_BIN)
+	sh tests/run.sh $(BUILD)
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build tree.
+check-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
+
+# libFuzzer targets (clang), run briefly each: make fuzz FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 20
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(LIB)
+	@mkdir -p build-fuzz/fuzz
+	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz/$$n $$f \
+	    build-fuzz/libmailsift.a $(LDLIBS) && \
+	  mkdir -p build-fuzz/corpus/$$n && \
+	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
+	done
+
+bench: all
+	sh bench/run.sh $(BUILD)
+
+# Refresh the flag lists from their npm packages (sources and licenses: importers/data/SOURCES).
+data:
+	sh tools/update-lists.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/$(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

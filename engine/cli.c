@@ -1,0 +1,463 @@
+/*
+ * cli - the mailsift commands (see cli.h). Options are parsed here and nowhere else; the work
+ * is done by importers/, exporters/ and schema/. Messages name the file, line or store involved.
+ */
+#include "engine/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/progress.h"
+#include "exporters/export.h"
+#include "importers/csv.h"
+#include "importers/import.h"
+#include "schema/store.h"
+#include "schema/verdict.h"
+
+#define CLEAN_DB_NAME "mailsift.db" /* job store of `clean` when --db is not given */
+#define MAX_LISTS 1024              /* LIST arguments in one command */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* catch_signals - the first SIGINT/SIGTERM asks for a clean stop; the second one kills */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int __attribute__((format(printf, 2, 3))) usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mailsift %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'mailsift %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+void cli_usage(FILE *out)
+{
+	fprintf(out,
+	"mailsift %s - bulk email list cleaning\n"
+	"\n"
+	"Usage:\n"
+	"  mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip]\n"
+	"                                 import, then export (job store OUTDIR/" CLEAN_DB_NAME ")\n"
+	"  mailsift import LIST... --db JOB.db [--column NAME|N]\n"
+	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
+	"  mailsift status --db JOB.db\n"
+	"  mailsift COMMAND --help        options of one command\n"
+	"  mailsift --version\n"
+	"\n"
+	"LIST is a CSV file (with or without a header; , ; TAB or | delimited) or a file with one\n"
+	"address a line, plain or gzip-compressed (detected by content); - reads stdin.\n"
+	"\n"
+	"Not in this build yet: `run` and `verify` (DNS and SMTP probing). Until then every\n"
+	"address with valid syntax is exported as unknown with reason not_verified.\n"
+	"\n"
+	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
+	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume.\n",
+	MAILSIFT_VERSION);
+}
+
+/* ---- shared pieces ---- */
+
+struct import_progress_ctx {
+	struct progress *p;
+	double started;
+};
+
+static void show_import_progress(void *ctx, const struct import_progress *ip)
+{
+	struct import_progress_ctx *c = ctx;
+	double secs = progress_now() - c->started;
+	double frac = ip->raw_total ? (double)ip->raw_done / (double)ip->raw_total : -1;
+	char text[512];
+
+	if (frac > 1)
+		frac = 1;
+	snprintf(text, sizeof text, "importing %s: %llu rows, %.0f rows/s", ip->name,
+	         (unsigned long long)ip->rows, secs > 0 ? (double)ip->rows / secs : 0.0);
+	progress_show(c->p, frac, text, 0);
+}
+
+static const char *import_status_text(enum import_status st)
+{
+	switch (st) {
+	case IMPORT_DONE: return "imported";
+	case IMPORT_ALREADY: return "already imported";
+	case IMPORT_PARTIAL: return "partly imported (damaged input)";
+	case IMPORT_INTERRUPTED: return "interrupted";
+	case IMPORT_FAILED: return "failed";
+	}
+	return "?";
+}
+
+/* import_all - import each list; fills ids; returns an exit status */
+static int import_all(struct store *s, char **lists, int n, const char *column, int quiet,
+                      int64_t *ids, int *nids)
+{
+	struct progress p;
+	struct import_progress_ctx pc = {&p, 0};
+	struct import_opts o = {
+		.column = column,
+		.max_record = CSV_MAX_RECORD_DEFAULT,
+		.stop = &stop_requested,
+		.messages = stderr,
+		.progress = show_import_progress,
+		.progress_ctx = &pc,
+	};
+	int status = EXIT_DONE;
+	char err[1024];
+
+	progress_init(&p, stderr, quiet);
+	*nids = 0;
+	for (int i = 0; i < n; i++) {
+		struct import_result r;
+		enum import_status st;
+
+		err[0] = '\0';
+		pc.started = progress_now();
+		st = import_list(s, lists[i], &o, &r, err, sizeof err);
+		progress_end(&p);
+		if (st != IMPORT_FAILED)
+			ids[(*nids)++] = r.list_id;
+		switch (st) {
+		case IMPORT_DONE:
+		case IMPORT_ALREADY:
+			if (!quiet)
+				fprintf(stderr, "%s: %s, %lld rows%s (%.1f s)\n",
+				        strcmp(lists[i], "-") ? lists[i] : "stdin", import_status_text(st),
+				        (long long)r.rows, r.resumed_from ? ", resumed" : "", r.seconds);
+			break;
+		case IMPORT_PARTIAL:
+			fprintf(stderr, "mailsift: %s\nmailsift: %s: %lld rows before the damage kept\n",
+			        err, lists[i], (long long)r.rows);
+			status = EXIT_FAILURE_;
+			break;
+		case IMPORT_INTERRUPTED:
+			fprintf(stderr,
+			        "mailsift: interrupted while importing %s after %lld rows; they are saved. "
+			        "Rerun the same command to resume.\n", lists[i], (long long)r.rows);
+			return EXIT_INTERRUPTED;
+		case IMPORT_FAILED:
+			fprintf(stderr, "mailsift: %s\n", err);
+			status = EXIT_FAILURE_;
+			break;
+		}
+	}
+	return status;
+}
+
+static int export_lists(struct store *s, const char *outdir, int gzip, const int64_t *ids,
+                        int nids, int quiet)
+{
+	struct export_opts o = {.outdir = outdir, .gzip = gzip, .list_ids = ids,
+	                        .nlists = (size_t)nids, .messages = stderr};
+	struct export_result r;
+	char err[1024] = "";
+
+	if (export_run(s, &o, &r, err, sizeof err) < 0) {
+		fprintf(stderr, "mailsift: export: %s\n", err);
+		return EXIT_FAILURE_;
+	}
+	if (!quiet) {
+		fprintf(stderr, "exported %lld rows to %s in %.1f s:", (long long)r.rows, outdir,
+		        r.seconds);
+		for (int st = 0; st < STATUS_COUNT; st++)
+			fprintf(stderr, " %s %lld,", verdict_status_name((enum verdict_status)st),
+			        (long long)r.by_status[st]);
+		fprintf(stderr, " duplicates %lld\n", (long long)r.duplicates);
+	}
+	return EXIT_DONE;
+}
+
+static struct store *open_store(const char *path, enum store_mode mode)
+{
+	char err[1024];
+	struct store *s = store_open(path, mode, err, sizeof err);
+
+	if (s == NULL)
+		fprintf(stderr, "mailsift: %s\n", err);
+	return s;
+}
+
+/* ---- commands ---- */
+
+static const char import_help[] =
+	"Usage: mailsift import LIST... --db JOB.db [--column NAME|N] [--quiet]\n"
+	"Read each LIST (CSV or one address a line, plain or gzip, - for stdin) into the job\n"
+	"store: syntax, normalization, dedupe, role/disposable/free flags, typo suggestions.\n"
+	"Rerunning after an interruption resumes; a list already imported is skipped.\n"
+	"  --db JOB.db        the job store (created when missing)\n"
+	"  --column NAME|N    the address column by header name or number (1 = first);\n"
+	"                     default: found by header name (email, e-mail, mail...) or content\n"
+	"  -q, --quiet        no progress or summary on stderr (problems are still reported)\n";
+
+int cli_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"column", required_argument, NULL, 'c'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *column = NULL;
+	int quiet = 0, c, nids, rc;
+	int64_t ids[MAX_LISTS];
+	struct store *s;
+
+	while ((c = getopt_long(argc, argv, "d:c:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'c': column = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(import_help, stdout); return EXIT_DONE;
+		default: return usage_error("import", "unknown option");
+		}
+	}
+	if (db == NULL)
+		return usage_error("import", "--db JOB.db is required");
+	if (optind >= argc)
+		return usage_error("import", "no LIST given");
+	if (argc - optind > MAX_LISTS)
+		return usage_error("import", "at most %d lists at once", MAX_LISTS);
+	catch_signals();
+	if ((s = open_store(db, STORE_WRITE)) == NULL)
+		return EXIT_FAILURE_;
+	rc = import_all(s, argv + optind, argc - optind, column, quiet, ids, &nids);
+	store_close(s);
+	return rc;
+}
+
+static const char export_help[] =
+	"Usage: mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]... [--quiet]\n"
+	"Write valid.csv invalid.csv risky.csv catch_all.csv unknown.csv duplicates.csv and\n"
+	"report.json into OUTDIR. Each row keeps the input's columns, then mailsift_* columns.\n"
+	"Lists with different headers get a subfolder each.\n"
+	"  --db JOB.db        the job store\n"
+	"  -o, --output DIR   where to write (created when missing)\n"
+	"  --gzip             write .csv.gz files\n"
+	"  --list NAME|ID     export only this list (repeatable; default: every list)\n"
+	"  -q, --quiet        no summary on stderr\n";
+
+/* find_list - the id of the list named NAME (as imported, or its id) */
+static int64_t find_list(struct store *s, const char *name)
+{
+	struct store_list *v;
+	size_t n;
+	int64_t id = -1;
+	char *end;
+	long long num = strtoll(name, &end, 10);
+
+	if (store_lists(s, &v, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n && id < 0; i++)
+		if (strcmp(v[i].name, name) == 0 || (*end == '\0' && v[i].id == num))
+			id = v[i].id;
+	store_lists_free(v, n);
+	return id;
+}
+
+int cli_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"gzip", no_argument, NULL, 'z'},
+		{"list", required_argument, NULL, 'l'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *outdir = NULL, *names[MAX_LISTS];
+	int quiet = 0, gzip = 0, c, nnames = 0, rc;
+	int64_t ids[MAX_LISTS];
+	struct store *s;
+
+	while ((c = getopt_long(argc, argv, "d:o:zl:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'z': gzip = 1; break;
+		case 'l':
+			if (nnames == MAX_LISTS)
+				return usage_error("export", "too many --list");
+			names[nnames++] = optarg;
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(export_help, stdout); return EXIT_DONE;
+		default: return usage_error("export", "unknown option");
+		}
+	}
+	if (db == NULL || outdir == NULL)
+		return usage_error("export", "--db JOB.db and -o OUTDIR are required");
+	if (optind < argc)
+		return usage_error("export", "unexpected argument \"%s\"", argv[optind]);
+	if ((s = open_store(db, STORE_READ)) == NULL)
+		return EXIT_FAILURE_;
+	for (int i = 0; i < nnames; i++) {
+		ids[i] = find_list(s, names[i]);
+		if (ids[i] < 0) {
+			store_close(s);
+			fprintf(stderr, "mailsift export: %s: no list \"%s\" in the job store\n", db,
+			        names[i]);
+			return EXIT_USAGE;
+		}
+	}
+	rc = export_lists(s, outdir, gzip, nnames ? ids : NULL, nnames, quiet);
+	store_close(s);
+	return rc;
+}
+
+static const char status_help[] =
+	"Usage: mailsift status --db JOB.db\n"
+	"Show the lists in the job store, addresses by state (pending, in flight, done) and the\n"
+	"verdicts so far.\n";
+
+int cli_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL;
+	struct store *s;
+	struct store_list *v;
+	struct store_counts cnt;
+	size_t n;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'h': fputs(status_help, stdout); return EXIT_DONE;
+		default: return usage_error("status", "unknown option");
+		}
+	}
+	if (db == NULL)
+		return usage_error("status", "--db JOB.db is required");
+	if (optind < argc)
+		return usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+	if ((s = open_store(db, STORE_READ)) == NULL)
+		return EXIT_FAILURE_;
+	if (store_lists(s, &v, &n) < 0 || store_counts(s, &cnt) < 0) {
+		fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
+		store_close(s);
+		return EXIT_FAILURE_;
+	}
+	printf("job store %s\n", db);
+	printf("lists: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		printf("  %lld  %s  %s, %lld rows", (long long)v[i].id, v[i].name,
+		       v[i].done ? (v[i].input_error ? "imported up to damaged input" : "imported")
+		                 : "import unfinished",
+		       (long long)v[i].rows);
+		if (v[i].email_col >= 0)
+			printf(", %s, address in column %d", v[i].has_header ? "header" : "no header",
+			       v[i].email_col + 1);
+		printf("%s\n", v[i].gzip ? ", gzip" : "");
+		if (v[i].input_error)
+			printf("     input error: %s\n", v[i].input_error);
+	}
+	printf("rows: %lld (%lld duplicates, %lld without an address)\n", (long long)cnt.rows,
+	       (long long)cnt.duplicate_rows, (long long)cnt.rows_without_address);
+	printf("addresses: %lld distinct: %lld pending, %lld in flight, %lld done\n",
+	       (long long)cnt.addresses, (long long)cnt.pending, (long long)cnt.in_flight,
+	       (long long)cnt.done);
+	printf("verdicts:");
+	for (int st = 0; st < STATUS_COUNT; st++)
+		printf(" %s %lld%s", verdict_status_name((enum verdict_status)st),
+		       (long long)cnt.by_status[st], st + 1 < STATUS_COUNT ? "," : "\n");
+	store_lists_free(v, n);
+	store_close(s);
+	return EXIT_DONE;
+}
+
+static const char clean_help[] =
+	"Usage: mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip] [--quiet]\n"
+	"Import the lists, verify them (not in this build yet: addresses stay not_verified) and\n"
+	"export the annotated files into OUTDIR. The job store is OUTDIR/" CLEAN_DB_NAME " unless\n"
+	"--db is given; rerunning the same command after an interruption resumes.\n"
+	"  -o, --output DIR   where the files and the job store go (created when missing)\n"
+	"  --db JOB.db        another job store (to reuse verdicts across lists)\n"
+	"  --column NAME|N    the address column by header name or number (1 = first)\n"
+	"  --gzip             write .csv.gz files\n"
+	"  -q, --quiet        no progress or summary on stderr\n";
+
+int cli_clean(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"column", required_argument, NULL, 'c'},
+		{"gzip", no_argument, NULL, 'z'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *outdir = NULL, *column = NULL;
+	char dbpath[4096];
+	int quiet = 0, gzip = 0, c, nids, rc, rc2;
+	int64_t ids[MAX_LISTS];
+	struct store *s;
+
+	while ((c = getopt_long(argc, argv, "d:o:c:zqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'c': column = optarg; break;
+		case 'z': gzip = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(clean_help, stdout); return EXIT_DONE;
+		default: return usage_error("clean", "unknown option");
+		}
+	}
+	if (outdir == NULL)
+		return usage_error("clean", "-o OUTDIR is required");
+	if (optind >= argc)
+		return usage_error("clean", "no LIST given");
+	if (argc - optind > MAX_LISTS)
+		return usage_error("clean", "at most %d lists at once", MAX_LISTS);
+	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "mailsift: %s: cannot create folder: %s\n", outdir, strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	if (db == NULL) {
+		snprintf(dbpath, sizeof dbpath, "%s/%s", outdir, CLEAN_DB_NAME);
+		db = dbpath;
+	}
+	catch_signals();
+	if ((s = open_store(db, STORE_WRITE)) == NULL)
+		return EXIT_FAILURE_;
+	rc = import_all(s, argv + optind, argc - optind, column, quiet, ids, &nids);
+	if (rc == EXIT_INTERRUPTED || nids == 0) {
+		store_close(s);
+		return rc;
+	}
+	rc2 = export_lists(s, outdir, gzip, ids, nids, quiet);
+	store_close(s);
+	return rc != EXIT_DONE ? rc : rc2;
+}

@@ -1,0 +1,24 @@
+/*
+ * cli - the mailsift commands (DESIGN.md "Command line"): each parses its own options,
+ * drives the stages through their modules and maps the outcome to an exit status.
+ */
+#ifndef MAILSIFT_CLI_H
+#define MAILSIFT_CLI_H
+
+#include <stdio.h>
+
+/* Exit statuses (documented in README and --help). */
+#define EXIT_DONE 0         /* the command did all it was asked */
+#define EXIT_FAILURE_ 1     /* it failed, or the input was damaged (what could be read is kept) */
+#define EXIT_USAGE 2        /* bad command line */
+#define EXIT_INTERRUPTED 3  /* stopped by a signal; rerun the same command to resume */
+
+int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_clean(int argc, char **argv);
+
+/* cli_usage - the top-level help on OUT */
+void cli_usage(FILE *out);
+
+#endif

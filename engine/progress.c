@@ -1,0 +1,66 @@
+/*
+ * progress - stderr progress (see progress.h).
+ */
+#include "engine/progress.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double progress_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void progress_init(struct progress *p, FILE *out, int quiet)
+{
+	memset(p, 0, sizeof *p);
+	p->out = out;
+	p->quiet = quiet;
+	p->tty = isatty(fileno(out));
+	p->started = progress_now();
+	p->last = p->started;
+}
+
+void progress_show(struct progress *p, double fraction, const char *text, int force)
+{
+	double now = progress_now();
+	char bar[PROGRESS_BAR_WIDTH + 1];
+
+	if (p->quiet)
+		return;
+	if (!force && now - p->last < (p->tty ? PROGRESS_TTY_INTERVAL : PROGRESS_LINE_INTERVAL))
+		return;
+	p->last = now;
+	if (!p->tty) {
+		if (fraction >= 0)
+			fprintf(p->out, "[%5.1f%%] %s\n", fraction * 100, text);
+		else
+			fprintf(p->out, "%s\n", text);
+		fflush(p->out);
+		return;
+	}
+	if (fraction >= 0) {
+		int full = (int)(fraction * PROGRESS_BAR_WIDTH + 0.5);
+		for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
+			bar[i] = i < full ? '#' : '.';
+		bar[PROGRESS_BAR_WIDTH] = '\0';
+		fprintf(p->out, "\r\033[K[%s] %5.1f%% %s", bar, fraction * 100, text);
+	} else {
+		fprintf(p->out, "\r\033[K%s", text);
+	}
+	fflush(p->out);
+	p->drawn = 1;
+}
+
+void progress_end(struct progress *p)
+{
+	if (p->drawn && !p->quiet) {
+		fputc('\n', p->out);
+		fflush(p->out);
+	}
+	p->drawn = 0;
+}

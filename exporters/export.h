@@ -1,0 +1,44 @@
+/*
+ * export - the job store ─► annotated files: valid.csv invalid.csv risky.csv catch_all.csv
+ * unknown.csv duplicates.csv (each optionally .gz) and report.json in OUTDIR.
+ *
+ * Every input row lands in exactly one file, with its original columns unchanged (formula
+ * cells neutralized) followed by the annotation columns. Files are written under temporary
+ * names and renamed into place, so a crash never leaves a half file under a final name.
+ * Lists with the same header share one set of files; lists with different headers get a
+ * subfolder each (OUTDIR/<list name>/). The export only reads the store.
+ */
+#ifndef MAILSIFT_EXPORT_H
+#define MAILSIFT_EXPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "schema/store.h"
+#include "schema/verdict.h"
+
+struct export_opts {
+	const char *outdir;
+	int gzip;                  /* write .csv.gz */
+	const int64_t *list_ids;   /* lists to export; NULL: every list in the store */
+	size_t nlists;
+	FILE *messages;            /* notes for the user (stderr) */
+	const char *run_json;      /* a JSON object describing the run, put in report.json, or NULL */
+};
+
+struct export_result {
+	int64_t rows;                     /* rows written in all */
+	int64_t by_status[STATUS_COUNT];  /* rows per verdict file */
+	int64_t duplicates;               /* rows in duplicates files */
+	int nsets;                        /* sets of files written (1 unless headers differ) */
+	double seconds;
+};
+
+/* export_run - write the files; 0 ok, -1 with err */
+int export_run(struct store *s, const struct export_opts *o, struct export_result *r, char *err,
+               size_t errlen);
+
+/* export_neutralize_needed - 1 when a spreadsheet would run CELL as a formula */
+int export_neutralize_needed(const char *cell, size_t len);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * report - report.json writer (see report.h).
+ */
+#include "exporters/report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void report_tally_add(struct report_tally *t, enum verdict_status status, const char *reason,
+                      int duplicate)
+{
+	const char *sname = duplicate ? "duplicate" : verdict_status_name(status);
+	size_t i;
+
+	t->rows++;
+	if (duplicate)
+		t->duplicates++;
+	else
+		t->by_status[status]++;
+	for (i = 0; i < t->nreasons; i++)
+		if (strcmp(t->reason[i].reason, reason) == 0 && strcmp(t->reason[i].status, sname) == 0)
+			break;
+	if (i == t->nreasons) {
+		if (t->nreasons == REPORT_MAX_REASONS)
+			return; /* cannot happen with the closed vocabulary; counts above stay right */
+		snprintf(t->reason[i].status, sizeof t->reason[i].status, "%s", sname);
+		snprintf(t->reason[i].reason, sizeof t->reason[i].reason, "%s", reason);
+		t->reason[i].count = 0;
+		t->nreasons++;
+	}
+	t->reason[i].count++;
+}
+
+/* json_string - S as a JSON string literal */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void json_tally(FILE *f, const struct report_tally *t, const char *indent)
+{
+	fprintf(f, "{\n%s  \"rows\": %lld,\n%s  \"duplicates\": %lld,\n%s  \"verdicts\": {", indent,
+	        (long long)t->rows, indent, (long long)t->duplicates, indent);
+	for (int s = 0; s < STATUS_COUNT; s++) {
+		const char *name = verdict_status_name((enum verdict_status)s);
+		int first = 1;
+		fprintf(f, "%s\n%s    \"%s\": {\"count\": %lld, \"reasons\": {", s ? "," : "", indent, name,
+		        (long long)t->by_status[s]);
+		for (size_t i = 0; i < t->nreasons; i++) {
+			if (strcmp(t->reason[i].status, name) != 0)
+				continue;
+			fprintf(f, "%s", first ? "" : ", ");
+			json_string(f, t->reason[i].reason);
+			fprintf(f, ": %lld", (long long)t->reason[i].count);
+			first = 0;
+		}
+		fprintf(f, "}}");
+	}
+	fprintf(f, "\n%s  }\n%s}", indent, indent);
+}
+
+static void json_time(FILE *f, int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL) {
+		fprintf(f, "null");
+		return;
+	}
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_string(f, buf);
+}
+
+int report_write(const char *path, const struct report_list *lists, size_t nlists,
+                 const struct report_tally *total, const struct report_file *files,
+                 size_t nfiles, double export_secs, const char *run_json, char *err,
+                 size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+	double import_secs = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "{\n  \"mailsift_version\": ");
+	json_string(f, MAILSIFT_VERSION);
+	fprintf(f, ",\n  \"generated_at\": ");
+	json_time(f, (int64_t)time(NULL));
+	fprintf(f, ",\n  \"total\": ");
+	json_tally(f, total, "  ");
+	fprintf(f, ",\n  \"lists\": [");
+	for (size_t i = 0; i < nlists; i++) {
+		const struct store_list *l = lists[i].list;
+		import_secs += l->import_secs;
+		fprintf(f, "%s\n    {\n      \"name\": ", i ? "," : "");
+		json_string(f, l->name);
+		fprintf(f, ",\n      \"folder\": ");
+		json_string(f, lists[i].dir);
+		fprintf(f, ",\n      \"complete\": %s,\n      \"input_error\": ", l->done ? "true" : "false");
+		if (l->input_error)
+			json_string(f, l->input_error);
+		else
+			fprintf(f, "null");
+		fprintf(f, ",\n      \"has_header\": %s,\n      \"email_column\": ",
+		        l->has_header ? "true" : "false");
+		if (l->email_col >= 0)
+			fprintf(f, "%d", l->email_col + 1);
+		else
+			fprintf(f, "null");
+		fprintf(f, ",\n      \"delimiter\": ");
+		json_string(f, l->delimiter);
+		fprintf(f, ",\n      \"gzip\": %s,\n      \"blank_lines\": %lld,\n      \"imported_at\": ",
+		        l->gzip ? "true" : "false", (long long)l->blank_lines);
+		json_time(f, l->finished_at ? l->finished_at : l->started_at);
+		fprintf(f, ",\n      \"import_seconds\": %.3f,\n      \"problems\": {", l->import_secs);
+		for (size_t p = 0; p < lists[i].nproblems; p++) {
+			fprintf(f, "%s\n        ", p ? "," : "");
+			json_string(f, lists[i].problems[p].kind);
+			fprintf(f, ": {\"count\": %lld, \"first_line\": %lld}",
+			        (long long)lists[i].problems[p].count,
+			        (long long)lists[i].problems[p].first_line);
+		}
+		fprintf(f, "%s},\n      \"counts\": ", lists[i].nproblems ? "\n      " : "");
+		json_tally(f, &lists[i].tally, "      ");
+		fprintf(f, "\n    }");
+	}
+	fprintf(f, "\n  ],\n  \"files\": [");
+	for (size_t i = 0; i < nfiles; i++) {
+		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
+		json_string(f, files[i].path);
+		fprintf(f, ", \"rows\": %lld}", (long long)files[i].rows);
+	}
+	fprintf(f, "\n  ],\n  \"timings\": {\"import_seconds\": %.3f, \"export_seconds\": %.3f",
+	        import_secs, export_secs);
+	if (export_secs > 0)
+		fprintf(f, ", \"export_rows_per_second\": %.0f", (double)total->rows / export_secs);
+	fprintf(f, "}");
+	if (run_json)
+		fprintf(f, ",\n  \"run\": %s", run_json);
+	fprintf(f, "\n}\n");
+	if (fflush(f) != 0 || ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

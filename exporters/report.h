@@ -1,0 +1,53 @@
+/*
+ * report - report.json: counts per verdict and reason (overall and per list), input rows,
+ * duplicates, input problems by kind, files written, timings. Writes JSON, reads nothing.
+ */
+#ifndef MAILSIFT_REPORT_H
+#define MAILSIFT_REPORT_H
+
+#include <stdint.h>
+
+#include "schema/store.h"
+#include "schema/verdict.h"
+
+#define REPORT_MAX_REASONS 64 /* distinct (status, reason) pairs; the vocabulary is ~25 */
+
+struct report_reason {
+	char status[16];
+	char reason[32];
+	int64_t count;
+};
+
+/* Counts for one scope (a list, or everything). */
+struct report_tally {
+	int64_t rows;                       /* input rows */
+	int64_t duplicates;                 /* rows in duplicates.csv */
+	int64_t by_status[STATUS_COUNT];    /* rows in each verdict file */
+	struct report_reason reason[REPORT_MAX_REASONS];
+	size_t nreasons;
+};
+
+struct report_file {
+	char path[4096];    /* relative to OUTDIR */
+	int64_t rows;
+};
+
+struct report_list {
+	const struct store_list *list;
+	struct report_tally tally;
+	struct store_problem_count *problems; /* owned by the caller */
+	size_t nproblems;
+	char dir[256];                        /* subfolder of OUTDIR holding its files, "" = OUTDIR */
+};
+
+/* report_tally_add - count one row with STATUS and REASON (a duplicate counts as its own) */
+void report_tally_add(struct report_tally *t, enum verdict_status status, const char *reason,
+                      int duplicate);
+
+/* report_write - write the JSON to PATH; 0 ok, -1 with err */
+int report_write(const char *path, const struct report_list *lists, size_t nlists,
+                 const struct report_tally *total, const struct report_file *files,
+                 size_t nfiles, double export_secs, const char *run_json, char *err,
+                 size_t errlen);
+
+#endif

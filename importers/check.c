@@ -1,0 +1,71 @@
+/*
+ * check - per-address checks with a per-domain cache (see check.h).
+ */
+#include "importers/check.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "importers/flags.h"
+#include "importers/suggest.h"
+#include "schema/verdict.h"
+
+struct domain_slot {
+	char domain[ADDR_DOMAIN_MAX + 1];     /* "" when the slot is empty */
+	unsigned flags;                       /* FLAG_DISPOSABLE | FLAG_FREE */
+	char suggestion[ADDR_DOMAIN_MAX + 1]; /* suggested domain, "" when none */
+};
+
+struct check {
+	struct domain_slot slot[CHECK_CACHE_SLOTS];
+};
+
+struct check *check_new(void)
+{
+	return calloc(1, sizeof(struct check));
+}
+
+void check_free(struct check *c)
+{
+	free(c);
+}
+
+static uint32_t domain_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* domain_info - the cached slot for DOMAIN, filled on a miss */
+static const struct domain_slot *domain_info(struct check *c, const char *domain)
+{
+	struct domain_slot *s = &c->slot[domain_hash(domain) & (CHECK_CACHE_SLOTS - 1)];
+
+	if (strcmp(s->domain, domain) != 0) {
+		snprintf(s->domain, sizeof s->domain, "%s", domain);
+		s->flags = flags_domain(domain);
+		if (!suggest_domain(domain, s->suggestion, sizeof s->suggestion))
+			s->suggestion[0] = '\0';
+	}
+	return s;
+}
+
+void check_address(struct check *c, const char *cell, size_t len, struct check_result *r)
+{
+	const struct domain_slot *d;
+
+	r->flags = 0;
+	r->suggestion[0] = '\0';
+	r->problem = addr_parse(cell, len, &r->addr);
+	if (r->problem != ADDR_OK)
+		return;
+	d = domain_info(c, r->addr.domain);
+	r->flags = d->flags | (flags_is_role(r->addr.local) ? FLAG_ROLE : 0);
+	if (d->suggestion[0] != '\0')
+		snprintf(r->suggestion, sizeof r->suggestion, "%s@%s", r->addr.local, d->suggestion);
+}

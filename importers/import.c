@@ -1,0 +1,599 @@
+/*
+ * import - one list into the job store (see import.h for the contract).
+ */
+#include "importers/import.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "importers/check.h"
+#include "importers/columns.h"
+#include "importers/csv.h"
+#include "importers/instream.h"
+#include "schema/verdict.h"
+
+#define INVALID_KEY_PREFIX "invalid:" /* ':' is never in a valid key, so no clash */
+#define INVALID_KEY_KEEP 200          /* bytes of a broken cell kept in its key and address */
+#define PROGRESS_EVERY_ROWS 8192      /* how often the progress callback may run */
+#define CLOCK_EVERY_ROWS 1024         /* how often the batch clock is read */
+
+/* Problem kinds: the store's problems.kind and the summary lines. */
+enum problem_kind {
+	PK_UNTERMINATED_QUOTE,
+	PK_STRAY_QUOTE,
+	PK_ROW_TOO_LONG,
+	PK_NUL_BYTE,
+	PK_BAD_UTF8,
+	PK_TOO_MANY_FIELDS,
+	PK_FIELD_COUNT,
+	PK_NO_ADDRESS,
+	PK_EMPTY,
+	PK_INPUT,
+	PK_COUNT
+};
+
+static const char *const problem_kind_name[PK_COUNT] = {
+	[PK_UNTERMINATED_QUOTE] = "unterminated_quote",
+	[PK_STRAY_QUOTE] = "stray_quote",
+	[PK_ROW_TOO_LONG] = "row_too_long",
+	[PK_NUL_BYTE] = "nul_byte",
+	[PK_BAD_UTF8] = "invalid_utf8",
+	[PK_TOO_MANY_FIELDS] = "too_many_fields",
+	[PK_FIELD_COUNT] = "field_count",
+	[PK_NO_ADDRESS] = "no_address",
+	[PK_EMPTY] = "empty",
+	[PK_INPUT] = "input_error",
+};
+
+/* A sampled record, copied out of the reader so that the sample survives later reads. */
+struct sample {
+	struct columns_record view; /* fields as NUL-terminated copies */
+	size_t *len;
+	uint64_t line;
+	unsigned flags;
+};
+
+/* One import in progress. */
+struct importer {
+	struct store *store;
+	const struct import_opts *opts;
+	struct instream *in;
+	struct csv_reader *csv;
+	struct check *check;
+	const char *name;            /* for messages */
+	struct store_list list;      /* the list's row, layout filled at start */
+	int64_t row_no;              /* data rows read so far (committed or not) */
+	int64_t skip;                /* rows committed by an earlier run: read but not stored */
+	int64_t blank_lines;
+	int64_t max_fields;
+	int64_t width;               /* fields expected per row (header or first row) */
+	int64_t problems[PK_COUNT];  /* found by this run */
+	int64_t first_line[PK_COUNT];
+	char *rec;                   /* canonical CSV of the current record */
+	size_t rec_cap;
+	struct timespec batch_start;
+	struct timespec started;
+	char err[512];
+};
+
+static double elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* problem - count, remember and (for the first few of a kind) print a problem at LINE */
+static void __attribute__((format(printf, 4, 5)))
+problem(struct importer *im, enum problem_kind kind, int64_t line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (im->problems[kind]++ == 0)
+		im->first_line[kind] = line;
+	if (im->problems[kind] <= IMPORT_MESSAGES_PER_KIND && im->opts->messages) {
+		if (line > 0)
+			fprintf(im->opts->messages, "%s:%lld: %s\n", im->name, (long long)line, msg);
+		else
+			fprintf(im->opts->messages, "%s: %s\n", im->name, msg);
+	}
+	store_problem_add(im->store, im->list.id, line, problem_kind_name[kind], msg);
+}
+
+/* identity_of - what makes a rerun of the same file resume: real path, size, mtime */
+static void identity_of(const char *path, char *out, size_t n)
+{
+	struct stat st;
+	char real[PATH_MAX];
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    realpath(path, real) == NULL) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		/* A pipe cannot be read twice: every import of one is a new list. */
+		snprintf(out, n, "stream:%s:%lld.%09ld:%d", path, (long long)now.tv_sec, now.tv_nsec,
+		         (int)getpid());
+		return;
+	}
+	snprintf(out, n, "file:%s:%lld:%lld.%09ld", real, (long long)st.st_size,
+	         (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+/* encode_record - the fields as one canonical CSV line (comma) in im->rec; returns its length */
+static size_t encode_record(struct importer *im, size_t n, const char *const *field,
+                            const size_t *len)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		for (;;) {
+			size_t room = im->rec_cap - used;
+			size_t w = room > 1 ? csv_write_field(im->rec + used + (i > 0),
+			                                      room - 1 - (i > 0), field[i], len[i], ',')
+			                    : SIZE_MAX;
+			if (room > 1 && w <= room - 1 - (i > 0)) {
+				if (i > 0)
+					im->rec[used] = ',';
+				used += w + (i > 0);
+				break;
+			}
+			im->rec_cap = im->rec_cap * 2 + (w == SIZE_MAX ? 64 : w + 2);
+			im->rec = realloc(im->rec, im->rec_cap);
+			if (im->rec == NULL)
+				abort();
+		}
+	}
+	return used;
+}
+
+/* printable - a bounded, printable copy of a broken cell for the address column */
+static void printable(const char *cell, size_t len, char *out, size_t n)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < len && j + 1 < n; i++) {
+		unsigned char ch = (unsigned char)cell[i];
+		out[j++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	out[j] = '\0';
+}
+
+static int is_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+static uint64_t fnv64(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* report_record_flags - the reader's findings about one record, as problems */
+static void report_record_flags(struct importer *im, unsigned flags, int64_t line, size_t nfields)
+{
+	if (flags & CSV_UNTERMINATED_QUOTE)
+		problem(im, PK_UNTERMINATED_QUOTE, line,
+		        "quoted field not closed before the end of the file (row kept as read)");
+	if (flags & CSV_STRAY_QUOTE)
+		problem(im, PK_STRAY_QUOTE, line, "stray quote character (kept as text)");
+	if (flags & CSV_TOO_LONG)
+		problem(im, PK_ROW_TOO_LONG, line,
+		        "row longer than %zu bytes: not kept, exported as invalid/row_too_long",
+		        im->opts->max_record);
+	if (flags & CSV_NUL_BYTE)
+		problem(im, PK_NUL_BYTE, line, "NUL byte in the row (kept)");
+	if (flags & CSV_BAD_UTF8)
+		problem(im, PK_BAD_UTF8, line, "not valid UTF-8 (bytes kept as they are)");
+	if (flags & CSV_TOO_MANY_FIELDS)
+		problem(im, PK_TOO_MANY_FIELDS, line, "more than %d fields: the rest kept in the last",
+		        CSV_MAX_FIELDS);
+	if (!(flags & CSV_TOO_LONG) && im->width > 0 && (int64_t)nfields != im->width)
+		problem(im, PK_FIELD_COUNT, line, "%zu fields where the %s has %lld (row kept)", nfields,
+		        im->list.has_header ? "header" : "first row", (long long)im->width);
+}
+
+/* store_record - one data record: checks, then the row and its address into the store */
+static int store_record(struct importer *im, size_t nfields, const char *const *field,
+                        const size_t *len, uint64_t line, unsigned flags)
+{
+	struct store_row_in row = {.list_id = im->list.id, .row_no = im->row_no,
+	                           .line = (int64_t)line};
+	struct store_addr_in a;
+	struct check_result cr;
+	char key[sizeof INVALID_KEY_PREFIX + 17 + INVALID_KEY_KEEP + 1];
+	char shown[INVALID_KEY_KEEP + 1];
+
+	report_record_flags(im, flags, (int64_t)line, nfields);
+	if ((int64_t)nfields > im->max_fields)
+		im->max_fields = (int64_t)nfields;
+	if (flags & CSV_TOO_LONG) {
+		row.problem = REASON_ROW_TOO_LONG;
+		return store_row_add(im->store, &row);
+	}
+	row.record_len = encode_record(im, nfields, field, len);
+	row.record = im->rec;
+
+	if (im->list.email_col < 0 || (size_t)im->list.email_col >= nfields ||
+	    is_blank(field[im->list.email_col], len[im->list.email_col])) {
+		row.problem = REASON_NO_ADDRESS;
+		problem(im, PK_NO_ADDRESS, (int64_t)line, "no address in the row");
+		return store_row_add(im->store, &row);
+	}
+
+	const char *cell = field[im->list.email_col];
+	size_t cell_len = len[im->list.email_col];
+
+	memset(&a, 0, sizeof a);
+	check_address(im->check, cell, cell_len, &cr);
+	if (cr.problem == ADDR_OK) {
+		a.key = cr.addr.key;
+		a.address = cr.addr.address;
+		a.domain = cr.addr.domain;
+		a.flags = cr.flags;
+		a.suggestion = cr.suggestion[0] ? cr.suggestion : NULL;
+	} else {
+		size_t keep = cell_len < INVALID_KEY_KEEP ? cell_len : INVALID_KEY_KEEP;
+		printable(cell, keep, shown, sizeof shown);
+		snprintf(key, sizeof key, "%s%016llx:%s", INVALID_KEY_PREFIX,
+		         (unsigned long long)fnv64(cell, cell_len), shown);
+		a.key = key;
+		a.address = shown;
+		a.status = "invalid";
+		a.reason = REASON_SYNTAX;
+		a.detail = addr_problem_text(cr.problem);
+	}
+	row.addr = &a;
+	return store_row_add(im->store, &row);
+}
+
+/* commit_batch - the rows so far and the list's counters, in one transaction */
+static int commit_batch(struct importer *im, int reopen)
+{
+	int64_t committed = im->row_no > im->skip ? im->row_no : im->skip;
+
+	if (store_list_progress(im->store, im->list.id, committed, im->max_fields,
+	                        im->blank_lines) < 0 ||
+	    store_commit(im->store, im->err, sizeof im->err) < 0) {
+		if (im->err[0] == '\0')
+			snprintf(im->err, sizeof im->err, "job store: %s", store_errmsg(im->store));
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &im->batch_start);
+	if (reopen && store_begin(im->store, im->err, sizeof im->err) < 0)
+		return -1;
+	return 0;
+}
+
+/* handle_record - count a record and store it unless an earlier run already did */
+static int handle_record(struct importer *im, size_t nfields, const char *const *field,
+                         const size_t *len, uint64_t line, unsigned flags)
+{
+	if (nfields == 1 && len[0] == 0 && flags == 0) {
+		im->blank_lines++;
+		return 0;
+	}
+	im->row_no++;
+	if (im->row_no <= im->skip) {
+		if ((int64_t)nfields > im->max_fields)
+			im->max_fields = (int64_t)nfields;
+		return 0;
+	}
+	if (store_record(im, nfields, field, len, line, flags) < 0) {
+		snprintf(im->err, sizeof im->err, "%s:%llu: job store: %s", im->name,
+		         (unsigned long long)line, store_errmsg(im->store));
+		return -1;
+	}
+	if (im->row_no % CLOCK_EVERY_ROWS == 0 &&
+	    (im->row_no % IMPORT_BATCH_ROWS == 0 || elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS))
+		return commit_batch(im, 1);
+	return 0;
+}
+
+static void sample_free(struct sample *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t f = 0; f < v[i].view.nfields; f++)
+			free(v[i].view.field[f]);
+		free(v[i].view.field);
+		free(v[i].len);
+	}
+	free(v);
+}
+
+/* read_sample - copy the first records (bounded by count and bytes) for column detection */
+static int read_sample(struct importer *im, struct sample **out, size_t *n, int *eof)
+{
+	struct sample *v = calloc(COLUMNS_SAMPLE_RECORDS, sizeof *v);
+	struct csv_record rec;
+	size_t bytes = 0, len = 0;
+	int rc = 1;
+
+	if (v == NULL)
+		abort();
+	while (len < COLUMNS_SAMPLE_RECORDS && bytes < COLUMNS_SAMPLE_BYTES &&
+	       (rc = csv_next(im->csv, &rec, im->err, sizeof im->err)) == 1) {
+		struct sample *s = &v[len++];
+		s->view.nfields = rec.nfields;
+		s->view.field = calloc(rec.nfields ? rec.nfields : 1, sizeof(char *));
+		s->len = calloc(rec.nfields ? rec.nfields : 1, sizeof(size_t));
+		if (s->view.field == NULL || s->len == NULL)
+			abort();
+		for (size_t f = 0; f < rec.nfields; f++) {
+			s->view.field[f] = malloc(rec.len[f] + 1);
+			if (s->view.field[f] == NULL)
+				abort();
+			memcpy(s->view.field[f], rec.field[f], rec.len[f]);
+			s->view.field[f][rec.len[f]] = '\0';
+			s->len[f] = rec.len[f];
+			bytes += rec.len[f];
+		}
+		s->line = rec.line;
+		s->flags = rec.flags;
+	}
+	*out = v;
+	*n = len;
+	*eof = rc == 0;
+	return rc < 0 ? -1 : 0;
+}
+
+/* set_layout - decide header and email column from the sample; on resume, check it agrees */
+static int set_layout(struct importer *im, struct sample *smp, size_t n)
+{
+	struct columns_record *views = calloc(n ? n : 1, sizeof *views);
+	struct columns_guess g;
+	size_t nrec = 0;
+	int rc;
+
+	if (views == NULL)
+		abort();
+	/* Blank lines are not records for detection purposes. */
+	for (size_t i = 0; i < n; i++)
+		if (!(smp[i].view.nfields == 1 && smp[i].len[0] == 0))
+			views[nrec++] = smp[i].view;
+	rc = columns_detect(views, nrec, im->opts->column, &g, im->err, sizeof im->err);
+	free(views);
+	if (rc < 0)
+		return -1;
+
+	int had_layout = im->list.delimiter[0] != '\0' || im->list.has_header ||
+	                 im->list.email_col >= 0 || im->skip > 0;
+	struct store_list want = im->list;
+	want.has_header = g.has_header;
+	want.email_col = g.email_col;
+	want.delimiter[0] = csv_delimiter(im->csv);
+	want.delimiter[1] = '\0';
+	want.gzip = instream_is_gzip(im->in);
+	want.header = NULL;
+	want.header_len = 0;
+	if (had_layout && (want.has_header != im->list.has_header ||
+	                   want.email_col != im->list.email_col)) {
+		snprintf(im->err, sizeof im->err,
+		         "%s: the file reads differently from its interrupted import (header or email "
+		         "column changed); import it into a new job store", im->name);
+		return -1;
+	}
+	im->list.has_header = want.has_header;
+	im->list.email_col = want.email_col;
+	im->list.delimiter[0] = want.delimiter[0];
+	im->list.delimiter[1] = '\0';
+	im->list.gzip = want.gzip;
+	return 0;
+}
+
+static void progress(struct importer *im, int force)
+{
+	struct import_progress p;
+
+	if (im->opts->progress == NULL || (!force && im->row_no % PROGRESS_EVERY_ROWS != 0))
+		return;
+	p.name = im->name;
+	p.rows = (uint64_t)im->row_no;
+	p.raw_done = instream_raw_offset(im->in);
+	p.raw_total = instream_raw_size(im->in);
+	im->opts->progress(im->opts->progress_ctx, &p);
+}
+
+/* import_records - the sample, then the rest of the stream; returns a csv_next-style code */
+static int import_records(struct importer *im, struct sample *smp, size_t n, int sample_eof)
+{
+	struct csv_record rec;
+	size_t start = 0;
+	int rc;
+
+	/* The header record: kept as the list's header, not a data row. */
+	while (start < n && smp[start].view.nfields == 1 && smp[start].len[0] == 0) {
+		im->blank_lines++;
+		start++;
+	}
+	if (start < n && im->list.has_header) {
+		struct sample *h = &smp[start];
+		size_t hl = encode_record(im, h->view.nfields, (const char *const *)h->view.field, h->len);
+		im->list.header = malloc(hl + 1);
+		if (im->list.header == NULL)
+			abort();
+		memcpy(im->list.header, im->rec, hl);
+		im->list.header[hl] = '\0';
+		im->list.header_len = hl;
+		im->width = (int64_t)h->view.nfields;
+		im->max_fields = im->width;
+		start++;
+	} else if (start < n) {
+		im->width = (int64_t)smp[start].view.nfields;
+	}
+	if (store_list_set_layout(im->store, &im->list) < 0) {
+		snprintf(im->err, sizeof im->err, "job store: %s", store_errmsg(im->store));
+		return -1;
+	}
+
+	for (size_t i = start; i < n; i++)
+		if (handle_record(im, smp[i].view.nfields, (const char *const *)smp[i].view.field,
+		                  smp[i].len, smp[i].line, smp[i].flags) < 0)
+			return -2;
+	if (sample_eof)
+		return 0;
+	while ((rc = csv_next(im->csv, &rec, im->err, sizeof im->err)) == 1) {
+		if (handle_record(im, rec.nfields, rec.field, rec.len, rec.line, rec.flags) < 0)
+			return -2;
+		progress(im, 0);
+		if (im->opts->stop && *im->opts->stop)
+			return 2;
+	}
+	return rc;
+}
+
+static void print_summary(struct importer *im)
+{
+	for (int k = 0; k < PK_COUNT; k++)
+		if (im->problems[k] > IMPORT_MESSAGES_PER_KIND && im->opts->messages)
+			fprintf(im->opts->messages,
+			        "%s: %lld rows in all with %s (first at line %lld; the first %d shown)\n",
+			        im->name, (long long)im->problems[k], problem_kind_name[k],
+			        (long long)im->first_line[k], IMPORT_MESSAGES_PER_KIND);
+}
+
+enum import_status import_list(struct store *s, const char *path, const struct import_opts *o,
+                               struct import_result *res, char *err, size_t errlen)
+{
+	struct importer im;
+	char identity[PATH_MAX + 128];
+	struct sample *smp = NULL;
+	size_t nsmp = 0;
+	int sample_eof = 0, rc, found;
+	enum import_status st = IMPORT_FAILED;
+
+	memset(res, 0, sizeof *res);
+	memset(&im, 0, sizeof im);
+	im.store = s;
+	im.opts = o;
+	im.name = strcmp(path, "-") == 0 ? "stdin" : path;
+	im.list.email_col = -1;
+	clock_gettime(CLOCK_MONOTONIC, &im.started);
+	clock_gettime(CLOCK_MONOTONIC, &im.batch_start);
+
+	identity_of(path, identity, sizeof identity);
+	found = store_list_by_identity(s, identity, &im.list);
+	if (found < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+		return IMPORT_FAILED;
+	}
+	if (found && im.list.done) {
+		res->status = IMPORT_ALREADY;
+		res->list_id = im.list.id;
+		res->rows = im.list.rows;
+		store_list_free(&im.list);
+		return IMPORT_ALREADY;
+	}
+
+	im.in = instream_open(path, err, errlen);
+	if (im.in == NULL) {
+		store_list_free(&im.list);
+		return IMPORT_FAILED;
+	}
+	im.csv = csv_open(im.in, CSV_MODE_SNIFF, 0, o->max_record);
+	im.check = check_new();
+	if (im.csv == NULL || im.check == NULL)
+		abort();
+
+	if (store_begin(s, err, errlen) < 0)
+		goto out;
+	if (!found) {
+		im.list.id = store_list_create(s, path, identity, (int64_t)time(NULL));
+		if (im.list.id < 0) {
+			snprintf(err, errlen, "job store: %s", store_errmsg(s));
+			goto out;
+		}
+		im.list.name = strdup(path);
+		im.list.identity = strdup(identity);
+	} else {
+		im.skip = im.list.rows;
+		res->resumed_from = im.skip;
+		free(im.list.header);
+		im.list.header = NULL;
+	}
+
+	if (read_sample(&im, &smp, &nsmp, &sample_eof) < 0) {
+		/* Damaged input inside the sample: keep what was read. */
+		sample_eof = 1;
+	}
+	if (set_layout(&im, smp, nsmp) < 0) {
+		snprintf(err, errlen, "%s: %s", im.name, im.err);
+		if (strncmp(im.err, im.name, strlen(im.name)) == 0)
+			snprintf(err, errlen, "%s", im.err);
+		goto out;
+	}
+	rc = import_records(&im, smp, nsmp, sample_eof);
+	if (rc == -2) {
+		snprintf(err, errlen, "%s", im.err);
+		goto out;
+	}
+	res->seconds = elapsed(&im.started);
+	if (rc == 2) {
+		if (commit_batch(&im, 0) < 0 || store_begin(s, err, errlen) < 0 ||
+		    store_list_add_secs(s, im.list.id, res->seconds) < 0 ||
+		    store_commit(s, err, errlen) < 0) {
+			snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
+			goto out;
+		}
+		st = IMPORT_INTERRUPTED;
+		goto done;
+	}
+	if (rc < 0 || (sample_eof && im.err[0] != '\0')) {
+		problem(&im, PK_INPUT, 0, "%s; the %lld rows before it are kept", im.err,
+		        (long long)im.row_no);
+		snprintf(err, errlen, "%s", im.err);
+		st = IMPORT_PARTIAL;
+	} else {
+		st = IMPORT_DONE;
+	}
+	if (im.row_no == 0)
+		problem(&im, PK_EMPTY, 0, "%s", nsmp == 0 ? "empty file: no rows"
+		                                                : "no data rows (header only)");
+	if (im.skip > 0 && store_list_fix_dups(s, im.list.id) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+		st = IMPORT_FAILED;
+		goto out;
+	}
+	if (store_list_finish(s, im.list.id, (int64_t)time(NULL), res->seconds,
+	                      st == IMPORT_PARTIAL ? im.err : NULL) < 0 ||
+	    commit_batch(&im, 0) < 0) {
+		snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
+		st = IMPORT_FAILED;
+		goto out;
+	}
+done:
+	progress(&im, 1);
+	print_summary(&im);
+	res->list_id = im.list.id;
+	res->rows = im.row_no > im.skip ? im.row_no : im.skip;
+	for (int k = 0; k < PK_COUNT; k++)
+		res->problems += im.problems[k];
+out:
+	if (st == IMPORT_FAILED)
+		store_rollback(s); /* earlier batches stay; a rerun resumes after them */
+	res->status = st;
+	sample_free(smp, nsmp);
+	check_free(im.check);
+	csv_close(im.csv);
+	instream_close(im.in);
+	free(im.rec);
+	store_list_free(&im.list);
+	return st;
+}

@@ -1,0 +1,61 @@
+/*
+ * import - one input list into the job store: stream ─► records ─► address checks ─► store.
+ *
+ * Streaming with bounded memory: a sample of the first records (columns.h bounds), one record
+ * buffer, one batch transaction. Rows are committed in batches together with the list's
+ * progress counter, so an import killed at any moment resumes from the last commit: the same
+ * file (same path, size and mtime) is read again from the start and the committed rows are
+ * skipped, never stored twice. Bad input is reported with the file and line (byte offset for
+ * a damaged gzip stream), kept in the store's problems table, and the run goes on.
+ */
+#ifndef MAILSIFT_IMPORT_H
+#define MAILSIFT_IMPORT_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "schema/store.h"
+
+#define IMPORT_BATCH_ROWS 50000     /* rows per transaction... */
+#define IMPORT_BATCH_SECONDS 1.0    /* ...or this long, whichever comes first */
+#define IMPORT_MESSAGES_PER_KIND 10 /* problem lines printed per kind; the rest are counted */
+
+enum import_status {
+	IMPORT_DONE = 0,        /* the whole list is in the store */
+	IMPORT_ALREADY,         /* this file was imported before: nothing to do */
+	IMPORT_PARTIAL,         /* reading stopped at damaged input; the rows before it are in */
+	IMPORT_INTERRUPTED,     /* stopped by a signal; committed rows stay, rerun resumes */
+	IMPORT_FAILED           /* nothing usable (cannot open, store error, no email column) */
+};
+
+struct import_progress {
+	const char *name;       /* the list */
+	uint64_t rows;          /* data rows read so far */
+	uint64_t raw_done;      /* input bytes consumed (compressed bytes for gzip) */
+	uint64_t raw_total;     /* input size, 0 when unknown */
+};
+
+struct import_opts {
+	const char *column;                 /* --column NAME|N, or NULL to detect */
+	size_t max_record;                  /* longest record kept, bytes */
+	volatile sig_atomic_t *stop;        /* set by a signal handler; NULL: never */
+	FILE *messages;                     /* where problems are reported (stderr) */
+	void (*progress)(void *ctx, const struct import_progress *p);
+	void *progress_ctx;
+};
+
+struct import_result {
+	enum import_status status;
+	int64_t list_id;
+	int64_t rows;           /* data rows in the store for this list */
+	int64_t resumed_from;   /* rows that were already committed by an earlier run */
+	int64_t problems;       /* problems found by this run */
+	double seconds;
+};
+
+/* import_list - import PATH ("-" is stdin) into S; err says why on IMPORT_PARTIAL/FAILED */
+enum import_status import_list(struct store *s, const char *path, const struct import_opts *o,
+                               struct import_result *res, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,717 @@
+/*
+ * store - the SQLite job store (see store.h for the contract).
+ *
+ * Every SQL statement of mailsift is in this file. Statements are prepared on first use and
+ * kept for the connection's life (struct store.stmt[]), so the per-row import path costs one
+ * sqlite3_reset + binds + step per statement. Migrations are the files schema/migrations/NNN_*.sql
+ * embedded at build time (build/gen/migrations.c); PRAGMA user_version counts how many ran.
+ */
+#include "schema/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "schema/verdict.h"
+
+extern const char *const store_migrations[];
+extern const size_t store_migrations_count;
+
+#define STORE_BUSY_TIMEOUT_MS 5000  /* a reader waits this long for a checkpoint, not forever */
+#define STORE_CACHE_KIB 32768       /* page cache: dedupe index inserts stay in memory longer */
+
+enum stmt_id {
+	ST_LIST_BY_IDENTITY,
+	ST_LIST_CREATE,
+	ST_LIST_SET_LAYOUT,
+	ST_LIST_PROGRESS,
+	ST_LIST_FINISH,
+	ST_LIST_ADD_SECS,
+	ST_LISTS,
+	ST_ADDR_UPSERT,
+	ST_ADDR_FIND,
+	ST_ROW_ADD,
+	ST_PROBLEM_ADD,
+	ST_ROWS_OF_LIST,
+	ST_PROBLEM_COUNTS,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_LIST_BY_IDENTITY] =
+		"SELECT id, name, identity, state = 'done', has_header, header, email_col, delimiter,"
+		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs"
+		" FROM lists WHERE identity = ?1",
+	[ST_LIST_CREATE] = "INSERT INTO lists(name, identity, started_at) VALUES (?1, ?2, ?3)",
+	[ST_LIST_SET_LAYOUT] =
+		"UPDATE lists SET has_header = ?2, header = ?3, email_col = ?4, delimiter = ?5,"
+		" gzip = ?6, max_fields = max(max_fields, ?7) WHERE id = ?1",
+	[ST_LIST_PROGRESS] =
+		"UPDATE lists SET rows = ?2, max_fields = max(max_fields, ?3), blank_lines = ?4"
+		" WHERE id = ?1",
+	[ST_LIST_FINISH] =
+		"UPDATE lists SET state = 'done', finished_at = ?2, import_secs = import_secs + ?3,"
+		" input_error = ?4 WHERE id = ?1",
+	[ST_LIST_ADD_SECS] = "UPDATE lists SET import_secs = import_secs + ?2 WHERE id = ?1",
+	[ST_LISTS] =
+		"SELECT id, name, identity, state = 'done', has_header, header, email_col, delimiter,"
+		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs"
+		" FROM lists ORDER BY id",
+	/* Insert a new address, or claim an existing one for this list. No row comes back when
+	 * the address was already seen in this list: the row is a duplicate. */
+	[ST_ADDR_UPSERT] =
+		"INSERT INTO addresses(key, address, domain, flags, suggestion, seen_list, seen_line,"
+		" state, status, reason, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" ON CONFLICT(key) DO UPDATE SET seen_list = excluded.seen_list,"
+		" seen_line = excluded.seen_line WHERE seen_list IS NOT excluded.seen_list"
+		" RETURNING id",
+	[ST_ADDR_FIND] = "SELECT id, seen_line FROM addresses WHERE key = ?1",
+	[ST_ROW_ADD] =
+		"INSERT INTO rows(list_id, row_no, line, record, address_id, dup_of, problem)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_PROBLEM_ADD] = "INSERT INTO problems(list_id, line, kind, message) VALUES (?1, ?2, ?3, ?4)",
+	[ST_ROWS_OF_LIST] =
+		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL, a.address,"
+		" a.status, a.reason, a.detail, a.enhanced_code, a.smtp_message, a.mx_host,"
+		" a.suggestion, a.smtp_code, a.flags, a.checked_at"
+		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
+		" WHERE r.list_id = ?1 ORDER BY r.row_no",
+	[ST_PROBLEM_COUNTS] =
+		"SELECT kind, count(*), min(line) FROM problems WHERE list_id = ?1 GROUP BY kind"
+		" ORDER BY kind",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int lock_fd;                 /* flock'd descriptor for writers, -1 for readers */
+	int in_tx;                   /* inside store_begin .. store_commit */
+	sqlite3_stmt *stmt[ST_COUNT];
+};
+
+static void __attribute__((format(printf, 3, 4)))
+store_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* store_stmt - the prepared statement ID, prepared on first use and reset for reuse */
+static sqlite3_stmt *store_stmt(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
+		                       NULL) != SQLITE_OK) {
+			fprintf(stderr, "mailsift: internal SQL error: %s\n  in: %s\n",
+			        sqlite3_errmsg(s->db), stmt_sql[id]);
+			abort();
+		}
+		s->stmt[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int store_user_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* store_migrate - run the migrations the file has not seen, each in its own transaction */
+static int store_migrate(struct store *s, char *err, size_t errlen)
+{
+	int v = store_user_version(s);
+	char sql[64];
+
+	if (v < 0) {
+		store_seterr(err, errlen, "%s: not a mailsift job store (%s)", s->path,
+		             sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if ((size_t)v > store_migrations_count) {
+		store_seterr(err, errlen,
+		             "%s: job store has schema version %d, newer than this mailsift (%zu)",
+		             s->path, v, store_migrations_count);
+		return -1;
+	}
+	for (size_t i = (size_t)v; i < store_migrations_count; i++) {
+		if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) < 0)
+			return -1;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %zu", i + 1);
+		if (store_exec(s, store_migrations[i], err, errlen) < 0 ||
+		    store_exec(s, sql, err, errlen) < 0) {
+			store_exec(s, "ROLLBACK", NULL, 0);
+			return -1;
+		}
+		if (store_exec(s, "COMMIT", err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* store_lock - the one-writer rule: an exclusive flock on the database file itself */
+static int store_lock(struct store *s, char *err, size_t errlen)
+{
+	s->lock_fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (s->lock_fd < 0) {
+		store_seterr(err, errlen, "%s: %s", s->path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			store_seterr(err, errlen,
+			             "%s: another mailsift process is using this job store; wait for it to "
+			             "finish or stop it first", s->path);
+		else
+			store_seterr(err, errlen, "%s: cannot lock: %s", s->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof *s);
+	int flags = mode == STORE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+	                                : SQLITE_OPEN_READONLY;
+	char pragmas[256];
+
+	if (s == NULL) {
+		store_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->lock_fd = -1;
+	s->path = strdup(path);
+	if (s->path == NULL || sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: cannot open job store: %s", path,
+		             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	if (mode == STORE_WRITE && store_lock(s, err, errlen) < 0) {
+		store_close(s);
+		return NULL;
+	}
+	snprintf(pragmas, sizeof pragmas,
+	         "PRAGMA cache_size = -%d; PRAGMA temp_store = FILE; PRAGMA foreign_keys = OFF;",
+	         STORE_CACHE_KIB);
+	if (store_exec(s, pragmas, err, errlen) < 0) {
+		store_close(s);
+		return NULL;
+	}
+	if (mode == STORE_WRITE) {
+		if (store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err,
+		               errlen) < 0 ||
+		    store_migrate(s, err, errlen) < 0) {
+			store_close(s);
+			return NULL;
+		}
+	} else {
+		int v = store_user_version(s);
+		if (v <= 0 || (size_t)v > store_migrations_count) {
+			store_seterr(err, errlen, "%s: not a mailsift job store%s", path,
+			             v > 0 ? " (newer schema than this mailsift)" : "");
+			store_close(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db)
+		sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->path);
+	free(s);
+}
+
+int store_begin(struct store *s, char *err, size_t errlen)
+{
+	if (s->in_tx) {
+		fprintf(stderr, "mailsift: internal error: nested store_begin\n");
+		abort();
+	}
+	if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -1;
+	s->in_tx = 1;
+	return 0;
+}
+
+int store_commit(struct store *s, char *err, size_t errlen)
+{
+	if (!s->in_tx)
+		return 0;
+	s->in_tx = 0;
+	return store_exec(s, "COMMIT", err, errlen);
+}
+
+void store_rollback(struct store *s)
+{
+	if (!s->in_tx)
+		return;
+	s->in_tx = 0;
+	store_exec(s, "ROLLBACK", NULL, 0);
+}
+
+int store_in_transaction(const struct store *s)
+{
+	return s->in_tx;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+/* ---- binding helpers ---- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *column_strdup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	char *v;
+
+	if (len)
+		*len = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	v = malloc((size_t)n + 1);
+	if (v == NULL)
+		abort();
+	if (n > 0)
+		memcpy(v, p, (size_t)n);
+	v[n] = '\0';
+	if (len)
+		*len = (size_t)n;
+	return v;
+}
+
+/* step_done - run a statement that returns no rows */
+static int step_done(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		(void)s;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- lists ---- */
+
+void store_list_free(struct store_list *l)
+{
+	if (l == NULL)
+		return;
+	free(l->name);
+	free(l->identity);
+	free(l->header);
+	free(l->input_error);
+	memset(l, 0, sizeof *l);
+}
+
+static void list_from_row(sqlite3_stmt *st, struct store_list *l)
+{
+	const unsigned char *d;
+
+	memset(l, 0, sizeof *l);
+	l->id = sqlite3_column_int64(st, 0);
+	l->name = column_strdup(st, 1, NULL);
+	l->identity = column_strdup(st, 2, NULL);
+	l->done = sqlite3_column_int(st, 3);
+	l->has_header = sqlite3_column_int(st, 4);
+	l->header = column_strdup(st, 5, &l->header_len);
+	l->email_col = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+	d = sqlite3_column_text(st, 7);
+	l->delimiter[0] = d ? (char)d[0] : '\0';
+	l->gzip = sqlite3_column_int(st, 8);
+	l->rows = sqlite3_column_int64(st, 9);
+	l->max_fields = sqlite3_column_int64(st, 10);
+	l->blank_lines = sqlite3_column_int64(st, 11);
+	l->input_error = column_strdup(st, 12, NULL);
+	l->started_at = sqlite3_column_int64(st, 13);
+	l->finished_at = sqlite3_column_int64(st, 14);
+	l->import_secs = sqlite3_column_double(st, 15);
+}
+
+int store_list_by_identity(struct store *s, const char *identity, struct store_list *l)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_BY_IDENTITY);
+	int rc;
+
+	bind_text(st, 1, identity);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		list_from_row(st, l);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t store_list_create(struct store *s, const char *name, const char *identity, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_CREATE);
+
+	bind_text(st, 1, name);
+	bind_text(st, 2, identity);
+	sqlite3_bind_int64(st, 3, now);
+	if (step_done(s, st) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int store_list_set_layout(struct store *s, const struct store_list *l)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_SET_LAYOUT);
+
+	sqlite3_bind_int64(st, 1, l->id);
+	sqlite3_bind_int(st, 2, l->has_header);
+	if (l->header)
+		sqlite3_bind_blob(st, 3, l->header, (int)l->header_len, SQLITE_STATIC);
+	if (l->email_col >= 0)
+		sqlite3_bind_int(st, 4, l->email_col);
+	sqlite3_bind_text(st, 5, l->delimiter, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, l->gzip);
+	sqlite3_bind_int64(st, 7, l->max_fields);
+	return step_done(s, st);
+}
+
+int store_list_progress(struct store *s, int64_t list_id, int64_t rows, int64_t max_fields,
+                        int64_t blank_lines)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_PROGRESS);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, rows);
+	sqlite3_bind_int64(st, 3, max_fields);
+	sqlite3_bind_int64(st, 4, blank_lines);
+	return step_done(s, st);
+}
+
+int store_list_finish(struct store *s, int64_t list_id, int64_t now, double secs,
+                      const char *input_error)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_FINISH);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_double(st, 3, secs);
+	bind_text(st, 4, input_error);
+	return step_done(s, st);
+}
+
+int store_list_add_secs(struct store *s, int64_t list_id, double secs)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_ADD_SECS);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_double(st, 2, secs);
+	return step_done(s, st);
+}
+
+int store_list_fix_dups(struct store *s, int64_t list_id)
+{
+	static const char sql[] =
+		"WITH firsts AS (SELECT address_id, min(row_no) AS row_no FROM rows"
+		"  WHERE list_id = ?1 AND address_id IS NOT NULL GROUP BY address_id)"
+		" UPDATE rows SET dup_of = CASE WHEN rows.row_no = firsts.row_no THEN NULL ELSE"
+		"  (SELECT line FROM rows AS f WHERE f.list_id = ?1 AND f.row_no = firsts.row_no) END"
+		" FROM firsts WHERE rows.list_id = ?1 AND rows.address_id = firsts.address_id";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, list_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_lists(struct store *s, struct store_list **out, size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LISTS);
+	struct store_list *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = realloc(v, cap * sizeof *v);
+			if (v == NULL)
+				abort();
+		}
+		list_from_row(st, &v[len++]);
+	}
+	sqlite3_reset(st);
+	*out = v;
+	*n = len;
+	if (rc != SQLITE_DONE) {
+		store_lists_free(v, len);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void store_lists_free(struct store_list *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_list_free(&v[i]);
+	free(v);
+}
+
+/* ---- rows and addresses ---- */
+
+/* addr_upsert - the address's id, and the line of its first row in this list when the row is
+ * a duplicate (0 otherwise); -1 on error */
+static int64_t addr_upsert(struct store *s, const struct store_row_in *row, int64_t *dup_of)
+{
+	const struct store_addr_in *a = row->addr;
+	sqlite3_stmt *st = store_stmt(s, ST_ADDR_UPSERT);
+	int64_t id;
+	int rc;
+
+	*dup_of = 0;
+	bind_text(st, 1, a->key);
+	bind_text(st, 2, a->address);
+	bind_text(st, 3, a->domain);
+	sqlite3_bind_int(st, 4, (int)a->flags);
+	bind_text(st, 5, a->suggestion);
+	sqlite3_bind_int64(st, 6, row->list_id);
+	sqlite3_bind_int64(st, 7, row->line);
+	sqlite3_bind_int(st, 8, a->status ? 2 : 0); /* a verdict known at import is final */
+	bind_text(st, 9, a->status);
+	bind_text(st, 10, a->reason);
+	bind_text(st, 11, a->detail);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		sqlite3_step(st); /* finish the RETURNING statement */
+		sqlite3_reset(st);
+		return id;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	st = store_stmt(s, ST_ADDR_FIND);
+	bind_text(st, 1, a->key);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	id = sqlite3_column_int64(st, 0);
+	*dup_of = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return id;
+}
+
+int store_row_add(struct store *s, const struct store_row_in *row)
+{
+	sqlite3_stmt *st;
+	int64_t addr_id = 0, dup_of = 0;
+
+	if (row->addr) {
+		addr_id = addr_upsert(s, row, &dup_of);
+		if (addr_id < 0)
+			return -1;
+	}
+	st = store_stmt(s, ST_ROW_ADD);
+	sqlite3_bind_int64(st, 1, row->list_id);
+	sqlite3_bind_int64(st, 2, row->row_no);
+	sqlite3_bind_int64(st, 3, row->line);
+	if (row->record)
+		sqlite3_bind_blob(st, 4, row->record, (int)row->record_len, SQLITE_STATIC);
+	if (row->addr)
+		sqlite3_bind_int64(st, 5, addr_id);
+	if (dup_of > 0)
+		sqlite3_bind_int64(st, 6, dup_of);
+	bind_text(st, 7, row->problem);
+	return step_done(s, st);
+}
+
+int store_problem_add(struct store *s, int64_t list_id, int64_t line, const char *kind,
+                      const char *message)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_PROBLEM_ADD);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, line);
+	bind_text(st, 3, kind);
+	bind_text(st, 4, message);
+	return step_done(s, st);
+}
+
+/* ---- export ---- */
+
+static const char *column_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int store_rows_each(struct store *s, int64_t list_id,
+                    int (*fn)(void *ctx, const struct store_row_out *row), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROWS_OF_LIST);
+	struct store_row_out r;
+	int rc, stop = 0;
+
+	sqlite3_bind_int64(st, 1, list_id);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof r);
+		r.row_no = sqlite3_column_int64(st, 0);
+		r.line = sqlite3_column_int64(st, 1);
+		r.record = sqlite3_column_blob(st, 2);
+		r.record_len = (size_t)sqlite3_column_bytes(st, 2);
+		r.problem = column_text(st, 3);
+		r.dup_of = sqlite3_column_int64(st, 4);
+		r.has_address = sqlite3_column_int(st, 5);
+		r.address = column_text(st, 6);
+		r.status = column_text(st, 7);
+		r.reason = column_text(st, 8);
+		r.detail = column_text(st, 9);
+		r.enhanced_code = column_text(st, 10);
+		r.smtp_message = column_text(st, 11);
+		r.mx_host = column_text(st, 12);
+		r.suggestion = column_text(st, 13);
+		r.smtp_code = sqlite3_column_int64(st, 14);
+		r.flags = (unsigned)sqlite3_column_int(st, 15);
+		r.checked_at = sqlite3_column_int64(st, 16);
+		stop = fn(ctx, &r);
+	}
+	sqlite3_reset(st);
+	if (stop)
+		return stop < 0 ? -1 : 0;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_problem_counts(struct store *s, int64_t list_id, struct store_problem_count **out,
+                         size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_PROBLEM_COUNTS);
+	struct store_problem_count *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, list_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = realloc(v, cap * sizeof *v);
+			if (v == NULL)
+				abort();
+		}
+		snprintf(v[len].kind, sizeof v[len].kind, "%s", column_text(st, 0));
+		v[len].count = sqlite3_column_int64(st, 1);
+		v[len].first_line = sqlite3_column_int64(st, 2);
+		len++;
+	}
+	sqlite3_reset(st);
+	*out = v;
+	*n = len;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- status ---- */
+
+static int64_t count_query(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_counts(struct store *s, struct store_counts *c)
+{
+	sqlite3_stmt *st;
+
+	memset(c, 0, sizeof *c);
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT state, status, count(*) FROM addresses GROUP BY state, status",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int state = sqlite3_column_int(st, 0);
+		const char *status = column_text(st, 1);
+		int64_t n = sqlite3_column_int64(st, 2);
+		int k = status ? verdict_status_from_name(status) : -1;
+
+		c->addresses += n;
+		if (state == 0)
+			c->pending += n;
+		else if (state == 1)
+			c->in_flight += n;
+		else
+			c->done += n;
+		if (k >= 0 && state == 2)
+			c->by_status[k] += n;
+	}
+	sqlite3_finalize(st);
+	c->rows = count_query(s, "SELECT count(*) FROM rows");
+	c->rows_without_address = count_query(s, "SELECT count(*) FROM rows WHERE address_id IS NULL");
+	c->duplicate_rows = count_query(s, "SELECT count(*) FROM rows WHERE dup_of IS NOT NULL");
+	return c->rows < 0 ? -1 : 0;
+}
