@@ -70,6 +70,7 @@ struct importer {
 	struct store_list list;      /* the list's row, layout filled at start */
 	int64_t row_no;              /* data rows read so far (committed or not) */
 	int64_t skip;                /* rows committed by an earlier run: read but not stored */
+	int64_t batch_rows;          /* rows stored in the open transaction */
 	int64_t blank_lines;
 	int64_t max_fields;
 	int64_t width;               /* fields expected per row (header or first row) */
@@ -277,6 +278,7 @@ static int commit_batch(struct importer *im, int reopen)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &im->batch_start);
+	im->batch_rows = 0;
 	if (reopen && store_begin(im->store, im->err, sizeof im->err) < 0)
 		return -1;
 	return 0;
@@ -301,8 +303,9 @@ static int handle_record(struct importer *im, size_t nfields, const char *const 
 		         (unsigned long long)line, store_errmsg(im->store));
 		return -1;
 	}
-	if (im->row_no % CLOCK_EVERY_ROWS == 0 &&
-	    (im->row_no % IMPORT_BATCH_ROWS == 0 || elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS))
+	if (++im->batch_rows >= IMPORT_BATCH_ROWS ||
+	    (im->batch_rows % CLOCK_EVERY_ROWS == 0 &&
+	     elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS))
 		return commit_batch(im, 1);
 	return 0;
 }
@@ -556,8 +559,9 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 		goto done;
 	}
 	if (rc < 0 || (sample_eof && im.err[0] != '\0')) {
-		problem(&im, PK_INPUT, 0, "%s; the %lld rows before it are kept", im.err,
-		        (long long)im.row_no);
+		/* Stored for the report; the caller prints err itself. */
+		im.problems[PK_INPUT]++;
+		store_problem_add(s, im.list.id, 0, problem_kind_name[PK_INPUT], im.err);
 		snprintf(err, errlen, "%s", im.err);
 		st = IMPORT_PARTIAL;
 	} else {

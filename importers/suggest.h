@@ -8,8 +8,10 @@
 
 #include <stddef.h>
 
-/* suggest_domain - write a likely intended domain for DOMAIN (lowercase) into out and return 1,
- * or return 0 when DOMAIN looks right or nothing is close enough */
+/* suggest_domain - a likely intended domain for DOMAIN (a lowercase A-label; case and a trailing
+ * dot are ignored): 1 with it in OUT (OUTLEN bytes), or 0 when DOMAIN looks right, nothing is
+ * close enough, or the suggestion does not fit; then OUT is "" (if OUTLEN > 0). Uses libpsl's
+ * built-in public suffix table to tell real TLDs from typos. */
 int suggest_domain(const char *domain, char *out, size_t outlen);
 
 #endif

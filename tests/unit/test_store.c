@@ -1,0 +1,195 @@
+/*
+ * test_store - the job store on a real SQLite file: schema version, one-writer lock,
+ * dedupe within and across lists, duplicate repair after a resumed import, counts.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "schema/store.h"
+#include "tests/check.h"
+
+static char dir[] = "/tmp/mailsift-test-store-XXXXXX";
+static char path[256];
+
+static struct store *fresh_store(const char *name)
+{
+	char err[512] = "";
+	struct store *s;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	unlink(path);
+	s = store_open(path, STORE_WRITE, err, sizeof err);
+	CHECK(s != NULL, "open %s: %s", path, err);
+	return s;
+}
+
+static int add_row(struct store *s, int64_t list, int64_t row, int64_t line, const char *key)
+{
+	struct store_addr_in a = {.key = key, .address = key, .domain = "example.com"};
+	struct store_row_in r = {.list_id = list, .row_no = row, .line = line, .record = key,
+	                         .record_len = key ? strlen(key) : 0, .addr = key ? &a : NULL,
+	                         .problem = key ? NULL : "no_address"};
+	return store_row_add(s, &r);
+}
+
+struct dup_scan {
+	int64_t dup_of[16];
+	int n;
+};
+
+static int collect(void *ctx, const struct store_row_out *row)
+{
+	struct dup_scan *d = ctx;
+	if (d->n < 16)
+		d->dup_of[d->n++] = row->dup_of;
+	return 0;
+}
+
+static void test_schema_and_reopen(void)
+{
+	char err[512] = "";
+	struct store *s = fresh_store("schema.db");
+	struct store_list l;
+
+	if (s == NULL)
+		return;
+	CHECK(store_list_create(s, "a.csv", "id-a", 1) == 1, "first list gets id 1");
+	store_close(s);
+	s = store_open(path, STORE_READ, err, sizeof err);
+	CHECK(s != NULL, "reopen read-only: %s", err);
+	if (s) {
+		CHECK_INT(store_list_by_identity(s, "id-a", &l), 1, "list found after reopen");
+		CHECK_STR(l.name, "a.csv", "list name");
+		CHECK_INT(l.done, 0, "new list is not done");
+		store_list_free(&l);
+		store_close(s);
+	}
+}
+
+static void test_not_a_store(void)
+{
+	char err[512] = "";
+	FILE *f;
+	struct store *s;
+
+	snprintf(path, sizeof path, "%s/notes.txt", dir);
+	f = fopen(path, "w");
+	fputs("this is not a database, just some text that is long enough to be a header\n", f);
+	fclose(f);
+	s = store_open(path, STORE_READ, err, sizeof err);
+	CHECK(s == NULL, "a text file is refused");
+	CHECK(strstr(err, path) != NULL, "message names the file: %s", err);
+	store_close(s);
+}
+
+static void test_one_writer(void)
+{
+	char err[512] = "";
+	struct store *a = fresh_store("lock.db"), *b;
+
+	b = store_open(path, STORE_WRITE, err, sizeof err);
+	CHECK(b == NULL, "a second writer is refused");
+	CHECK(strstr(err, "another mailsift process") != NULL, "clear message: %s", err);
+	store_close(b);
+	b = store_open(path, STORE_READ, err, sizeof err);
+	CHECK(b != NULL, "a reader may look while the writer works: %s", err);
+	store_close(b);
+	store_close(a);
+	b = store_open(path, STORE_WRITE, err, sizeof err);
+	CHECK(b != NULL, "the lock goes with the writer: %s", err);
+	store_close(b);
+}
+
+static void test_dedupe(void)
+{
+	struct store *s = fresh_store("dedupe.db");
+	struct store_counts c;
+	struct dup_scan d = {{0}, 0};
+	char err[256];
+	int64_t l1, l2;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l1 = store_list_create(s, "one.csv", "id-1", 1);
+	l2 = store_list_create(s, "two.csv", "id-2", 1);
+	CHECK_INT(add_row(s, l1, 1, 2, "a@example.com"), 0, "row 1");
+	CHECK_INT(add_row(s, l1, 2, 3, "b@example.com"), 0, "row 2");
+	CHECK_INT(add_row(s, l1, 3, 5, "a@example.com"), 0, "row 3 (dup of line 2)");
+	CHECK_INT(add_row(s, l1, 4, 6, NULL), 0, "row 4 (no address)");
+	CHECK_INT(add_row(s, l2, 1, 1, "a@example.com"), 0, "list 2 row 1 (not a dup)");
+	CHECK_INT(add_row(s, l2, 2, 2, "a@example.com"), 0, "list 2 row 2 (dup of line 1)");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	store_begin(s, err, sizeof err);
+	CHECK_INT(add_row(s, l1, 1, 2, "x@example.com"), -1, "a row number is stored once");
+	store_rollback(s); /* the importer drops a failed batch whole */
+
+	store_rows_each(s, l1, collect, &d);
+	CHECK_INT(d.n, 4, "rows of list 1");
+	CHECK_INT(d.dup_of[0], 0, "first a@ is no duplicate");
+	CHECK_INT(d.dup_of[2], 2, "second a@ points at line 2");
+	d.n = 0;
+	store_rows_each(s, l2, collect, &d);
+	CHECK_INT(d.dup_of[0], 0, "a@ in another list is that list's first");
+	CHECK_INT(d.dup_of[1], 1, "and its repeat is a duplicate there");
+
+	CHECK_INT(store_counts(s, &c), 0, "counts");
+	CHECK_INT(c.addresses, 2, "one address row per distinct key");
+	CHECK_INT(c.rows, 6, "every row kept");
+	CHECK_INT(c.duplicate_rows, 2, "duplicates");
+	CHECK_INT(c.rows_without_address, 1, "rows without address");
+	CHECK_INT(c.pending, 2, "addresses wait for verification");
+	store_close(s);
+}
+
+/* A list resumed after another list claimed its addresses: the repair pass restores exact
+ * duplicate marks from the rows themselves. */
+static void test_fix_dups_after_resume(void)
+{
+	struct store *s = fresh_store("resume.db");
+	struct dup_scan d = {{0}, 0};
+	char err[256];
+	int64_t l1, l2;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l1 = store_list_create(s, "one.csv", "id-1", 1);
+	add_row(s, l1, 1, 2, "a@example.com");
+	l2 = store_list_create(s, "two.csv", "id-2", 1);
+	add_row(s, l2, 1, 2, "a@example.com");
+	add_row(s, l1, 2, 3, "a@example.com"); /* resumed: list 2 holds the mark now */
+	store_commit(s, err, sizeof err);
+	store_rows_each(s, l1, collect, &d);
+	CHECK_INT(d.dup_of[1], 0, "before the repair the repeat is missed (why the repair exists)");
+	CHECK_INT(store_list_fix_dups(s, l1), 0, "repair");
+	d.n = 0;
+	store_rows_each(s, l1, collect, &d);
+	CHECK_INT(d.dup_of[0], 0, "first stays first");
+	CHECK_INT(d.dup_of[1], 2, "repeat found again");
+	store_close(s);
+}
+
+static void setup(void)
+{
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+static void test_setup(void)
+{
+	setup();
+	CHECK(dir[0] == '/', "temp dir");
+}
+
+static void test_cleanup(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0, "rm");
+}
+
+TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_one_writer, test_dedupe,
+      test_fix_dups_after_resume, test_cleanup)
