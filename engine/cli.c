@@ -101,6 +101,14 @@ static void show_import_progress(void *ctx, const struct import_progress *ip)
 	progress_show(c->p, frac, text, 0);
 }
 
+static void show_import_message(void *ctx, const char *line)
+{
+	struct import_progress_ctx *c = ctx;
+
+	progress_end(c->p);
+	fprintf(stderr, "%s\n", line);
+}
+
 static const char *import_status_text(enum import_status st)
 {
 	switch (st) {
@@ -123,7 +131,7 @@ static int import_all(struct store *s, char **lists, int n, const char *column, 
 		.column = column,
 		.max_record = CSV_MAX_RECORD_DEFAULT,
 		.stop = &stop_requested,
-		.messages = stderr,
+		.message = show_import_message,
 		.progress = show_import_progress,
 		.progress_ctx = &pc,
 	};

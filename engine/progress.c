@@ -59,7 +59,7 @@ void progress_show(struct progress *p, double fraction, const char *text, int fo
 void progress_end(struct progress *p)
 {
 	if (p->drawn && !p->quiet) {
-		fputc('\n', p->out);
+		fputs("\r\033[K", p->out); /* the next line starts clean; the bar is redrawn later */
 		fflush(p->out);
 	}
 	p->drawn = 0;

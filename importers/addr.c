@@ -16,7 +16,7 @@
 #include <idn2.h>
 #include <string.h>
 
-#define UTF8_SEQ_MAX 4 /* octets in the longest UTF-8 sequence */
+#define UTF8_SEQ_MAX 4          /* octets in the longest UTF-8 sequence */
 #define CP_MAX 0x10FFFFUL       /* the last Unicode code point */
 #define CP_SURROGATE_LO 0xD800UL /* UTF-16 surrogates are not characters */
 #define CP_SURROGATE_HI 0xDFFFUL
@@ -332,25 +332,21 @@ static enum addr_problem idn_problem(int rc)
 
 /* idn_to_ascii - the A-label form of the NUL-terminated U-label domain u, allocated by libidn2
  * (the caller frees it with idn2_free), or NULL and a problem. IDNA2008 (non-transitional UTS 46
- * processing) first; when that refuses, transitional processing may map the input (dropping a
- * stray zero-width joiner, say), but what it produces must then pass IDNA2008 too: libidn2's
- * transitional mode lets through symbols and emoji that IDNA2008 disallows. */
+ * processing) first; when that refuses, transitional (IDNA2003-compatible) processing. The
+ * fallback lets through symbol and emoji domains that IDNA2008 disallows: some are registered
+ * and take mail (under .ws, say), and refusing them here would be a false invalid. Whether such
+ * a domain exists is for DNS to say, not for the syntax check. */
 static char *idn_to_ascii(const char *u, enum addr_problem *problem)
 {
-	char *a = NULL, *t = NULL;
-	int rc, rc_nt;
+	char *a = NULL;
+	int rc_nt;
 
 	rc_nt = idn2_to_ascii_8z(u, &a, IDN2_NONTRANSITIONAL);
 	if (rc_nt == IDN2_OK)
 		return a;
-	rc = idn2_to_ascii_8z(u, &t, IDN2_TRANSITIONAL);
-	if (rc == IDN2_OK) {
-		a = NULL;
-		rc = idn2_to_ascii_8z(t, &a, IDN2_NONTRANSITIONAL);
-		idn2_free(t);
-		if (rc == IDN2_OK)
-			return a;
-	}
+	a = NULL;
+	if (idn2_to_ascii_8z(u, &a, IDN2_TRANSITIONAL) == IDN2_OK)
+		return a;
 	*problem = idn_problem(rc_nt);
 	return NULL;
 }
@@ -415,15 +411,19 @@ static enum addr_problem parse(const unsigned char *s, size_t n, struct addr *ou
 	int dot_removed = 0, utf8;
 
 	/* Trim blanks at both ends, then a "mailto:" scheme. */
-	while (n > 0 && (k = blank_prefix(s, n)) > 0)
-		s += k, n -= k;
+	while (n > 0 && (k = blank_prefix(s, n)) > 0) {
+		s += k;
+		n -= k;
+	}
 	while (n > 0 && (k = blank_suffix(s, n)) > 0)
 		n -= k;
 	if (n >= ADDR_MAILTO_LEN) {
 		for (i = 0; i < ADDR_MAILTO_LEN && to_lower(s[i]) == (unsigned char)addr_mailto[i]; i++)
 			;
-		if (i == ADDR_MAILTO_LEN)
-			s += ADDR_MAILTO_LEN, n -= ADDR_MAILTO_LEN;
+		if (i == ADDR_MAILTO_LEN) {
+			s += ADDR_MAILTO_LEN;
+			n -= ADDR_MAILTO_LEN;
+		}
 	}
 	if (n == 0)
 		return ADDR_EMPTY;
@@ -451,8 +451,10 @@ static enum addr_problem parse(const unsigned char *s, size_t n, struct addr *ou
 	local_len = sc.first_at;
 	domain = s + sc.first_at + 1;
 	domain_len = n - sc.first_at - 1;
-	if (domain_len > 0 && domain[domain_len - 1] == '.')
-		domain_len--, dot_removed = 1;
+	if (domain_len > 0 && domain[domain_len - 1] == '.') {
+		domain_len--;
+		dot_removed = 1;
+	}
 	if (local_len == 0)
 		return ADDR_LOCAL_EMPTY;
 	if (domain_len == 0)

@@ -21,11 +21,13 @@
  *
  * Domains: an ASCII domain is lowercased and checked as LDH; labels already in xn-- form are
  * taken as LDH (their Punycode is not decoded). A domain with non-ASCII bytes goes through
- * libidn2 (IDNA2008, non-transitional UTS 46 processing, so "fa\u00DF.de" -> "xn--fa-hia.de"); when
- * that refuses, transitional processing may map the input, but its result must pass IDNA2008
- * too, so emoji and symbol domains ("i\u2764.ws") are ADDR_IDN_INVALID. ASCII labels beside U-labels
- * are judged as in an ASCII domain. Reserved-hyphen labels ("ab--cd") are accepted in ASCII
- * domains; libidn2 refuses them next to U-labels (ADDR_IDN_INVALID).
+ * libidn2: IDNA2008 with non-transitional UTS 46 mapping ("fa\u00DF.de" -> "xn--fa-hia.de");
+ * when that refuses, transitional (IDNA2003-compatible) processing, so emoji and symbol domains
+ * ("i\u2764.ws" -> "xn--i-7iq.ws") are accepted: some are registered and take mail, and
+ * whether one exists is for DNS to say (a syntax refusal would be a false invalid).
+ * ASCII labels beside U-labels are judged as in an ASCII domain.
+ * Reserved-hyphen labels ("ab--cd") pass in ASCII domains; libidn2 refuses them next to
+ * U-labels (ADDR_IDN_INVALID).
  *
  * Order of checks, the first failing one is returned: ADDR_EMPTY; ADDR_BAD_UTF8 (anywhere);
  * then the forms rejected by policy, recognised by their punctuation outside quoted strings:
@@ -33,8 +35,11 @@
  * anywhere when there is none), ADDR_COMMENT ('(' or ')'), ADDR_IP_LITERAL (a '[' right after
  * the last unquoted '@'); then ADDR_SPACE; ADDR_NO_AT, ADDR_MANY_AT; ADDR_LOCAL_EMPTY,
  * ADDR_DOMAIN_EMPTY; the local part (length, then dots and characters left to right); the
- * domain (its length, then label by label: empty, characters, length, hyphens; then IDNA; then
- * ADDR_DOMAIN_DOTLESS, ADDR_NUMERIC_TLD); last ADDR_TOO_LONG on the normalized address.
+ * domain (its length; label by label: empty, characters, length, hyphens; for a non-ASCII
+ * domain the ASCII labels get those checks, then IDNA, then the A-label form gets them all;
+ * then ADDR_DOMAIN_DOTLESS, ADDR_NUMERIC_TLD); last ADDR_TOO_LONG on the normalized address.
+ * libidn2's length errors map to ADDR_DOMAIN_TOO_LONG and ADDR_LABEL_TOO_LONG, its others to
+ * ADDR_IDN_INVALID. A non-ASCII domain over 4 * 255 octets is ADDR_DOMAIN_TOO_LONG unconverted.
  */
 #ifndef MAILSIFT_ADDR_H
 #define MAILSIFT_ADDR_H
@@ -65,7 +70,7 @@ enum addr_problem {
 	ADDR_LABEL_HYPHEN,    /* a label starting or ending with a hyphen */
 	ADDR_NUMERIC_TLD,     /* the last label is all digits */
 	ADDR_IP_LITERAL,      /* [1.2.3.4] domain: not accepted (policy) */
-	ADDR_IDN_INVALID,     /* a non-ASCII domain that IDNA2008 refuses */
+	ADDR_IDN_INVALID,     /* a non-ASCII domain that neither IDNA2008 nor IDNA2003 accepts */
 	ADDR_TOO_LONG,        /* whole address over 254 octets */
 	ADDR_BAD_UTF8,        /* bytes that are not UTF-8 */
 	ADDR_SPACE,           /* white space or control characters inside */

@@ -4,8 +4,8 @@
  * (suggest). Domain-level answers are cached in a fixed-size table, so a list with millions
  * of rows over a few thousand domains pays for each domain about once, in bounded memory.
  */
-#ifndef MAILSIFT_CHECK_H
-#define MAILSIFT_CHECK_H
+#ifndef MAILSIFT_ADDR_CHECK_H
+#define MAILSIFT_ADDR_CHECK_H
 
 #include <stddef.h>
 

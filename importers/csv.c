@@ -15,7 +15,8 @@
  *   candidate delimiter (, ; TAB |), quotes honoured; for each candidate the most frequent
  *   per-record count wins if it is not zero. The candidate whose modal count is shared by the
  *   most records is chosen; ties go to the larger count, then to the order , ; TAB |. No
- *   candidate: plain mode, where quotes are ordinary bytes.
+ *   candidate: plain mode, where quotes are ordinary bytes; except when every record of the
+ *   sample is one quoted field ("a@b.com"), which is a one-column CSV: read as CSV with ','.
  * - A record over max_record is dropped from the point it crosses the limit: from there the
  *   reader ignores quotes and resumes after the next line break. An unterminated quote thus
  *   costs at most max_record bytes of input, not the rest of the file.
@@ -91,7 +92,7 @@ struct csv_reader {
 	uint64_t line;                /* physical line of the next byte, 1-based */
 	int prev_cr;                  /* the last byte was a CR line break: a LF now is its pair */
 
-	unsigned char cls_unquoted[256]; /* stop bytes outside quotes: delim, quote, CR, LF, NUL */
+	unsigned char cls_unquoted[256]; /* stop bytes outside quotes: CR, LF, NUL (+ delim, quote) */
 	unsigned char cls_quoted[256];   /* stop bytes inside quotes: quote, CR, LF, NUL */
 };
 
@@ -228,6 +229,39 @@ static void csv_sniff_one(const unsigned char *s, size_t n, int whole, unsigned 
 	}
 }
 
+/* csv_sniff_all_quoted - 1 when every non-blank record of the sample is one quoted field
+ * ("a@b.com" on each line: a one-column CSV whose writer quotes everything). A last record cut
+ * by the end of the sample is left out unless the sample is the whole input. */
+static int csv_sniff_all_quoted(const unsigned char *s, size_t n, int whole)
+{
+	size_t nrec = 0, i = 0;
+
+	while (i < n && nrec < CSV_SNIFF_RECORDS) {
+		if (s[i] == '\n' || s[i] == '\r') {
+			i++; /* blank line (or the LF of a CRLF) */
+			continue;
+		}
+		if (s[i] != '"')
+			return 0;
+		for (i++;; i++) {
+			if (i == n)
+				return whole ? 0 : nrec > 0; /* unterminated, or cut by the sample */
+			if (s[i] != '"')
+				continue;
+			if (i + 1 < n && s[i + 1] == '"') {
+				i++;
+				continue;
+			}
+			break;
+		}
+		i++; /* the closing quote: the record must end here */
+		if (i < n && s[i] != '\n' && s[i] != '\r')
+			return 0;
+		nrec++;
+	}
+	return nrec > 0;
+}
+
 /* csv_sniff - the delimiter of the sample, or 0 when it reads as one value a line */
 static unsigned char csv_sniff(const unsigned char *s, size_t n, int whole)
 {
@@ -247,6 +281,8 @@ static unsigned char csv_sniff(const unsigned char *s, size_t n, int whole)
 			best_s = cs;
 		}
 	}
+	if (best == 0 && csv_sniff_all_quoted(s, n, whole))
+		best = ','; /* one quoted column: CSV, so the quotes come off */
 	return best;
 }
 

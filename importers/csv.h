@@ -25,7 +25,9 @@
  * - Sniffing (CSV_MODE_SNIFF) reads the first 64 KiB (at most 50 records) and splits them with
  *   each of , ; TAB | (quotes honoured). A candidate whose most frequent per-record count is not
  *   zero qualifies; the one whose count is shared by the most records wins (ties: the larger
- *   count, then that order). None: plain mode, one value a line, quotes are ordinary bytes.
+ *   count, then that order). None: plain mode, one value a line, quotes are ordinary bytes;
+ *   except when every record of the sample is a single quoted field ("a@b.com"): that is a
+ *   one-column CSV, read in CSV mode with ',' so the quotes come off.
  * - On an input error, records read before the damage have been returned; the record the
  *   damage cut is not (it may be truncated), and csv_next returns -1 from then on.
  */

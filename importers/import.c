@@ -91,6 +91,20 @@ static double elapsed(const struct timespec *since)
 	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
+/* say - one line to the user through the caller's message callback */
+static void __attribute__((format(printf, 2, 3))) say(struct importer *im, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (im->opts->message == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	im->opts->message(im->opts->progress_ctx, line);
+}
+
 /* problem - count, remember and (for the first few of a kind) print a problem at LINE */
 static void __attribute__((format(printf, 4, 5)))
 problem(struct importer *im, enum problem_kind kind, int64_t line, const char *fmt, ...)
@@ -103,11 +117,11 @@ problem(struct importer *im, enum problem_kind kind, int64_t line, const char *f
 	va_end(ap);
 	if (im->problems[kind]++ == 0)
 		im->first_line[kind] = line;
-	if (im->problems[kind] <= IMPORT_MESSAGES_PER_KIND && im->opts->messages) {
+	if (im->problems[kind] <= IMPORT_MESSAGES_PER_KIND) {
 		if (line > 0)
-			fprintf(im->opts->messages, "%s:%lld: %s\n", im->name, (long long)line, msg);
+			say(im, "%s:%lld: %s", im->name, (long long)line, msg);
 		else
-			fprintf(im->opts->messages, "%s: %s\n", im->name, msg);
+			say(im, "%s: %s", im->name, msg);
 	}
 	store_problem_add(im->store, im->list.id, line, problem_kind_name[kind], msg);
 }
@@ -465,9 +479,8 @@ static int import_records(struct importer *im, struct sample *smp, size_t n, int
 static void print_summary(struct importer *im)
 {
 	for (int k = 0; k < PK_COUNT; k++)
-		if (im->problems[k] > IMPORT_MESSAGES_PER_KIND && im->opts->messages)
-			fprintf(im->opts->messages,
-			        "%s: %lld rows in all with %s (first at line %lld; the first %d shown)\n",
+		if (im->problems[k] > IMPORT_MESSAGES_PER_KIND)
+			say(im, "%s: %lld rows in all with %s (first at line %lld; the first %d shown)",
 			        im->name, (long long)im->problems[k], problem_kind_name[k],
 			        (long long)im->first_line[k], IMPORT_MESSAGES_PER_KIND);
 }

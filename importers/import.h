@@ -40,9 +40,10 @@ struct import_opts {
 	const char *column;                 /* --column NAME|N, or NULL to detect */
 	size_t max_record;                  /* longest record kept, bytes */
 	volatile sig_atomic_t *stop;        /* set by a signal handler; NULL: never */
-	FILE *messages;                     /* where problems are reported (stderr) */
+	/* message - report one line about the input (no trailing newline); NULL: say nothing */
+	void (*message)(void *ctx, const char *line);
 	void (*progress)(void *ctx, const struct import_progress *p);
-	void *progress_ctx;
+	void *progress_ctx;                 /* for progress and message */
 };
 
 struct import_result {

@@ -74,3 +74,11 @@ check_contains "no email column: suggests --column" nocol.err "--column"
 check_eq "no email column: --column 2 then imports" "$?" 0
 "$MAILSIFT" import nocol.csv --db nocol3.db --column mail 2> nocol3.err
 check_contains "--column NAME that is not there is named" nocol3.err '"mail"'
+
+# --- many problems of one kind: the first 10 printed, then a count; all of them in the report
+{ echo "email,n"; for i in $(seq 1 25); do echo ",$i"; done; echo "ok@example.com,26"; } > many.csv
+"$MAILSIFT" clean many.csv -o many-out --quiet 2> many.err
+check_eq "many problems: 10 lines printed" "$(grep -c 'no address in the row' many.err)" 10
+check_contains "many problems: then a count" many.err "many.csv: 25 rows in all with no_address (first at line 2"
+check_contains "many problems: all in report.json" many-out/report.json '"no_address": {"count": 25, "first_line": 2}'
+check_eq "many problems: all exported as invalid" "$(data_rows many-out/invalid.csv)" 25

@@ -2,13 +2,13 @@
  * fuzz_csv - libFuzzer target for the input stream and the CSV reader (importers/instream.c,
  * importers/csv.c).
  *
- * The first input byte picks the mode (sniff, CSV, plain), the delimiter and a small
- * max_record (1, 7, 64 or 4096 bytes, so the too-long paths run often); the rest is the file,
- * plain or gzip. It is written to a memfd and opened by path like a real list. Checked for
- * every record: the field bounds and NULs, the max_record and CSV_MAX_FIELDS bounds, the flags
- * against the bytes, line numbers that follow on, memory within its bound; at the end, that the
- * lines add up; and that records read without flags are written back by csv_write_field and
- * read again to the same fields.
+ * The first input byte picks the mode (byte % 3: sniff, CSV, plain), the delimiter (bits 2-3)
+ * and max_record (bits 4-6: mostly small so the too-long paths run often, up to 64 KiB so that
+ * CSV_MAX_FIELDS can be reached); the rest is the file, plain or gzip. It is written to a memfd
+ * and opened by path like a real list. Checked for every record: the field bounds and NULs,
+ * the max_record and CSV_MAX_FIELDS bounds, the flags against the bytes, line numbers that
+ * follow on, memory within its bound; at the end, that the lines add up; and that records read
+ * without flags are written back by csv_write_field and read again to the same fields.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -152,7 +152,8 @@ static void fuzz_round_trip(const struct fuzz_buf *out, const struct fuzz_buf *e
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char delims[] = {',', ';', '\t', '|'};
-	static const size_t max_records[] = {1, 7, 64, 4096};
+	/* small ones hit the too-long paths; the large ones let CSV_MAX_FIELDS be reached */
+	static const size_t max_records[] = {1, 7, 64, 4096, 2, 256, 8192, 65536};
 	enum csv_mode mode;
 	char delim, err[512];
 	size_t max_record;
@@ -168,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	mode = (enum csv_mode)(data[0] % 3);
 	delim = delims[(data[0] >> 2) & 3];
-	max_record = max_records[(data[0] >> 4) & 3];
+	max_record = max_records[(data[0] >> 4) & 7];
 	data++;
 	size--;
 	gz = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;

@@ -387,6 +387,11 @@ static void test_sniff(void)
 		{"order breaks a full tie", IN("a;b,c\nd;e,f\n"), ',', NULL},
 		{"one line no break", IN("a|b"), '|', "1+1 [a][b]\n"},
 		{"crlf", IN("a;b\r\nc;d\r\n"), ';', "1+1 [a][b]\n2+1 [c][d]\n"},
+		{"one quoted column", IN("\"email\"\r\n\"a@b.com\"\r\n\r\n\"say \"\"x\"\"\"\n\"c\nd\""), ',',
+		 "1+1 [email]\n2+1 [a@b.com]\n3+1 []\n4+1 [say \"x\"]\n5+2 [c\\nd]\n"},
+		{"some quoted is plain", IN("\"email\"\na@b.com\n"), 0, "1+1 [\"email\"]\n2+1 [a@b.com]\n"},
+		{"quoted local part is plain", IN("\"john doe\"@x.com\n\"a\"@b.c\n"), 0, NULL},
+		{"one quoted unterminated", IN("\"a@b.com\n"), 0, "1+1 [\"a@b.com]\n"},
 		{"lone cr file", IN("a\tb\rc\td\r"), '\t', "1+1 [a][b]\n2+1 [c][d]\n"},
 	};
 

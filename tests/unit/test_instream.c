@@ -120,6 +120,7 @@ struct got {
 	int gzip;
 	uint64_t offset;  /* instream_raw_offset at the end */
 	uint64_t size;    /* instream_raw_size */
+	int offset_bad;   /* times the offset went back or past the size */
 	char name[64];
 	char err[512];
 };
@@ -146,7 +147,12 @@ static void read_stream(const char *path, size_t step, struct got *g)
 	snprintf(g->name, sizeof g->name, "%s", instream_name(in));
 	for (;;) {
 		ssize_t n = instream_read(in, buf, step, err, sizeof err);
+		uint64_t at = instream_raw_offset(in);
 
+		/* progress only moves forward and never past the size */
+		if (at < g->offset || (g->size > 0 && at > g->size))
+			g->offset_bad++;
+		g->offset = at;
 		if (n < 0) {
 			g->rc = -1;
 			snprintf(g->err, sizeof g->err, "%s", err);
@@ -163,6 +169,7 @@ static void read_stream(const char *path, size_t step, struct got *g)
 		g->len += (size_t)n;
 	}
 	g->offset = instream_raw_offset(in);
+	CHECK_INT(g->offset_bad, 0, "offsets move forward within the size");
 	/* the end (or the error) stays */
 	if (g->rc == 0)
 		CHECK_INT(instream_read(in, buf, step, err, sizeof err), 0, "end again");
