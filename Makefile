@@ -7,7 +7,7 @@ VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libevent libcares openssl sqlite3 zlib libpsl libidn2
+PKGS     := libevent libevent_openssl libcares openssl sqlite3 zlib libpsl libidn2
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Werror
@@ -21,8 +21,11 @@ SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
 IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c \
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  $(BUILD)/gen/lists.c
-EXPORTERS_SRC := exporters/export.c exporters/report.c
-ENGINE_SRC    := engine/progress.c engine/cli.c
+EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c
+ENGINE_SRC    := engine/progress.c engine/cli.c engine/config.c engine/decide.c \
+                 engine/providers.c engine/smtp.c engine/verify.c
+ENGINE_SRC    += engine/dns.c
+ENGINE_SRC    += engine/reply.c
 MAIN_SRC      := engine/main.c
 
 LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC)
@@ -67,8 +70,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The loopback mail world's DNS server (tests/world/README.md).
+$(BUILD)/tests/world/dnsd: tests/world/dnsd.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libevent)
+
+# The loopback mail world's SMTP server (tests/world/README.md).
+WORLD_PKGS := libevent libevent_openssl openssl
+$(BUILD)/tests/world/smtpd: tests/world/smtpd.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE $(shell pkg-config --cflags $(WORLD_PKGS)) $(LDFLAGS) \
+	  -o $@ $< $(shell pkg-config --libs $(WORLD_PKGS))
+test: $(BUILD)/tests/world/smtpd
+
 # The test command (README): unit, golden and end-to-end tests; ends with "N passed, N failed".
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/tests/world/dnsd
 	sh tests/run.sh $(BUILD)
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build tree.

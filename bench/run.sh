@@ -101,6 +101,7 @@ verdict() {
 timed() {
 	name=$1
 	shift
+	rm -f "$OUT/$name.rus"
 	sync
 	if "$RUSAGE" "$OUT/$name.rus" "$@"; then
 		return 0
@@ -223,7 +224,7 @@ for n in $SIZES; do
 	[ "$KEEP" = 1 ] || rm -rf "$db" "$db-wal" "$db-shm" "$exp"
 done
 
-echo "$("$MAILSIFT" --version 2>/dev/null | head -n 1), $(nproc 2>/dev/null || echo '?') CPUs; input: bench-gen list (seed fixed), mailsift reads it gzip'd and decompresses inside the timed run, sqlite3 reads the decompressed CSV"
+echo "$("$MAILSIFT" --version 2>/dev/null | head -n 1) (tree $(git describe --always --dirty 2>/dev/null || echo '?')), $(nproc 2>/dev/null || echo '?') CPUs; input: bench-gen list (seed fixed), mailsift reads it gzip'd and decompresses inside the timed run, sqlite3 reads the decompressed CSV"
 if [ "$have_sqlite3" = 1 ]; then
 	echo "reference: sqlite3 $(sqlite3 --version | cut -d' ' -f1) .import --csv into a table with email TEXT UNIQUE; a repeated address is skipped (per-row error, silenced), i.e. INSERT OR IGNORE"
 fi

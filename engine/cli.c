@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/config.h"
 #include "engine/progress.h"
+#include "engine/verify.h"
 #include "exporters/export.h"
 #include "importers/csv.h"
 #include "importers/import.h"
@@ -66,14 +68,19 @@ void cli_usage(FILE *out)
 	"  mailsift import LIST... --db JOB.db [--column NAME|N]\n"
 	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
 	"  mailsift status --db JOB.db\n"
+	"  mailsift verify ADDRESS... [probe options]   one JSON object per address on stdout\n"
 	"  mailsift COMMAND --help        options of one command\n"
 	"  mailsift --version\n"
 	"\n"
 	"LIST is a CSV file (with or without a header; , ; TAB or | delimited) or a file with one\n"
 	"address a line, plain or gzip-compressed (detected by content); - reads stdin.\n"
 	"\n"
-	"Not in this build yet: `run` and `verify` (DNS and SMTP probing). Until then every\n"
-	"address with valid syntax is exported as unknown with reason not_verified.\n"
+	"Probe options: --helo NAME, --mail-from ADDR, --timeout SECS, --connect-timeout SECS,\n"
+	"--greylist-delay SECS, --max-attempts N, --resolver HOST[:PORT] (repeatable),\n"
+	"--smtp-port N, --no-starttls (see `mailsift verify --help` for defaults).\n"
+	"\n"
+	"Not in this build yet: `run` (probing a whole job store); `clean` exports addresses\n"
+	"with valid syntax as unknown with reason not_verified.\n"
 	"\n"
 	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
 	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume.\n",
@@ -468,4 +475,133 @@ int cli_clean(int argc, char **argv)
 	rc2 = export_lists(s, outdir, gzip, ids, nids, quiet);
 	store_close(s);
 	return rc != EXIT_DONE ? rc : rc2;
+}
+
+/* ---- probe options (shared by the probing commands) ---- */
+
+enum {
+	OPT_HELO = 1000,
+	OPT_MAIL_FROM,
+	OPT_TIMEOUT,
+	OPT_CONNECT_TIMEOUT,
+	OPT_GREYLIST_DELAY,
+	OPT_MAX_ATTEMPTS,
+	OPT_RESOLVER,
+	OPT_SMTP_PORT,
+	OPT_NO_STARTTLS,
+};
+
+#define PROBE_LONG_OPTIONS                                                         \
+	{"helo", required_argument, NULL, OPT_HELO},                                   \
+	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},                         \
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},                             \
+	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},             \
+	{"greylist-delay", required_argument, NULL, OPT_GREYLIST_DELAY},               \
+	{"max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS},                   \
+	{"resolver", required_argument, NULL, OPT_RESOLVER},                           \
+	{"smtp-port", required_argument, NULL, OPT_SMTP_PORT},                         \
+	{"no-starttls", no_argument, NULL, OPT_NO_STARTTLS}
+
+static int parse_number(const char *cmd, const char *opt, const char *v, double lo, double hi,
+                        double *out)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (end == v || *end != '\0' || d < lo || d > hi) {
+		usage_error(cmd, "%s wants a number from %g to %g, not \"%s\"", opt, lo, hi, v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+/* probe_option - apply probe option C; 0 handled, 1 not a probe option, -1 usage error */
+static int probe_option(const char *cmd, int c, const char *v, struct probe_config *pc)
+{
+	double d;
+
+	switch (c) {
+	case OPT_HELO: pc->helo = v; return 0;
+	case OPT_MAIL_FROM: pc->mail_from = v; return 0;
+	case OPT_TIMEOUT: return parse_number(cmd, "--timeout", v, 0.1, 3600, &pc->reply_timeout);
+	case OPT_CONNECT_TIMEOUT:
+		return parse_number(cmd, "--connect-timeout", v, 0.1, 3600, &pc->connect_timeout);
+	case OPT_GREYLIST_DELAY:
+		return parse_number(cmd, "--greylist-delay", v, 0, 86400, &pc->greylist_delay);
+	case OPT_MAX_ATTEMPTS:
+		if (parse_number(cmd, "--max-attempts", v, 1, 20, &d) < 0)
+			return -1;
+		pc->max_attempts = (int)d;
+		return 0;
+	case OPT_SMTP_PORT:
+		if (parse_number(cmd, "--smtp-port", v, 1, 65535, &d) < 0)
+			return -1;
+		pc->smtp_port = (int)d;
+		return 0;
+	case OPT_RESOLVER:
+		if (pc->nresolvers == sizeof pc->resolvers / sizeof pc->resolvers[0]) {
+			usage_error(cmd, "at most %zu --resolver", pc->nresolvers);
+			return -1;
+		}
+		pc->resolvers[pc->nresolvers++] = v;
+		return 0;
+	case OPT_NO_STARTTLS: pc->starttls = 0; return 0;
+	default: return 1;
+	}
+}
+
+static const char verify_help_fmt[] =
+	"Usage: mailsift verify ADDRESS... [probe options]\n"
+	"Verify each address now (DNS, then SMTP up to RCPT TO; no mail is sent) and print one\n"
+	"JSON object per address on stdout, in the order given: status (valid, invalid, risky,\n"
+	"catch_all, unknown), reason, flags, suggestion, MX hosts, SMTP code / enhanced code /\n"
+	"message, TLS, catch-all, attempts, duration. A greylisted address is retried after\n"
+	"--greylist-delay, then after longer waits (x5, x10, x20), up to --max-attempts.\n"
+	"Probe options (defaults in brackets):\n"
+	"  --helo NAME             EHLO name [this host's FQDN: %s]\n"
+	"  --mail-from ADDR        envelope sender [%s]\n"
+	"  --timeout SECS          per SMTP reply [%g]\n"
+	"  --connect-timeout SECS  per connection attempt [%g]\n"
+	"  --greylist-delay SECS   before the first retry of a 4xx [%g]\n"
+	"  --max-attempts N        sessions per address before unknown [%d]\n"
+	"  --resolver HOST[:PORT]  DNS server, repeatable [the system's resolv.conf]\n"
+	"  --smtp-port N           SMTP port of the mail hosts [%d]\n"
+	"  --no-starttls           never use STARTTLS\n"
+	"Exit status: 0 every address got a verdict; 1 setup failure; 2 usage error.\n";
+
+int cli_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		PROBE_LONG_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct probe_config pc;
+	char helo[256], from[320], err[1024] = "";
+	int c, rc;
+
+	config_defaults(&pc, helo, sizeof helo, from, sizeof from);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf(verify_help_fmt, pc.helo, pc.mail_from, pc.reply_timeout, pc.connect_timeout,
+			       pc.greylist_delay, pc.max_attempts, pc.smtp_port);
+			return EXIT_DONE;
+		}
+		rc = probe_option("verify", c, optarg, &pc);
+		if (rc < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			return usage_error("verify", "unknown option");
+	}
+	if (optind >= argc)
+		return usage_error("verify", "no ADDRESS given");
+	if (strchr(pc.helo, '.') == NULL)
+		fprintf(stderr, "mailsift verify: note: HELO name \"%s\" is not fully qualified; many "
+		                "servers refuse it: set --helo\n", pc.helo);
+	if (verify_run(&pc, argv + optind, argc - optind, stdout, err, sizeof err) < 0) {
+		fprintf(stderr, "mailsift verify: %s\n", err);
+		return EXIT_FAILURE_;
+	}
+	return EXIT_DONE;
 }

@@ -17,6 +17,7 @@ int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_clean(int argc, char **argv);
+int cli_verify(int argc, char **argv);
 
 /* cli_usage - the top-level help on OUT */
 void cli_usage(FILE *out);

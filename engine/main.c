@@ -14,6 +14,7 @@ static const struct {
 	{"import", cli_import},
 	{"export", cli_export},
 	{"status", cli_status},
+	{"verify", cli_verify},
 };
 
 int main(int argc, char **argv)
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "verify") == 0) {
+	if (strcmp(argv[1], "run") == 0) {
 		fprintf(stderr, "mailsift %s: not available yet: this build has no probe engine "
 		                "(DNS and SMTP verification); see README\n", argv[1]);
 		return EXIT_FAILURE_;

@@ -3,6 +3,8 @@
  */
 #include "exporters/report.h"
 
+#include "exporters/json.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,21 +33,6 @@ void report_tally_add(struct report_tally *t, enum verdict_status status, const 
 		t->nreasons++;
 	}
 	t->reason[i].count++;
-}
-
-/* json_string - S as a JSON string literal */
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 static void json_tally(FILE *f, const struct report_tally *t, const char *indent)

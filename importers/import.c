@@ -549,6 +549,14 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 		/* Damaged input inside the sample: keep what was read. */
 		sample_eof = 1;
 	}
+	if (nsmp > 0 && smp[0].view.nfields > 0 && smp[0].len[0] >= 2 &&
+	    (memcmp(smp[0].view.field[0], "\xff\xfe", 2) == 0 ||
+	     memcmp(smp[0].view.field[0], "\xfe\xff", 2) == 0)) {
+		snprintf(err, errlen,
+		         "%s: the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as "
+		         "UTF-8, e.g. iconv -f UTF-16 -t UTF-8 %s > list-utf8.csv", im.name, im.name);
+		goto out;
+	}
 	if (set_layout(&im, smp, nsmp) < 0) {
 		snprintf(err, errlen, "%s: %s", im.name, im.err);
 		if (strncmp(im.err, im.name, strlen(im.name)) == 0)

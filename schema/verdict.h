@@ -40,6 +40,8 @@ enum verdict_status {
 #define REASON_PROTOCOL_ERROR "protocol_error"
 #define REASON_UNSUPPORTED "unsupported"
 #define REASON_NOT_VERIFIED "not_verified"
+#define REASON_THROTTLED "throttled"         /* the host kept pushing back (421, 4.7.x rate) */
+#define REASON_REJECTED "rejected"           /* a permanent refusal that does not say the mailbox is missing */
 
 enum addr_flag {
 	FLAG_ROLE = 1 << 0,       /* role account: info@, admin@, ... */

@@ -82,3 +82,10 @@ check_eq "many problems: 10 lines printed" "$(grep -c 'no address in the row' ma
 check_contains "many problems: then a count" many.err "many.csv: 25 rows in all with no_address (first at line 2"
 check_contains "many problems: all in report.json" many-out/report.json '"no_address": {"count": 25, "first_line": 2}'
 check_eq "many problems: all exported as invalid" "$(data_rows many-out/invalid.csv)" 25
+
+# --- a UTF-16 file (spreadsheet "Unicode text" export): refused with a way out, nothing stored
+printf 'email\nu16@example.com\n' | iconv -f UTF-8 -t UTF-16 > utf16.csv
+"$MAILSIFT" import utf16.csv --db utf16.db 2> utf16.err
+check_eq "UTF-16 file: exit status 1" "$?" 1
+check_contains "UTF-16 file: says what it is and how to convert" utf16.err "is UTF-16"
+check_eq "UTF-16 file: no list left behind" "$(sqlite3 utf16.db 'SELECT count(*) FROM lists')" 0

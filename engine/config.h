@@ -1,0 +1,62 @@
+/*
+ * config - every tunable of the probe engine, its default, its unit and why (STYLE.md: one
+ * place). The CLI fills a struct probe_config from these defaults and the command line; the
+ * engine reads it and never invents a number of its own.
+ */
+#ifndef MAILSIFT_CONFIG_H
+#define MAILSIFT_CONFIG_H
+
+#include <stddef.h>
+
+/* SMTP port of real mail exchangers (RFC 5321). Tests point it at a loopback world. */
+#define DEF_SMTP_PORT 25
+/* Connect timeout, seconds: Postfix's smtp_connect_timeout is 30 s. */
+#define DEF_CONNECT_TIMEOUT 30.0
+/* Per-reply timeout, seconds: RFC 5321 4.5.3.2 asks for 5 minutes for the banner, MAIL and
+ * RCPT; probers use 10-60 s. 60 s keeps slow but honest servers and bounds hostile ones. */
+#define DEF_REPLY_TIMEOUT 60.0
+/* First greylist retry after this many seconds: postgrey delays 300 s; retrying at about
+ * 6 minutes passes it (DESIGN.md). Later retries back off (x5, x2, x2: ~30 min, 1 h, 2 h). */
+#define DEF_GREYLIST_DELAY 360.0
+/* Attempts per address, the first included, before a temporary failure becomes unknown. */
+#define DEF_MAX_ATTEMPTS 4
+/* Local part of the default MAIL FROM, at the HELO name's domain. An address we own, never a
+ * big provider's: a sender it could not verify would get us refused. */
+#define DEF_MAIL_FROM_LOCAL "verify"
+/* RCPT commands per transaction before RSET: RFC 5321 says servers take at least 100; we stay
+ * well under to look like ordinary mail. */
+#define DEF_RCPTS_PER_TRANSACTION 25
+/* Rejected RCPTs after which a session stops: Postfix slows a client after 10 errors
+ * (smtpd_soft_error_limit) and drops it after 20. */
+#define DEF_MAX_REJECTIONS 9
+/* MX addresses a session tries to connect to before giving up (DESIGN.md: at least two). */
+#define DEF_CONNECT_ATTEMPTS 3
+
+/* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
+#define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }
+
+struct probe_config {
+	const char *helo;             /* HELO/EHLO name: the host's FQDN by default */
+	const char *mail_from;        /* envelope sender; default DEF_MAIL_FROM_LOCAL@<helo> */
+	int smtp_port;
+	double connect_timeout;       /* seconds */
+	double reply_timeout;         /* seconds, per command */
+	double greylist_delay;        /* seconds before the first retry of a 4xx */
+	int max_attempts;
+	int rcpts_per_transaction;
+	int max_rejections;
+	int connect_attempts;
+	const char *resolvers[8];     /* --resolver HOST[:PORT]; none: the system's resolv.conf */
+	size_t nresolvers;
+	int starttls;                 /* use STARTTLS when offered (default 1) */
+};
+
+/* config_defaults - C filled with the DEF_ values; helo/mail_from from the host name,
+ * written into the caller's buffers (kept alive as long as C) */
+void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len, char *from_buf,
+                     size_t from_len);
+
+/* config_greylist_wait - seconds to wait before attempt number ATTEMPT (2, 3, ...) */
+double config_greylist_wait(const struct probe_config *c, int attempt);
+
+#endif

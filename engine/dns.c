@@ -1,0 +1,1299 @@
+/*
+ * dns - where a domain's mail goes (see dns.h): c-ares 1.18 driven by the libevent loop.
+ *
+ * Owns the c-ares channel and the events that drive it (one persistent event per c-ares socket,
+ * added and removed from ARES_OPT_SOCK_STATE_CB; one timer set from ares_timeout; a "kick" event
+ * that hands queued queries to c-ares and re-arms that timer; a "deliver" event that runs the
+ * callers' callbacks), the per-domain and per-MX-host caches, and the FIFO of queries waiting for
+ * one of DNS_MAX_INFLIGHT slots. It never blocks, never runs a caller's callback from inside
+ * dns_mail_hosts, never calls c-ares from inside dns_mail_hosts, and never talks SMTP or writes
+ * the store: the scheduler does that with what it gets back.
+ *
+ * Decisions (DESIGN.md "DNS" says what; this is how the corners are cut):
+ * - MX answer with only null targets (an empty exchange, which is how c-ares 1.18 returns ".")
+ *   -> DNS_NULL_MX. RFC 7505 says a null MX must be the only MX; when it sits beside real MX
+ *   records the null one is ignored and the others are used (the domain plainly tries to take
+ *   mail; an invalid verdict would be a guess against its other records).
+ * - NODATA for MX -> implicit MX: the domain's own A and AAAA (RFC 5321 5.1). Both NODATA ->
+ *   DNS_NO_MAIL_HOST; NXDOMAIN there -> DNS_NXDOMAIN. Never when any MX record exists.
+ * - Each MX host gets A and AAAA in parallel. A host whose lookups say NXDOMAIN, or NODATA for
+ *   both, has no address; hosts without an address are dropped. None left -> DNS_NO_HOST_ADDRESS
+ *   (temporary: a broken MX host name is the domain's problem, not proof about the mailbox), or
+ *   DNS_TEMPFAIL when a host lookup failed temporarily.
+ * - SERVFAIL, REFUSED, timeout, connection refused, a malformed answer: the query is sent again
+ *   DNS_RETRIES more times (each time c-ares itself tries DNS_TRIES times, except that with
+ *   ARES_FLAG_NOCHECKRESP a SERVFAIL or REFUSED comes straight back), then DNS_TEMPFAIL.
+ * - Cache: every domain and every MX host name is looked up once for the life of the struct dns;
+ *   concurrent lookups of one name wait on the same query. Temporary outcomes are not cached
+ *   (a later lookup asks again), and neither is a domain whose answer depended on a host lookup
+ *   that failed temporarily. A host with addresses of one family whose other family's lookup
+ *   failed temporarily is cached with the addresses it has.
+ * - Order: MX hosts by preference; equal preferences shuffled afresh on every delivery, so that
+ *   callers spread over equal hosts (a xorshift PRNG seeded once per struct dns from libevent's
+ *   secure RNG, or from MAILSIFT_DNS_SEED for reproducible tests). At most DNS_MAX_HOSTS hosts
+ *   (the best preferences; a cut inside an equal group is random) and DNS_MAX_ADDRS addresses a
+ *   host, IPv4 first, IPv6 keeping at least half the room when both overflow.
+ * - Callbacks run from the "deliver" event, cached answers included. dns_free cancels: c-ares
+ *   queries end with ARES_EDESTRUCTION, and every lookup not yet delivered gets DNS_TEMPFAIL
+ *   ("resolver shut down") from inside dns_free. A callback may call dns_free (the free finishes
+ *   when that callback returns) or dns_mail_hosts during dns_free (answered TEMPFAIL in the same
+ *   dns_free).
+ * - Test knob: MAILSIFT_DNS_TIMEOUT_MS (read by dns_new) replaces DNS_TIMEOUT_MS, so tests of
+ *   timeouts take a fraction of a second.
+ */
+#include "engine/dns.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#define DNS_NAME_MAX 253            /* longest domain name in text form (RFC 1035 2.3.4) */
+#define DNS_DETAIL_MAX 160          /* a result's detail text; longer is cut */
+#define DNS_SERVERS_TEXT_MAX 64     /* the resolver list as quoted in details */
+#define DNS_SERVER_MAX 64           /* one --resolver argument; an IPv6 literal with port fits */
+#define DNS_MAX_INFLIGHT 256        /* queries handed to c-ares at once; the rest wait in a FIFO.
+                                     * A burst of thousands of UDP queries overflows socket
+                                     * buffers (~200 KB by default, a few hundred datagrams, ours
+                                     * and the resolver's) and turns into timeouts and retries. */
+#define DNS_SOCK_RCVBUF (1 << 20)   /* asked for c-ares' UDP sockets (the kernel caps it at
+                                     * rmem_max): room for DNS_MAX_INFLIGHT answers at once */
+#define DNS_TABLE_MIN 64            /* first size of a cache hash table (buckets, power of 2) */
+#define DNS_WAITING_MIN 4           /* first size of a host's list of waiting domains; grows */
+#define DNS_TIMEOUT_ENV "MAILSIFT_DNS_TIMEOUT_MS" /* test knob: per-try timeout in ms */
+#define DNS_TIMEOUT_ENV_MAX 600000  /* the knob above accepts 1 ms to 10 minutes */
+#define DNS_SEED_ENV "MAILSIFT_DNS_SEED" /* test knob: fixed shuffle seed */
+#define DNS_PORT_DEFAULT 53
+
+static const char dns_shut_down[] = "resolver shut down";
+
+/* ---------------------------------------------------------------- types */
+
+enum dns_kind { DNS_ENT_DOMAIN, DNS_ENT_HOST };
+
+struct dns_entry {                  /* common head of domains and MX hosts: name, refs, table */
+	enum dns_kind kind;
+	char *name;                 /* lowercase, no trailing dot */
+	uint32_t hash;              /* of name */
+	int refs;                   /* table + waiters + queries + slots + waiting lists */
+	int in_table;               /* reachable from its cache table */
+	struct dns_entry *chain;    /* next in the hash bucket */
+};
+
+struct dns_table {
+	struct dns_entry **bucket;
+	size_t nbuckets;            /* power of 2 */
+	size_t n;                   /* entries */
+};
+
+enum dns_host_state { HOST_PENDING, HOST_ADDR, HOST_NODATA, HOST_NXDOMAIN, HOST_TEMP };
+
+struct dns_domain;
+
+struct dns_mxhost {                 /* an MX host name (or a domain for its implicit MX) */
+	struct dns_entry e;
+	enum dns_host_state state;
+	int pending;                /* A / AAAA queries not answered yet */
+	int nxdomain;               /* a query said NXDOMAIN */
+	int temp_status;            /* ares status of a query that failed for now; 0 none */
+	size_t n4, n6;              /* addresses in a4 / a6 */
+	unsigned char a4[DNS_MAX_ADDRS][4];
+	unsigned char a6[DNS_MAX_ADDRS][16];
+	struct dns_domain **waiting; /* domains waiting for this host (each holds a ref) */
+	size_t nwaiting, capwaiting;
+};
+
+struct dns_slot {
+	int preference;
+	struct dns_mxhost *host;    /* holds a ref */
+};
+
+enum dns_dom_state { DOM_MX, DOM_HOSTS, DOM_DONE };
+
+struct dns_waiter {                 /* one dns_mail_hosts call, until its callback has run */
+	void (*cb)(void *arg, const struct dns_result *r);
+	void *arg;
+	struct dns_domain *dom;     /* holds a ref; NULL: answer status/detail below */
+	enum dns_status status;     /* when dom is NULL or cancelled */
+	const char *detail;         /* static text, when dom is NULL or cancelled */
+	int cancelled;              /* dns_free: answer TEMPFAIL whatever dom says */
+	struct dns_waiter *next;
+};
+
+struct dns_domain {
+	struct dns_entry e;
+	enum dns_dom_state state;
+	enum dns_status status;     /* when DOM_DONE */
+	int implicit;               /* slots[0] is the domain itself */
+	int pending;                /* MX hosts not resolved yet, +1 while slots are attached */
+	size_t nslots;
+	struct dns_slot *slots;     /* by preference */
+	char detail[DNS_DETAIL_MAX];
+	struct dns_waiter *wait_head, *wait_tail; /* callers waiting for the answer */
+};
+
+enum dns_qtype { QUERY_MX, QUERY_A, QUERY_AAAA };
+
+struct dns_query {                  /* one question, from the FIFO to its answer (and retries) */
+	struct dns *d;
+	enum dns_qtype type;
+	struct dns_entry *owner;    /* domain (MX) or host (A, AAAA); holds a ref */
+	int round;                  /* 0 first time, then 1 .. DNS_RETRIES */
+	struct dns_query *next;     /* in the FIFO */
+};
+
+enum dns_outcome { OUT_OK, OUT_NODATA, OUT_NXDOMAIN, OUT_TEMP };
+
+struct dns_answer {                 /* one query's answer, parsed */
+	enum dns_outcome outcome;
+	int status;                 /* ares status behind OUT_TEMP / OUT_NXDOMAIN */
+	struct ares_mx_reply *mx;   /* QUERY_MX, OUT_OK: freed by query_cb */
+	size_t naddrs;
+	unsigned char addr[DNS_MAX_ADDRS][16]; /* QUERY_A uses 4 bytes of each */
+};
+
+struct dns_sock {                   /* one c-ares socket and its event */
+	struct dns *d;
+	ares_socket_t fd;
+	short what;                 /* EV_READ / EV_WRITE asked by c-ares */
+	struct event *ev;
+	struct dns_sock *next;
+};
+
+struct dns {
+	struct event_base *base;
+	ares_channel ch;
+	struct event *timer;        /* ares_timeout */
+	struct event *kick;         /* send queued queries, re-arm timer */
+	struct event *deliver;      /* run callbacks of ready waiters */
+	struct dns_sock *socks;
+	struct dns_table domains;   /* struct dns_domain by name */
+	struct dns_table hosts;     /* struct dns_mxhost by name */
+	struct dns_query *q_head, *q_tail; /* FIFO waiting for an in-flight slot */
+	size_t inflight;            /* queries c-ares holds */
+	struct dns_waiter *ready_head, *ready_tail; /* answered, callback not run yet */
+	struct dns_waiter *batch;   /* the ready waiters being delivered now */
+	int delivering;             /* inside deliver_cb */
+	int closing;                /* dns_free has started */
+	int free_pending;           /* dns_free was called from a callback in deliver_cb */
+	uint64_t rng;               /* xorshift64 state */
+	char servers[DNS_SERVERS_TEXT_MAX]; /* for details */
+	struct dns_result result;   /* the result handed to a callback (one at a time) */
+};
+
+/* ---------------------------------------------------------------- small helpers */
+
+static void *dns_alloc(size_t n)
+{
+	void *p = calloc(1, n);
+
+	if (p == NULL) {
+		fprintf(stderr, "mailsift: dns: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void detail_set(struct dns_domain *dom, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void detail_set(struct dns_domain *dom, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dom->detail, sizeof dom->detail, fmt, ap);
+	va_end(ap);
+}
+
+/* rng_next - xorshift64: the shuffle needs spread, not secrecy */
+static uint64_t rng_next(struct dns *d)
+{
+	uint64_t x = d->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	d->rng = x;
+	return x;
+}
+
+/* name_norm - lowercase NAME into OUT (DNS_NAME_MAX + 1 bytes) without one trailing dot;
+ * -1 when empty or too long */
+static int name_norm(const char *name, char *out)
+{
+	size_t n = strlen(name);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DNS_NAME_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* status_text - an ares status as a report word */
+static const char *status_text(int status)
+{
+	switch (status) {
+	case ARES_ESERVFAIL: return "SERVFAIL";
+	case ARES_EREFUSED: return "REFUSED";
+	case ARES_ETIMEOUT: return "timeout";
+	case ARES_ECONNREFUSED: return "connection refused";
+	case ARES_EBADRESP: return "malformed answer";
+	case ARES_EFORMERR: return "FORMERR";
+	case ARES_ENOTIMP: return "NOTIMP";
+	case ARES_ENOTFOUND: return "NXDOMAIN";
+	case ARES_EBADNAME: return "not a valid DNS name";
+	default: return ares_strerror(status);
+	}
+}
+
+/* ---------------------------------------------------------------- cache tables */
+
+static struct dns_entry *table_find(const struct dns_table *t, const char *name, uint32_t hash)
+{
+	if (t->nbuckets == 0)
+		return NULL;
+	for (struct dns_entry *e = t->bucket[hash & (t->nbuckets - 1)]; e; e = e->chain)
+		if (e->hash == hash && strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static void table_add(struct dns_table *t, struct dns_entry *e)
+{
+	size_t i;
+
+	if (t->n >= t->nbuckets) {
+		size_t nb = t->nbuckets ? t->nbuckets * 2 : DNS_TABLE_MIN;
+		struct dns_entry **b = dns_alloc(nb * sizeof *b);
+
+		for (i = 0; i < t->nbuckets; i++) {
+			struct dns_entry *x = t->bucket[i], *next;
+
+			for (; x; x = next) {
+				next = x->chain;
+				x->chain = b[x->hash & (nb - 1)];
+				b[x->hash & (nb - 1)] = x;
+			}
+		}
+		free(t->bucket);
+		t->bucket = b;
+		t->nbuckets = nb;
+	}
+	i = e->hash & (t->nbuckets - 1);
+	e->chain = t->bucket[i];
+	t->bucket[i] = e;
+	e->in_table = 1;
+	e->refs++;
+	t->n++;
+}
+
+/* table_remove - unlink E; the table's ref is the caller's to drop */
+static void table_remove(struct dns_table *t, struct dns_entry *e)
+{
+	struct dns_entry **p = &t->bucket[e->hash & (t->nbuckets - 1)];
+
+	assert(e->in_table);
+	while (*p != e)
+		p = &(*p)->chain;
+	*p = e->chain;
+	e->chain = NULL;
+	e->in_table = 0;
+	t->n--;
+}
+
+static void entry_init(struct dns_entry *e, enum dns_kind kind, const char *name)
+{
+	e->kind = kind;
+	e->name = strdup(name);
+	if (e->name == NULL) {
+		fprintf(stderr, "mailsift: dns: out of memory\n");
+		abort();
+	}
+	e->hash = name_hash(name);
+}
+
+static void entry_unref(struct dns *d, struct dns_entry *e);
+
+static void entry_free(struct dns *d, struct dns_entry *e)
+{
+	if (e->kind == DNS_ENT_DOMAIN) {
+		struct dns_domain *dom = (struct dns_domain *)e;
+
+		assert(dom->wait_head == NULL);
+		for (size_t i = 0; i < dom->nslots; i++)
+			entry_unref(d, &dom->slots[i].host->e);
+		free(dom->slots);
+	} else {
+		struct dns_mxhost *h = (struct dns_mxhost *)e;
+
+		assert(h->nwaiting == 0);
+		free(h->waiting);
+	}
+	free(e->name);
+	free(e);
+}
+
+static void entry_unref(struct dns *d, struct dns_entry *e)
+{
+	assert(e->refs > 0);
+	if (--e->refs == 0) {
+		assert(!e->in_table);
+		entry_free(d, e);
+	}
+}
+
+/* entry_uncache - take E out of its table: the next lookup of the name asks again */
+static void entry_uncache(struct dns *d, struct dns_entry *e)
+{
+	if (!e->in_table)
+		return;
+	table_remove(e->kind == DNS_ENT_DOMAIN ? &d->domains : &d->hosts, e);
+	entry_unref(d, e);
+}
+
+/* ---------------------------------------------------------------- driving c-ares */
+
+static void kick(struct dns *d)
+{
+	if (!d->closing)
+		event_active(d->kick, EV_TIMEOUT, 1);
+}
+
+static void deliver_soon(struct dns *d)
+{
+	if (!d->closing)
+		event_active(d->deliver, EV_TIMEOUT, 1);
+}
+
+/* sock_cb - a c-ares socket is ready; S may be freed inside ares_process_fd */
+static void sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_sock *s = arg;
+	struct dns *d = s->d;
+
+	ares_process_fd(d->ch, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
+	                (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
+	kick(d);
+}
+
+/* sock_state_cb - c-ares wants FD watched for READABLE / WRITABLE, or (both 0) forgotten */
+static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct dns *d = data;
+	struct dns_sock **p, *s;
+	short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+
+	for (p = &d->socks; *p && (*p)->fd != fd; p = &(*p)->next)
+		;
+	s = *p;
+	if (what == 0) {
+		if (s != NULL) {
+			*p = s->next;
+			event_free(s->ev);
+			free(s);
+		}
+		return;
+	}
+	if (s != NULL && s->what == what)
+		return;
+	if (s == NULL) {
+		s = dns_alloc(sizeof *s);
+		s->d = d;
+		s->fd = fd;
+		s->next = d->socks;
+		d->socks = s;
+	} else {
+		event_free(s->ev);
+	}
+	s->what = what;
+	s->ev = event_new(d->base, fd, (short)(what | EV_PERSIST), sock_cb, s);
+	if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
+		fprintf(stderr, "mailsift: dns: cannot watch a resolver socket\n");
+		abort();
+	}
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns *d = arg;
+
+	(void)fd;
+	(void)what;
+	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	kick(d);
+}
+
+static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+static const int qtype_rr[] = {
+	[QUERY_MX] = 15,            /* ns_t_mx */
+	[QUERY_A] = 1,              /* ns_t_a */
+	[QUERY_AAAA] = 28,          /* ns_t_aaaa */
+};
+#define DNS_CLASS_IN 1
+
+/* kick_cb - hand queued queries to c-ares up to DNS_MAX_INFLIGHT, then re-arm the timer from
+ * ares_timeout (once per loop pass, not once per query: ares_timeout walks every query) */
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns *d = arg;
+	struct timeval tvbuf, *tv;
+
+	(void)fd;
+	(void)what;
+	while (!d->closing && d->q_head != NULL && d->inflight < DNS_MAX_INFLIGHT) {
+		struct dns_query *q = d->q_head;
+
+		d->q_head = q->next;
+		if (d->q_head == NULL)
+			d->q_tail = NULL;
+		q->next = NULL;
+		d->inflight++;
+		/* may call query_cb at once (a name c-ares cannot encode): that is fine here */
+		ares_query(d->ch, q->owner->name, DNS_CLASS_IN, qtype_rr[q->type], query_cb, q);
+	}
+	if (d->closing)
+		return;
+	tv = ares_timeout(d->ch, NULL, &tvbuf);
+	if (tv != NULL)
+		evtimer_add(d->timer, tv);
+	else
+		evtimer_del(d->timer);
+}
+
+/* query_send - queue a question about OWNER's name */
+static void query_send(struct dns *d, enum dns_qtype type, struct dns_entry *owner, int round)
+{
+	struct dns_query *q = dns_alloc(sizeof *q);
+
+	q->d = d;
+	q->type = type;
+	q->owner = owner;
+	q->round = round;
+	owner->refs++;
+	if (d->q_tail)
+		d->q_tail->next = q;
+	else
+		d->q_head = q;
+	d->q_tail = q;
+	kick(d);
+}
+
+/* answer_parse - classify an ares status and answer into ANS */
+static void answer_parse(enum dns_qtype type, int status, const unsigned char *abuf, int alen,
+                         struct dns_answer *ans)
+{
+	int rc = status;
+
+	memset(ans, 0, sizeof *ans);
+	if (status == ARES_SUCCESS) {
+		if (type == QUERY_MX) {
+			rc = ares_parse_mx_reply(abuf, alen, &ans->mx);
+			if (rc == ARES_SUCCESS && ans->mx == NULL)
+				rc = ARES_ENODATA;
+		} else if (type == QUERY_A) {
+			struct ares_addrttl t[DNS_MAX_ADDRS];
+			int n = DNS_MAX_ADDRS;
+
+			rc = ares_parse_a_reply(abuf, alen, NULL, t, &n);
+			for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
+				memcpy(ans->addr[ans->naddrs++], &t[i].ipaddr, 4);
+			if (rc == ARES_SUCCESS && ans->naddrs == 0)
+				rc = ARES_ENODATA;
+		} else {
+			struct ares_addr6ttl t[DNS_MAX_ADDRS];
+			int n = DNS_MAX_ADDRS;
+
+			rc = ares_parse_aaaa_reply(abuf, alen, NULL, t, &n);
+			for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
+				memcpy(ans->addr[ans->naddrs++], &t[i].ip6addr, 16);
+			if (rc == ARES_SUCCESS && ans->naddrs == 0)
+				rc = ARES_ENODATA;
+		}
+	}
+	ans->status = rc;
+	switch (rc) {
+	case ARES_SUCCESS: ans->outcome = OUT_OK; break;
+	case ARES_ENODATA: ans->outcome = OUT_NODATA; break;
+	case ARES_ENOTFOUND: /* NXDOMAIN */
+	case ARES_EBADNAME:  /* cannot be put in a query: no such name can exist */
+		ans->outcome = OUT_NXDOMAIN;
+		break;
+	default: ans->outcome = OUT_TEMP; break;
+	}
+}
+
+static void domain_mx_answer(struct dns *d, struct dns_domain *dom, const struct dns_answer *ans,
+                             int rounds);
+static void host_answer(struct dns *d, struct dns_mxhost *h, enum dns_qtype type,
+                        const struct dns_answer *ans);
+
+/* query_cb - c-ares is done with a query: retry a temporary failure, else hand the answer to
+ * its owner. During ares_destroy (dns_free) it only lets go of the query. */
+static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct dns *d = q->d;
+	struct dns_answer ans;
+
+	(void)timeouts;
+	d->inflight--;
+	if (d->closing || status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+		entry_unref(d, q->owner);
+		free(q);
+		return;
+	}
+	answer_parse(q->type, status, abuf, alen, &ans);
+	if (ans.outcome == OUT_TEMP && q->round < DNS_RETRIES) {
+		query_send(d, q->type, q->owner, q->round + 1);
+	} else if (q->type == QUERY_MX) {
+		domain_mx_answer(d, (struct dns_domain *)q->owner, &ans, q->round + 1);
+	} else {
+		host_answer(d, (struct dns_mxhost *)q->owner, q->type, &ans);
+	}
+	if (ans.mx)
+		ares_free_data(ans.mx);
+	entry_unref(d, q->owner);
+	free(q);
+}
+
+/* ---------------------------------------------------------------- domains and hosts */
+
+/* domain_finish - DOM has its answer: queue its waiters for delivery; uncache it unless
+ * CACHEABLE. The caller must hold a ref on DOM. */
+static void domain_finish(struct dns *d, struct dns_domain *dom, enum dns_status status,
+                          int cacheable)
+{
+	dom->state = DOM_DONE;
+	dom->status = status;
+	if (dom->wait_head != NULL) {
+		if (d->ready_tail)
+			d->ready_tail->next = dom->wait_head;
+		else
+			d->ready_head = dom->wait_head;
+		d->ready_tail = dom->wait_tail;
+		dom->wait_head = dom->wait_tail = NULL;
+		deliver_soon(d);
+	}
+	if (!cacheable)
+		entry_uncache(d, &dom->e);
+}
+
+/* domain_hosts_done - every MX host (or the implicit one) of DOM is resolved: decide */
+static void domain_hosts_done(struct dns *d, struct dns_domain *dom)
+{
+	size_t naddr = 0, ntemp = 0;
+	const struct dns_mxhost *temp = NULL, *first = dom->slots[0].host;
+
+	if (dom->implicit) {
+		switch (first->state) {
+		case HOST_ADDR:
+			detail_set(dom, "no MX; implicit MX on the domain's address");
+			domain_finish(d, dom, DNS_OK, 1);
+			break;
+		case HOST_NXDOMAIN:
+			detail_set(dom, "no MX, and the address lookup says NXDOMAIN");
+			domain_finish(d, dom, DNS_NXDOMAIN, 1);
+			break;
+		case HOST_NODATA:
+			detail_set(dom, "no MX and no A/AAAA record");
+			domain_finish(d, dom, DNS_NO_MAIL_HOST, 1);
+			break;
+		default:
+			detail_set(dom, "no MX; A/AAAA lookup: %s via %s",
+			           status_text(first->temp_status), d->servers);
+			domain_finish(d, dom, DNS_TEMPFAIL, 0);
+			break;
+		}
+		return;
+	}
+	for (size_t i = 0; i < dom->nslots; i++) {
+		const struct dns_mxhost *h = dom->slots[i].host;
+
+		if (h->state == HOST_ADDR)
+			naddr++;
+		else if (h->state == HOST_TEMP && ntemp++ == 0)
+			temp = h;
+	}
+	if (naddr > 0) {
+		detail_set(dom, "%zu of %zu MX hosts have an address", naddr, dom->nslots);
+		domain_finish(d, dom, DNS_OK, ntemp == 0);
+	} else if (temp != NULL) {
+		detail_set(dom, "MX host %s: %s via %s", temp->e.name, status_text(temp->temp_status),
+		           d->servers);
+		domain_finish(d, dom, DNS_TEMPFAIL, 0);
+	} else {
+		detail_set(dom, "no MX host has an address (%s: %s)", first->e.name,
+		           first->state == HOST_NXDOMAIN ? "NXDOMAIN" : "no A/AAAA record");
+		domain_finish(d, dom, DNS_NO_HOST_ADDRESS, 1);
+	}
+}
+
+/* host_get - the cache entry for host NAME, with a ref for the caller; starts its lookups */
+static struct dns_mxhost *host_get(struct dns *d, const char *name)
+{
+	uint32_t hash = name_hash(name);
+	struct dns_mxhost *h = (struct dns_mxhost *)table_find(&d->hosts, name, hash);
+
+	if (h != NULL) {
+		h->e.refs++;
+		return h;
+	}
+	h = dns_alloc(sizeof *h);
+	entry_init(&h->e, DNS_ENT_HOST, name);
+	h->e.refs = 1;
+	table_add(&d->hosts, &h->e);
+	h->state = HOST_PENDING;
+	h->pending = 2;
+	query_send(d, QUERY_A, &h->e, 0);
+	query_send(d, QUERY_AAAA, &h->e, 0);
+	return h;
+}
+
+/* domain_attach - DOM's slots are filled: wait for the hosts still pending */
+static void domain_attach(struct dns *d, struct dns_domain *dom)
+{
+	dom->state = DOM_HOSTS;
+	dom->pending = 1;           /* held while attaching, so no host can finish DOM early */
+	for (size_t i = 0; i < dom->nslots; i++) {
+		struct dns_mxhost *h = dom->slots[i].host;
+
+		if (h->state != HOST_PENDING)
+			continue;
+		if (h->nwaiting == h->capwaiting) {
+			h->capwaiting = h->capwaiting ? h->capwaiting * 2 : DNS_WAITING_MIN;
+			h->waiting = realloc(h->waiting, h->capwaiting * sizeof *h->waiting);
+			if (h->waiting == NULL) {
+				fprintf(stderr, "mailsift: dns: out of memory\n");
+				abort();
+			}
+		}
+		h->waiting[h->nwaiting++] = dom;
+		dom->e.refs++;
+		dom->pending++;
+	}
+	if (--dom->pending == 0)
+		domain_hosts_done(d, dom);
+}
+
+struct dns_mxcand {                 /* an MX record while sorting */
+	int preference;
+	uint64_t tiebreak;          /* random: which of equal preferences survives the cut */
+	char name[DNS_NAME_MAX + 1];
+};
+
+static int mxcand_cmp(const void *a, const void *b)
+{
+	const struct dns_mxcand *x = a, *y = b;
+
+	if (x->preference != y->preference)
+		return x->preference < y->preference ? -1 : 1;
+	return x->tiebreak < y->tiebreak ? -1 : x->tiebreak > y->tiebreak;
+}
+
+/* domain_mx_answer - the MX query of DOM is answered (after ROUNDS sends) */
+static void domain_mx_answer(struct dns *d, struct dns_domain *dom, const struct dns_answer *ans,
+                             int rounds)
+{
+	struct dns_mxcand *c;
+	size_t n = 0, nnull = 0, kept = 0;
+
+	switch (ans->outcome) {
+	case OUT_NXDOMAIN:
+		detail_set(dom, "%s", ans->status == ARES_EBADNAME ? "not a valid DNS name" :
+		           "domain does not exist (NXDOMAIN)");
+		domain_finish(d, dom, DNS_NXDOMAIN, 1);
+		return;
+	case OUT_TEMP:
+		detail_set(dom, "MX lookup: %s via %s, %d rounds", status_text(ans->status),
+		           d->servers, rounds);
+		domain_finish(d, dom, DNS_TEMPFAIL, 0);
+		return;
+	case OUT_NODATA:            /* RFC 5321 5.1: the domain is its own MX */
+		dom->implicit = 1;
+		dom->nslots = 1;
+		dom->slots = dns_alloc(sizeof *dom->slots);
+		dom->slots[0].preference = 0;
+		dom->slots[0].host = host_get(d, dom->e.name);
+		domain_attach(d, dom);
+		return;
+	case OUT_OK:
+		break;
+	}
+	for (const struct ares_mx_reply *m = ans->mx; m; m = m->next)
+		n++;
+	c = dns_alloc(n * sizeof *c);
+	n = 0;
+	for (const struct ares_mx_reply *m = ans->mx; m; m = m->next) {
+		if (m->host == NULL || m->host[0] == '\0' || strcmp(m->host, ".") == 0) {
+			nnull++;            /* null target: RFC 7505 */
+			continue;
+		}
+		if (name_norm(m->host, c[n].name) != 0)
+			continue;           /* longer than a DNS name: cannot be a host */
+		c[n].preference = m->priority;
+		c[n].tiebreak = rng_next(d);
+		n++;
+	}
+	if (n == 0 && nnull > 0) {
+		free(c);
+		detail_set(dom, "null MX: the domain takes no mail (RFC 7505)");
+		domain_finish(d, dom, DNS_NULL_MX, 1);
+		return;
+	}
+	qsort(c, n, sizeof *c, mxcand_cmp);
+	/* +1: never a zero-size allocation when every name was unusable */
+	dom->slots = dns_alloc(((n < DNS_MAX_HOSTS ? n : DNS_MAX_HOSTS) + 1) * sizeof *dom->slots);
+	for (size_t i = 0; i < n && kept < DNS_MAX_HOSTS; i++) {
+		size_t j;
+
+		for (j = 0; j < kept; j++)  /* the same host twice: keep its best preference */
+			if (strcmp(dom->slots[j].host->e.name, c[i].name) == 0)
+				break;
+		if (j < kept)
+			continue;
+		dom->slots[kept].preference = c[i].preference;
+		dom->slots[kept].host = host_get(d, c[i].name);
+		kept++;
+	}
+	dom->nslots = kept;
+	free(c);
+	if (kept == 0) {            /* every exchange name was unusable */
+		detail_set(dom, "no usable MX host name");
+		domain_finish(d, dom, DNS_NO_HOST_ADDRESS, 1);
+		return;
+	}
+	domain_attach(d, dom);
+}
+
+/* host_answer - an A or AAAA query of H is answered */
+static void host_answer(struct dns *d, struct dns_mxhost *h, enum dns_qtype type,
+                        const struct dns_answer *ans)
+{
+	struct dns_domain **waiting;
+	size_t nwaiting;
+
+	switch (ans->outcome) {
+	case OUT_OK:
+		if (type == QUERY_A) {
+			for (size_t i = 0; i < ans->naddrs && h->n4 < DNS_MAX_ADDRS; i++)
+				memcpy(h->a4[h->n4++], ans->addr[i], 4);
+		} else {
+			for (size_t i = 0; i < ans->naddrs && h->n6 < DNS_MAX_ADDRS; i++)
+				memcpy(h->a6[h->n6++], ans->addr[i], 16);
+		}
+		break;
+	case OUT_NXDOMAIN:
+		h->nxdomain = 1;
+		break;
+	case OUT_TEMP:
+		h->temp_status = ans->status;
+		break;
+	case OUT_NODATA:
+		break;
+	}
+	if (--h->pending > 0)
+		return;
+	if (h->n4 + h->n6 > 0)
+		h->state = HOST_ADDR;
+	else if (h->temp_status != 0)
+		h->state = HOST_TEMP;
+	else if (h->nxdomain)
+		h->state = HOST_NXDOMAIN;
+	else
+		h->state = HOST_NODATA;
+
+	/* tell the waiting domains; one of them may drop the last other ref to H */
+	h->e.refs++;
+	if (h->state == HOST_TEMP)
+		entry_uncache(d, &h->e);
+	waiting = h->waiting;
+	nwaiting = h->nwaiting;
+	h->waiting = NULL;
+	h->nwaiting = h->capwaiting = 0;
+	for (size_t i = 0; i < nwaiting; i++) {
+		struct dns_domain *dom = waiting[i];
+
+		if (--dom->pending == 0)
+			domain_hosts_done(d, dom);
+		entry_unref(d, &dom->e);
+	}
+	free(waiting);
+	entry_unref(d, &h->e);
+}
+
+/* ---------------------------------------------------------------- delivery */
+
+/* host_fill - OUT from slot S: name, preference, addresses (IPv4 first; when both families
+ * overflow DNS_MAX_ADDRS, IPv6 keeps at least half) */
+static void host_fill(struct dns_host *out, const struct dns_slot *s)
+{
+	const struct dns_mxhost *h = s->host;
+	size_t k4, k6, room6 = DNS_MAX_ADDRS - h->n4;  /* n4 <= DNS_MAX_ADDRS */
+
+	if (room6 < DNS_MAX_ADDRS / 2)
+		room6 = DNS_MAX_ADDRS / 2;
+	k6 = h->n6 < room6 ? h->n6 : room6;
+	k4 = h->n4 < DNS_MAX_ADDRS - k6 ? h->n4 : DNS_MAX_ADDRS - k6;
+	snprintf(out->name, sizeof out->name, "%s", h->e.name);
+	out->preference = s->preference;
+	out->naddrs = 0;
+	for (size_t i = 0; i < k4; i++) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr[out->naddrs];
+
+		memset(&out->addr[out->naddrs], 0, sizeof out->addr[0]);
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, h->a4[i], 4);
+		out->addrlen[out->naddrs++] = sizeof *sin;
+	}
+	for (size_t i = 0; i < k6; i++) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr[out->naddrs];
+
+		memset(&out->addr[out->naddrs], 0, sizeof out->addr[0]);
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, h->a6[i], 16);
+		out->addrlen[out->naddrs++] = sizeof *sin6;
+	}
+}
+
+/* result_build - the result W's callback gets, in d->result */
+static const struct dns_result *result_build(struct dns *d, const struct dns_waiter *w)
+{
+	struct dns_result *r = &d->result;
+	const struct dns_domain *dom = w->dom;
+	size_t idx[DNS_MAX_HOSTS], n = 0;
+
+	r->nhosts = 0;
+	r->implicit_mx = 0;
+	if (dom == NULL || w->cancelled) {
+		r->status = w->status;
+		r->detail = w->detail;
+		return r;
+	}
+	assert(dom->state == DOM_DONE);
+	r->status = dom->status;
+	r->detail = dom->detail;
+	if (dom->status != DNS_OK)
+		return r;
+	r->implicit_mx = dom->implicit;
+	for (size_t i = 0; i < dom->nslots && n < DNS_MAX_HOSTS; i++)
+		if (dom->slots[i].host->state == HOST_ADDR)
+			idx[n++] = i;
+	/* shuffle each run of equal preferences (Fisher-Yates) */
+	for (size_t lo = 0, hi; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && dom->slots[idx[hi]].preference ==
+		     dom->slots[idx[lo]].preference; hi++)
+			;
+		for (size_t i = hi - 1; i > lo; i--) {
+			size_t j = lo + (size_t)(rng_next(d) % (i - lo + 1)), t = idx[i];
+
+			idx[i] = idx[j];
+			idx[j] = t;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		host_fill(&r->hosts[i], &dom->slots[idx[i]]);
+	r->nhosts = n;
+	return r;
+}
+
+/* waiter_run - run W's callback and let go of W */
+static void waiter_run(struct dns *d, struct dns_waiter *w)
+{
+	w->cb(w->arg, result_build(d, w));
+	if (w->dom)
+		entry_unref(d, &w->dom->e);
+	free(w);
+}
+
+static void dns_release(struct dns *d);
+
+/* deliver_cb - run the callbacks of every waiter that was ready when this pass began */
+static void deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns *d = arg;
+
+	(void)fd;
+	(void)what;
+	d->delivering = 1;
+	d->batch = d->ready_head;
+	d->ready_head = d->ready_tail = NULL;
+	while (d->batch != NULL) {
+		struct dns_waiter *w = d->batch;
+
+		d->batch = w->next;
+		waiter_run(d, w);
+		if (d->free_pending) {  /* a callback called dns_free */
+			dns_release(d);
+			return;
+		}
+	}
+	d->delivering = 0;
+}
+
+static void ready_push(struct dns *d, struct dns_waiter *w)
+{
+	w->next = NULL;
+	if (d->ready_tail)
+		d->ready_tail->next = w;
+	else
+		d->ready_head = w;
+	d->ready_tail = w;
+	deliver_soon(d);
+}
+
+/* ---------------------------------------------------------------- public */
+
+/* server_norm - one resolver argument as c-ares wants it ("a.b.c.d:port", "[v6]:port") */
+static int server_norm(const char *in, char *out, size_t outlen)
+{
+	char host[DNS_SERVER_MAX], *colon;
+	const char *port = NULL;
+	unsigned char buf[16];
+	long p = DNS_PORT_DEFAULT;
+	int v6;
+
+	if (strlen(in) >= sizeof host)
+		return -1;
+	if (in[0] == '[') {
+		const char *close = strchr(in, ']');
+
+		if (close == NULL)
+			return -1;
+		memcpy(host, in + 1, (size_t)(close - in - 1));
+		host[close - in - 1] = '\0';
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return -1;
+	} else {
+		snprintf(host, sizeof host, "%s", in);
+		colon = strchr(host, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			*colon = '\0';  /* one colon: IPv4:port; more: a bare IPv6 */
+			port = colon + 1;
+		}
+	}
+	if (port != NULL) {
+		char *end;
+
+		errno = 0;
+		p = strtol(port, &end, 10);
+		if (*port == '\0' || *end != '\0' || errno || p < 1 || p > 65535)
+			return -1;
+	}
+	if (inet_pton(AF_INET, host, buf) == 1)
+		v6 = 0;
+	else if (inet_pton(AF_INET6, host, buf) == 1)
+		v6 = 1;
+	else
+		return -1;
+	if ((size_t)snprintf(out, outlen, v6 ? "[%s]:%ld" : "%s:%ld", host, p) >= outlen)
+		return -1;
+	return 0;
+}
+
+struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
+                    char *err, size_t errlen)
+{
+	struct ares_options opts;
+	int optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+	              ARES_OPT_SOCK_RCVBUF;
+	const char *env;
+	char *csv = NULL;
+	size_t csvlen = 0;
+	struct dns *d;
+	int rc, timeout = DNS_TIMEOUT_MS;
+
+	if ((env = getenv(DNS_TIMEOUT_ENV)) != NULL && *env) {
+		char *end;
+		long ms = strtol(env, &end, 10);
+
+		if (*end || ms < 1 || ms > DNS_TIMEOUT_ENV_MAX) {
+			set_err(err, errlen, "%s=%s: want milliseconds from 1 to %d", DNS_TIMEOUT_ENV,
+			        env, DNS_TIMEOUT_ENV_MAX);
+			return NULL;
+		}
+		timeout = (int)ms;
+	}
+	for (size_t i = 0; i < nservers; i++) {
+		char one[DNS_SERVER_MAX + 16];
+
+		if (server_norm(servers[i], one, sizeof one) != 0) {
+			set_err(err, errlen,
+			        "resolver \"%s\": want an IP address, IP:PORT or [IPv6]:PORT",
+			        servers[i]);
+			free(csv);
+			return NULL;
+		}
+		csv = realloc(csv, csvlen + strlen(one) + 2);
+		if (csv == NULL) {
+			set_err(err, errlen, "out of memory");
+			return NULL;
+		}
+		csvlen += (size_t)sprintf(csv + csvlen, "%s%s", csvlen ? "," : "", one);
+	}
+
+	d = dns_alloc(sizeof *d);
+	d->base = base;
+	snprintf(d->servers, sizeof d->servers, "%s", nservers ? csv : "the system resolver");
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		set_err(err, errlen, "c-ares: %s", ares_strerror(rc));
+		free(csv);
+		free(d);
+		return NULL;
+	}
+	memset(&opts, 0, sizeof opts);
+	opts.flags = ARES_FLAG_NOCHECKRESP; /* SERVFAIL / REFUSED come back as statuses */
+	opts.timeout = timeout;
+	opts.tries = DNS_TRIES;
+	opts.sock_state_cb = sock_state_cb;
+	opts.sock_state_cb_data = d;
+	opts.socket_receive_buffer_size = DNS_SOCK_RCVBUF;
+	rc = ares_init_options(&d->ch, &opts, optmask);
+	if (rc == ARES_SUCCESS && nservers > 0 &&
+	    (rc = ares_set_servers_ports_csv(d->ch, csv)) != ARES_SUCCESS) {
+		set_err(err, errlen, "resolvers %s: %s", csv, ares_strerror(rc));
+		ares_destroy(d->ch);
+		goto fail;
+	}
+	if (rc != ARES_SUCCESS) {
+		set_err(err, errlen, "c-ares init: %s", ares_strerror(rc));
+		goto fail;
+	}
+	free(csv);
+	csv = NULL;
+	d->timer = evtimer_new(base, timer_cb, d);
+	d->kick = event_new(base, -1, 0, kick_cb, d);
+	d->deliver = event_new(base, -1, 0, deliver_cb, d);
+	if (d->timer == NULL || d->kick == NULL || d->deliver == NULL) {
+		set_err(err, errlen, "libevent: cannot create events");
+		d->closing = 1;
+		ares_destroy(d->ch);
+		if (d->timer)
+			event_free(d->timer);
+		if (d->kick)
+			event_free(d->kick);
+		if (d->deliver)
+			event_free(d->deliver);
+		goto fail;
+	}
+	if ((env = getenv(DNS_SEED_ENV)) != NULL && *env)
+		d->rng = strtoull(env, NULL, 0);
+	else
+		evutil_secure_rng_get_bytes(&d->rng, sizeof d->rng);
+	if (d->rng == 0)
+		d->rng = 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+	return d;
+fail:
+	ares_library_cleanup();
+	free(csv);
+	free(d);
+	return NULL;
+}
+
+void dns_mail_hosts(struct dns *d, const char *domain,
+                    void (*cb)(void *arg, const struct dns_result *r), void *arg)
+{
+	struct dns_waiter *w = dns_alloc(sizeof *w);
+	char name[DNS_NAME_MAX + 1];
+	struct dns_domain *dom;
+	uint32_t hash;
+
+	w->cb = cb;
+	w->arg = arg;
+	if (d->closing) {           /* from a callback run by dns_free: answered by it */
+		w->status = DNS_TEMPFAIL;
+		w->detail = dns_shut_down;
+		w->cancelled = 1;
+		ready_push(d, w);
+		return;
+	}
+	if (name_norm(domain, name) != 0) {
+		w->status = DNS_NXDOMAIN;
+		w->detail = "not a domain name (empty or longer than 253)";
+		ready_push(d, w);
+		return;
+	}
+	hash = name_hash(name);
+	dom = (struct dns_domain *)table_find(&d->domains, name, hash);
+	if (dom == NULL) {
+		dom = dns_alloc(sizeof *dom);
+		entry_init(&dom->e, DNS_ENT_DOMAIN, name);
+		table_add(&d->domains, &dom->e);
+		dom->state = DOM_MX;
+		query_send(d, QUERY_MX, &dom->e, 0);
+	}
+	w->dom = dom;
+	dom->e.refs++;
+	if (dom->state == DOM_DONE) {
+		ready_push(d, w);
+	} else {
+		if (dom->wait_tail)
+			dom->wait_tail->next = w;
+		else
+			dom->wait_head = w;
+		dom->wait_tail = w;
+	}
+}
+
+/* table_drop - let go of every entry of T (the table's refs) and of its buckets */
+static void table_drop(struct dns *d, struct dns_table *t)
+{
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		while (t->bucket[i] != NULL) {
+			struct dns_entry *e = t->bucket[i];
+
+			table_remove(t, e);
+			entry_unref(d, e);
+		}
+	}
+	free(t->bucket);
+	t->bucket = NULL;
+	t->nbuckets = 0;
+}
+
+/* dns_release - free D itself; everything it held is gone already */
+static void dns_release(struct dns *d)
+{
+	event_free(d->timer);
+	event_free(d->kick);
+	event_free(d->deliver);
+	free(d);
+	ares_library_cleanup();
+}
+
+void dns_free(struct dns *d)
+{
+	struct dns_waiter *cancel_head = NULL, **cancel_tail = &cancel_head;
+
+	if (d == NULL || d->closing)
+		return;
+	d->closing = 1;
+	/* 1. c-ares ends every query (ARES_EDESTRUCTION: query_cb only lets go) and closes its
+	 * sockets (sock_state_cb frees their events) */
+	ares_destroy(d->ch);
+	while (d->socks != NULL) {
+		struct dns_sock *s = d->socks;
+
+		d->socks = s->next;
+		event_free(s->ev);
+		free(s);
+	}
+	evtimer_del(d->timer);
+	event_del(d->kick);
+	event_del(d->deliver);
+	while (d->q_head != NULL) {
+		struct dns_query *q = d->q_head;
+
+		d->q_head = q->next;
+		entry_unref(d, q->owner);
+		free(q);
+	}
+	d->q_tail = NULL;
+
+	/* 2. every caller not answered yet gets DNS_TEMPFAIL, in the order they asked */
+	*cancel_tail = d->batch;
+	while (*cancel_tail)
+		cancel_tail = &(*cancel_tail)->next;
+	d->batch = NULL;
+	*cancel_tail = d->ready_head;
+	while (*cancel_tail)
+		cancel_tail = &(*cancel_tail)->next;
+	d->ready_head = d->ready_tail = NULL;
+	for (size_t i = 0; i < d->domains.nbuckets; i++) {
+		for (struct dns_entry *e = d->domains.bucket[i]; e; e = e->chain) {
+			struct dns_domain *dom = (struct dns_domain *)e;
+
+			*cancel_tail = dom->wait_head;
+			while (*cancel_tail)
+				cancel_tail = &(*cancel_tail)->next;
+			dom->wait_head = dom->wait_tail = NULL;
+		}
+	}
+	for (;;) {
+		struct dns_waiter *w = cancel_head;
+
+		if (w == NULL) {    /* callbacks may have asked for more: answer those too */
+			cancel_head = d->ready_head;
+			d->ready_head = d->ready_tail = NULL;
+			if (cancel_head == NULL)
+				break;
+			continue;
+		}
+		cancel_head = w->next;
+		w->cancelled = 1;
+		w->status = DNS_TEMPFAIL;
+		w->detail = dns_shut_down;
+		waiter_run(d, w);
+	}
+
+	/* 3. the caches: hosts still waited on hold refs to domains, then the tables' refs */
+	for (size_t i = 0; i < d->hosts.nbuckets; i++) {
+		for (struct dns_entry *e = d->hosts.bucket[i]; e; e = e->chain) {
+			struct dns_mxhost *h = (struct dns_mxhost *)e;
+
+			for (size_t j = 0; j < h->nwaiting; j++)
+				entry_unref(d, &h->waiting[j]->e);
+			h->nwaiting = 0;
+		}
+	}
+	table_drop(d, &d->domains);
+	table_drop(d, &d->hosts);
+
+	if (d->delivering)          /* called from a callback: deliver_cb frees D on return */
+		d->free_pending = 1;
+	else
+		dns_release(d);
+}
+
+const char *dns_status_name(enum dns_status s)
+{
+	switch (s) {
+	case DNS_OK: return "ok";
+	case DNS_NXDOMAIN: return "nxdomain";
+	case DNS_NULL_MX: return "null_mx";
+	case DNS_NO_MAIL_HOST: return "no_mail_host";
+	case DNS_NO_HOST_ADDRESS: return "no_host_address";
+	case DNS_TEMPFAIL: return "tempfail";
+	}
+	return "unknown";
+}

@@ -1,0 +1,666 @@
+/*
+ * smtp - one probe session (see smtp.h for the contract).
+ *
+ * IO is kept apart from protocol: the bufferevent callbacks turn bytes and socket events into
+ * "line", "connected", "tls ready", "closed" and "deadline" events; smtp_reply() and the
+ * state table decide what to send next. Nothing here reads a socket or calls SSL_read itself.
+ */
+#include "engine/smtp.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#define SMTP_READ_HIGH_WATER (4 * REPLY_LINE_MAX) /* input buffered before reading pauses */
+#define SMTP_QUIT_TIMEOUT 5.0                     /* seconds to wait for QUIT's reply */
+
+enum smtp_state {
+	SMTP_CONNECTING,
+	SMTP_BANNER,
+	SMTP_EHLO,
+	SMTP_HELO,
+	SMTP_STARTTLS,
+	SMTP_TLS_HANDSHAKE,
+	SMTP_MAIL,
+	SMTP_RCPT,
+	SMTP_RSET,
+	SMTP_QUIT,
+	SMTP_CLOSED
+};
+
+/* Per-state facts: name for logs, the command whose reply is awaited, which timeout applies. */
+static const struct {
+	const char *name;
+	enum reply_cmd cmd;
+	int connect_timeout;  /* 1: the connect timeout applies, else the reply timeout */
+} smtp_states[] = {
+	[SMTP_CONNECTING] = {"connecting", CMD_BANNER, 1},
+	[SMTP_BANNER] = {"banner", CMD_BANNER, 0},
+	[SMTP_EHLO] = {"ehlo", CMD_EHLO, 0},
+	[SMTP_HELO] = {"helo", CMD_HELO, 0},
+	[SMTP_STARTTLS] = {"starttls", CMD_STARTTLS, 0},
+	[SMTP_TLS_HANDSHAKE] = {"tls-handshake", CMD_STARTTLS, 0},
+	[SMTP_MAIL] = {"mail", CMD_MAIL, 0},
+	[SMTP_RCPT] = {"rcpt", CMD_RCPT, 0},
+	[SMTP_RSET] = {"rset", CMD_RSET, 0},
+	[SMTP_QUIT] = {"quit", CMD_QUIT, 0},
+	[SMTP_CLOSED] = {"closed", CMD_QUIT, 0},
+};
+
+static const char *const smtp_end_names[] = {
+	[SMTP_END_OK] = "ok",
+	[SMTP_END_CONNECT] = "connect",
+	[SMTP_END_TIMEOUT] = "timeout",
+	[SMTP_END_BANNER] = "banner",
+	[SMTP_END_REFUSED] = "refused",
+	[SMTP_END_TEMPORARY] = "temporary",
+	[SMTP_END_THROTTLED] = "throttled",
+	[SMTP_END_TLS] = "tls",
+	[SMTP_END_PROTOCOL] = "protocol",
+	[SMTP_END_REJECTIONS] = "rejections",
+	[SMTP_END_CANCELLED] = "cancelled",
+};
+
+struct smtp_session {
+	struct event_base *base;
+	const struct probe_config *cfg;
+	SSL_CTX *ssl_ctx;
+	struct smtp_callbacks cb;
+	void *ctx;
+
+	struct smtp_target target[SMTP_MAX_TARGETS];
+	size_t ntargets;
+	size_t cur;                   /* index of the target in use */
+	int connects;                 /* connection attempts made */
+
+	struct bufferevent *bev;      /* socket, or the TLS filter over it */
+	struct event *deadline;       /* the current step's deadline */
+	struct event *kick;           /* starts the first connect from the loop */
+	enum smtp_state state;
+	struct reply_parser parser;
+
+	unsigned ext;                 /* EHLO extensions of the current connection */
+	int tls;                      /* TLS is up on this connection */
+	int plain_only;               /* do not STARTTLS on this connection (retry after TLS failure) */
+	int tls_retried;              /* the plain-text retry was used */
+	int rcpts_in_tx;              /* RCPTs in the current transaction */
+	int rejections;               /* rejected RCPTs in this session */
+	long cur_id;                  /* id of the address awaiting its RCPT reply */
+	int have_cur;
+
+	enum smtp_end pending_end;    /* how the session ends once QUIT is answered */
+	enum reply_outcome pending_outcome;
+	struct reply last;            /* the deciding reply, when there is one */
+	int have_last;
+	char detail[256];
+	int busy;                     /* inside the read loop: freeing waits for it */
+	int finished;                 /* done was called; free when no longer busy */
+};
+
+static void smtp_connect_next(struct smtp_session *s);
+static void smtp_read_cb(struct bufferevent *bev, void *arg);
+static void smtp_event_cb(struct bufferevent *bev, short what, void *arg);
+
+const char *smtp_end_name(enum smtp_end e)
+{
+	return (unsigned)e < sizeof smtp_end_names / sizeof smtp_end_names[0] ? smtp_end_names[e]
+	                                                                       : "?";
+}
+
+SSL_CTX *smtp_ssl_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	/* Opportunistic TLS (RFC 7435): an untrusted certificate is better than plain text, and a
+	 * probe must not fail because of it. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	return ctx;
+}
+
+static void __attribute__((format(printf, 2, 3))) set_detail(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	va_end(ap);
+}
+
+static const char *target_text(const struct smtp_session *s, char *buf, size_t n)
+{
+	const struct smtp_target *t = &s->target[s->cur];
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (t->addr.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&t->addr)->sin_addr, ip, sizeof ip);
+	else if (t->addr.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&t->addr)->sin6_addr, ip, sizeof ip);
+	snprintf(buf, n, "%s[%s]:%d", t->host, ip, s->cfg->smtp_port);
+	return buf;
+}
+
+static void arm_deadline(struct smtp_session *s, double secs)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	evtimer_add(s->deadline, &tv);
+}
+
+/* enter - move to STATE and arm its deadline (partial replies never extend it) */
+static void enter(struct smtp_session *s, enum smtp_state state)
+{
+	s->state = state;
+	reply_parser_init(&s->parser);
+	if (state == SMTP_CLOSED) {
+		evtimer_del(s->deadline);
+		return;
+	}
+	arm_deadline(s, state == SMTP_QUIT ? SMTP_QUIT_TIMEOUT
+	                : smtp_states[state].connect_timeout ? s->cfg->connect_timeout
+	                                                     : s->cfg->reply_timeout);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+send_cmd(struct smtp_session *s, enum smtp_state next, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(s->bev), fmt, ap);
+	va_end(ap);
+	evbuffer_add(bufferevent_get_output(s->bev), "\r\n", 2);
+	enter(s, next);
+}
+
+static void close_connection(struct smtp_session *s)
+{
+	if (s->bev) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	enter(s, SMTP_CLOSED);
+}
+
+static void session_free(struct smtp_session *s)
+{
+	s->finished = 1;
+	if (s->busy)
+		return; /* the read loop frees it when it unwinds */
+	if (s->bev)
+		bufferevent_free(s->bev);
+	if (s->deadline)
+		event_free(s->deadline);
+	if (s->kick)
+		event_free(s->kick);
+	free(s);
+}
+
+/* finish - report the end and free the session */
+static void finish(struct smtp_session *s, enum smtp_end end, enum reply_outcome o)
+{
+	struct smtp_session_result r;
+
+	close_connection(s);
+	memset(&r, 0, sizeof r);
+	r.end = end;
+	r.outcome = o;
+	r.reply = s->have_last ? &s->last : NULL;
+	r.detail = s->detail;
+	r.mx_host = s->connects > 0 ? s->target[s->cur].host : NULL;
+	r.tls = s->tls;
+	r.smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0;
+	s->cb.done(s->ctx, &r);
+	session_free(s);
+}
+
+/* quit_then - say QUIT politely, then finish with END once it is answered (or not) */
+static void quit_then(struct smtp_session *s, enum smtp_end end, enum reply_outcome o)
+{
+	s->pending_end = end;
+	s->pending_outcome = o;
+	if (s->bev == NULL) {
+		finish(s, end, o);
+		return;
+	}
+	send_cmd(s, SMTP_QUIT, "QUIT");
+}
+
+static void remember_reply(struct smtp_session *s, const struct reply *r)
+{
+	s->last = *r;
+	s->have_last = 1;
+}
+
+/* try_next_target - this connection is no good (connect failed, banner refused): another MX
+ * address if one is left and attempts remain, else finish with END */
+static void try_next_target(struct smtp_session *s, enum smtp_end end, enum reply_outcome o)
+{
+	close_connection(s);
+	if (s->cur + 1 < s->ntargets && s->connects < s->cfg->connect_attempts) {
+		s->cur++;
+		s->ext = 0;
+		s->tls = 0;
+		s->plain_only = 0;
+		smtp_connect_next(s);
+		return;
+	}
+	finish(s, end, o);
+}
+
+/* ---- transactions ---- */
+
+static void next_rcpt(struct smtp_session *s)
+{
+	const char *addr;
+	long id;
+	int utf8 = 0;
+
+	for (;;) {
+		if (s->rcpts_in_tx >= s->cfg->rcpts_per_transaction) {
+			send_cmd(s, SMTP_RSET, "RSET");
+			return;
+		}
+		addr = s->cb.next_rcpt(s->ctx, &id, &utf8);
+		if (addr == NULL) {
+			quit_then(s, SMTP_END_OK, OUTCOME_ACCEPTED);
+			return;
+		}
+		if (utf8 && !(s->ext & REPLY_EXT_SMTPUTF8)) {
+			/* RFC 6531: a UTF-8 mailbox only to a server that says SMTPUTF8. */
+			struct smtp_session_result r = {.end = SMTP_END_OK, .detail = "server lacks SMTPUTF8",
+			                                 .mx_host = s->target[s->cur].host, .tls = s->tls};
+			s->cb.rcpt_done(s->ctx, id, OUTCOME_UNSUPPORTED, NULL, &r);
+			continue;
+		}
+		s->cur_id = id;
+		s->have_cur = 1;
+		s->rcpts_in_tx++;
+		send_cmd(s, SMTP_RCPT, "RCPT TO:<%s>", addr);
+		return;
+	}
+}
+
+static void send_mail_from(struct smtp_session *s)
+{
+	s->rcpts_in_tx = 0;
+	send_cmd(s, SMTP_MAIL, "MAIL FROM:<%s>%s", s->cfg->mail_from,
+	         (s->ext & REPLY_EXT_SMTPUTF8) ? " SMTPUTF8" : "");
+}
+
+static void start_tls(struct smtp_session *s)
+{
+	SSL *ssl = SSL_new(s->ssl_ctx);
+	struct bufferevent *tls;
+
+	if (ssl == NULL) {
+		set_detail(s, "cannot create a TLS session");
+		send_mail_from(s);
+		return;
+	}
+	SSL_set_tlsext_host_name(ssl, s->target[s->cur].host);
+	tls = bufferevent_openssl_filter_new(s->base, s->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
+	                                     BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		set_detail(s, "cannot start TLS");
+		send_mail_from(s);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1); /* many MTAs just close */
+	s->bev = tls;
+	bufferevent_setcb(tls, smtp_read_cb, NULL, smtp_event_cb, s);
+	bufferevent_setwatermark(tls, EV_READ, 0, SMTP_READ_HIGH_WATER);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	enter(s, SMTP_TLS_HANDSHAKE);
+}
+
+/* tls_failed - the handshake failed: one retry in plain text on the same host */
+static void tls_failed(struct smtp_session *s, const char *why)
+{
+	set_detail(s, "TLS with %s failed: %s", s->target[s->cur].host, why);
+	close_connection(s);
+	if (!s->tls_retried) {
+		s->tls_retried = 1;
+		s->plain_only = 1;
+		s->ext = 0;
+		smtp_connect_next(s);
+		return;
+	}
+	finish(s, SMTP_END_TLS, OUTCOME_UNKNOWN_PERM);
+}
+
+/* end_for - how a failed reply before RCPT ends the session */
+static enum smtp_end end_for(enum reply_outcome o)
+{
+	switch (o) {
+	case OUTCOME_THROTTLED: return SMTP_END_THROTTLED;
+	case OUTCOME_TEMPORARY:
+	case OUTCOME_FULL: return SMTP_END_TEMPORARY;
+	case OUTCOME_PROTOCOL: return SMTP_END_PROTOCOL;
+	default: return SMTP_END_REFUSED;
+	}
+}
+
+/* smtp_reply - a complete reply R in the current state: decide the next step */
+static void smtp_reply(struct smtp_session *s, const struct reply *r)
+{
+	enum reply_outcome o = reply_classify(smtp_states[s->state].cmd, r);
+	int ok = r->code >= 200 && r->code < 300;
+
+	switch (s->state) {
+	case SMTP_BANNER:
+		if (ok) {
+			send_cmd(s, SMTP_EHLO, "EHLO %s", s->cfg->helo);
+			return;
+		}
+		remember_reply(s, r);
+		set_detail(s, "%s refused us in its banner", s->target[s->cur].host);
+		try_next_target(s, o == OUTCOME_THROTTLED ? SMTP_END_THROTTLED : SMTP_END_BANNER, o);
+		return;
+	case SMTP_EHLO:
+		if (ok) {
+			s->ext = r->ehlo;
+			if ((s->ext & REPLY_EXT_STARTTLS) && s->ssl_ctx && !s->tls && !s->plain_only &&
+			    s->cfg->starttls)
+				send_cmd(s, SMTP_STARTTLS, "STARTTLS");
+			else
+				send_mail_from(s);
+			return;
+		}
+		if (o == OUTCOME_THROTTLED) {
+			remember_reply(s, r);
+			quit_then(s, SMTP_END_THROTTLED, o);
+			return;
+		}
+		send_cmd(s, SMTP_HELO, "HELO %s", s->cfg->helo); /* RFC 5321 4.1.4 fallback */
+		return;
+	case SMTP_HELO:
+		if (ok) {
+			s->ext = 0;
+			send_mail_from(s);
+			return;
+		}
+		remember_reply(s, r);
+		quit_then(s, end_for(o), o);
+		return;
+	case SMTP_STARTTLS:
+		if (r->code == 220) {
+			start_tls(s);
+			return;
+		}
+		send_mail_from(s); /* STARTTLS refused: go on in plain text */
+		return;
+	case SMTP_MAIL:
+		if (ok) {
+			next_rcpt(s);
+			return;
+		}
+		remember_reply(s, r);
+		if (r->code == 530 && !s->tls) {
+			/* RFC 3207: the server insists on TLS, and we could not give it. */
+			set_detail(s, "%s requires TLS", s->target[s->cur].host);
+			quit_then(s, SMTP_END_TLS, o);
+			return;
+		}
+		quit_then(s, end_for(o), o);
+		return;
+	case SMTP_RCPT: {
+		struct smtp_session_result sr = {.end = SMTP_END_OK, .detail = s->detail,
+		                                 .mx_host = s->target[s->cur].host, .tls = s->tls,
+		                                 .smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0};
+		s->have_cur = 0;
+		s->cb.rcpt_done(s->ctx, s->cur_id, o, r, &sr);
+		if (o == OUTCOME_THROTTLED || o == OUTCOME_POLICY || o == OUTCOME_PROTOCOL) {
+			/* About us or broken: the next RCPT would get the same. */
+			remember_reply(s, r);
+			quit_then(s, o == OUTCOME_THROTTLED ? SMTP_END_THROTTLED
+			             : o == OUTCOME_POLICY  ? SMTP_END_REFUSED
+			                                    : SMTP_END_PROTOCOL, o);
+			return;
+		}
+		if (!ok && ++s->rejections >= s->cfg->max_rejections) {
+			quit_then(s, SMTP_END_REJECTIONS, o);
+			return;
+		}
+		next_rcpt(s);
+		return;
+	}
+	case SMTP_RSET:
+		if (ok) {
+			send_mail_from(s);
+			return;
+		}
+		remember_reply(s, r);
+		quit_then(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+		return;
+	case SMTP_QUIT:
+		finish(s, s->pending_end, s->pending_outcome);
+		return;
+	case SMTP_CONNECTING:
+	case SMTP_TLS_HANDSHAKE:
+	case SMTP_CLOSED:
+		break;
+	}
+	/* Data while connecting, mid-handshake or after close: the server talks out of turn. */
+	set_detail(s, "unexpected reply in state %s", smtp_states[s->state].name);
+	finish(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+}
+
+/* protocol_error - the server sent something that is no SMTP reply */
+static void protocol_error(struct smtp_session *s, const char *why)
+{
+	char t[300];
+
+	set_detail(s, "%s from %s in state %s", why, target_text(s, t, sizeof t),
+	           smtp_states[s->state].name);
+	if (s->state == SMTP_QUIT) {
+		finish(s, s->pending_end, s->pending_outcome);
+		return;
+	}
+	if (s->state == SMTP_BANNER) {
+		try_next_target(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+		return;
+	}
+	finish(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+}
+
+/* ---- IO events ---- */
+
+static void smtp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[REPLY_LINE_MAX + 1];
+
+	s->busy++; /* a reply may end the session: it is freed after the loop */
+	while (!s->finished && s->bev == bev && s->state != SMTP_CLOSED) {
+		size_t eol_len = 0;
+		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+
+		if (p.pos < 0) {
+			if (evbuffer_get_length(in) > REPLY_LINE_MAX)
+				protocol_error(s, "reply line too long");
+			break;
+		}
+		if ((size_t)p.pos > REPLY_LINE_MAX) {
+			protocol_error(s, "reply line too long");
+			break;
+		}
+		evbuffer_remove(in, line, (size_t)p.pos);
+		evbuffer_drain(in, eol_len);
+		line[p.pos] = '\0';
+		switch (reply_feed_line(&s->parser, line, (size_t)p.pos)) {
+		case REPLY_MORE:
+			break;
+		case REPLY_DONE: {
+			struct reply r = s->parser.r;
+			smtp_reply(s, &r);
+			break;
+		}
+		case REPLY_BAD:
+			protocol_error(s, s->parser.lines >= REPLY_LINES_MAX ? "endless reply"
+			                                                     : "garbage instead of a reply");
+			break;
+		}
+	}
+	if (--s->busy == 0 && s->finished)
+		session_free(s);
+}
+
+static void smtp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	char t[300];
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (bev != s->bev)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == SMTP_TLS_HANDSHAKE) {
+			s->tls = 1;
+			s->ext = 0;
+			send_cmd(s, SMTP_EHLO, "EHLO %s", s->cfg->helo); /* RFC 3207: start over */
+		} else {
+			enter(s, SMTP_BANNER);
+		}
+		return;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	switch (s->state) {
+	case SMTP_CONNECTING:
+		set_detail(s, "connect to %s: %s", target_text(s, t, sizeof t),
+		           evutil_socket_error_to_string(err));
+		try_next_target(s, SMTP_END_CONNECT, OUTCOME_TEMPORARY);
+		return;
+	case SMTP_TLS_HANDSHAKE: {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char buf[160] = "connection closed";
+		if (e)
+			ERR_error_string_n(e, buf, sizeof buf);
+		tls_failed(s, buf);
+		return;
+	}
+	case SMTP_QUIT:
+		finish(s, s->pending_end, s->pending_outcome); /* closing after QUIT is fine */
+		return;
+	case SMTP_BANNER:
+		set_detail(s, "%s closed the connection before its banner", target_text(s, t, sizeof t));
+		try_next_target(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+		return;
+	default:
+		set_detail(s, "%s closed the connection in state %s", target_text(s, t, sizeof t),
+		           smtp_states[s->state].name);
+		finish(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+		return;
+	}
+}
+
+static void smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	char t[300];
+
+	(void)fd;
+	(void)what;
+	set_detail(s, "no answer from %s within the deadline in state %s", target_text(s, t, sizeof t),
+	           smtp_states[s->state].name);
+	switch (s->state) {
+	case SMTP_CONNECTING:
+	case SMTP_BANNER:
+		try_next_target(s, SMTP_END_TIMEOUT, OUTCOME_TEMPORARY);
+		return;
+	case SMTP_TLS_HANDSHAKE:
+		tls_failed(s, "handshake timed out");
+		return;
+	case SMTP_QUIT:
+		finish(s, s->pending_end, s->pending_outcome);
+		return;
+	default:
+		finish(s, SMTP_END_TIMEOUT, OUTCOME_TEMPORARY);
+		return;
+	}
+}
+
+/* smtp_connect_next - open a connection to the current target */
+static void smtp_connect_next(struct smtp_session *s)
+{
+	struct smtp_target *t = &s->target[s->cur];
+	struct sockaddr_storage sa = t->addr;
+	char tt[300];
+
+	s->connects++;
+	s->rcpts_in_tx = 0;
+	if (sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)s->cfg->smtp_port);
+	else
+		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)s->cfg->smtp_port);
+	s->bev = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		set_detail(s, "cannot create a socket");
+		finish(s, SMTP_END_CONNECT, OUTCOME_TEMPORARY);
+		return;
+	}
+	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_READ_HIGH_WATER);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	enter(s, SMTP_CONNECTING);
+	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&sa, (int)t->addrlen) < 0) {
+		set_detail(s, "connect to %s: %s", target_text(s, tt, sizeof tt), strerror(errno));
+		try_next_target(s, SMTP_END_CONNECT, OUTCOME_TEMPORARY);
+	}
+}
+
+static void smtp_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	smtp_connect_next(arg);
+}
+
+struct smtp_session *smtp_start(struct event_base *base, const struct probe_config *c,
+                                SSL_CTX *ssl, const struct smtp_target *targets,
+                                size_t ntargets, const struct smtp_callbacks *cb, void *ctx)
+{
+	struct smtp_session *s = calloc(1, sizeof *s);
+	struct timeval now = {0, 0};
+
+	if (s == NULL)
+		return NULL;
+	s->base = base;
+	s->cfg = c;
+	s->ssl_ctx = ssl;
+	s->cb = *cb;
+	s->ctx = ctx;
+	s->ntargets = ntargets < SMTP_MAX_TARGETS ? ntargets : SMTP_MAX_TARGETS;
+	memcpy(s->target, targets, s->ntargets * sizeof *targets);
+	s->deadline = evtimer_new(base, smtp_deadline_cb, s);
+	s->kick = evtimer_new(base, smtp_kick_cb, s);
+	if (s->deadline == NULL || s->kick == NULL || s->ntargets == 0) {
+		session_free(s);
+		return NULL;
+	}
+	s->state = SMTP_CLOSED;
+	evtimer_add(s->kick, &now); /* callbacks never run inside smtp_start */
+	return s;
+}
+
+void smtp_cancel(struct smtp_session *s)
+{
+	set_detail(s, "cancelled");
+	finish(s, SMTP_END_CANCELLED, OUTCOME_TEMPORARY);
+}

@@ -1,0 +1,87 @@
+/*
+ * smtp - one SMTP probe session as an explicit state machine over a libevent bufferevent:
+ * connect (next MX address on failure or a 4xx/5xx banner) -> banner -> EHLO (HELO fallback)
+ * -> STARTTLS when offered (OpenSSL filter; certificate problems do not stop a probe; on a TLS
+ * failure one retry in plain text unless the server insists on TLS) -> EHLO -> MAIL FROM ->
+ * RCPT TO ... (RSET between transactions) -> QUIT. Never DATA, never BDAT.
+ *
+ * The session pulls the addresses to probe from its owner (next_rcpt) and reports each RCPT
+ * outcome (rcpt_done) and its own end (done). Replies are read as bounded lines (reply.h)
+ * and every step has a deadline that partial data does not extend, so a hostile server costs
+ * bounded memory and time. The session owns its socket, bufferevent, SSL and timers, and frees
+ * them itself after calling done; the owner must not touch the session after done.
+ */
+#ifndef MAILSIFT_SMTP_H
+#define MAILSIFT_SMTP_H
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include "engine/config.h"
+#include "engine/reply.h"
+
+struct event_base;
+
+#define SMTP_MAX_TARGETS 16   /* MX addresses a session may be given */
+
+/* Where to connect: one address of one MX host. */
+struct smtp_target {
+	const char *host;                 /* MX host name (SNI, reports) */
+	struct sockaddr_storage addr;     /* port is set by the session */
+	socklen_t addrlen;
+};
+
+/* How a session ended, when it did not just QUIT after the last address. */
+enum smtp_end {
+	SMTP_END_OK = 0,          /* every pulled address got an answer; QUIT sent */
+	SMTP_END_CONNECT,         /* no target accepted a connection */
+	SMTP_END_TIMEOUT,         /* a step's deadline passed */
+	SMTP_END_BANNER,          /* every reachable target refused us in its banner */
+	SMTP_END_REFUSED,         /* HELO/EHLO or MAIL FROM refused (about us: policy) */
+	SMTP_END_TEMPORARY,       /* a 4xx before RCPT (MAIL FROM greylisted, 421 mid-session) */
+	SMTP_END_THROTTLED,       /* 421 / 4.7.x: the host pushes back */
+	SMTP_END_TLS,             /* TLS failed and the server insists on it */
+	SMTP_END_PROTOCOL,        /* garbage, an oversized reply, a dropped connection */
+	SMTP_END_REJECTIONS,      /* stopped early after too many rejected RCPTs (not a failure) */
+	SMTP_END_CANCELLED        /* smtp_cancel */
+};
+
+struct smtp_session_result {
+	enum smtp_end end;
+	enum reply_outcome outcome;   /* classification of the deciding reply, when there was one */
+	const struct reply *reply;    /* the deciding reply, or NULL (timeout, connect failure) */
+	const char *detail;           /* short text: "connect to 127.0.1.99:25: Connection refused" */
+	const char *mx_host;          /* the host the session talked to last, or NULL */
+	int tls;                      /* the session ran over TLS */
+	int smtputf8;                 /* the server advertised SMTPUTF8 */
+};
+
+struct smtp_callbacks {
+	/* next_rcpt - the next address to probe (its id in *id), or NULL to finish; called once
+	 * the session is ready for a RCPT. Returned strings must stay valid until rcpt_done. */
+	const char *(*next_rcpt)(void *ctx, long *id, int *needs_smtputf8);
+	/* rcpt_done - the answer for address ID */
+	void (*rcpt_done)(void *ctx, long id, enum reply_outcome o, const struct reply *r,
+	                  const struct smtp_session_result *s);
+	/* done - the session is over; addresses pulled but not answered get END's failure */
+	void (*done)(void *ctx, const struct smtp_session_result *s);
+};
+
+struct smtp_session;
+
+/* smtp_start - begin a session to TARGETS (tried in order) with C's settings; SSL_CTX may be
+ * NULL (no STARTTLS). Callbacks run later from the loop. NULL when out of memory. */
+struct smtp_session *smtp_start(struct event_base *base, const struct probe_config *c,
+                                SSL_CTX *ssl, const struct smtp_target *targets,
+                                size_t ntargets, const struct smtp_callbacks *cb, void *ctx);
+
+/* smtp_cancel - stop now (QUIT is not waited for); done runs with SMTP_END_CANCELLED */
+void smtp_cancel(struct smtp_session *s);
+
+/* smtp_ssl_ctx - a client SSL_CTX for opportunistic STARTTLS (no certificate verification) */
+SSL_CTX *smtp_ssl_ctx(void);
+
+/* smtp_end_name - "ok", "connect", ... */
+const char *smtp_end_name(enum smtp_end e);
+
+#endif

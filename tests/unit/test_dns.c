@@ -1,0 +1,951 @@
+/*
+ * test_dns - the resolver module (engine/dns.c) against tests/world/dnsd on loopback.
+ *
+ * The first test starts dnsd (MAILSIFT_BUILD/tests/world/dnsd, else build/tests/world/dnsd) on
+ * 127.0.0.1 with a free port and one zone that has a domain for every case; the last one stops
+ * it with SIGTERM and wants a clean exit. Every resolver gets 127.0.0.1:PORT explicitly: nothing
+ * leaves loopback, inside `unshare -n` or outside. dnsd's query log ("name TYPE RCODE" lines)
+ * shows how many queries reached it. Timeouts are shortened with MAILSIFT_DNS_TIMEOUT_MS where a
+ * test waits for one. Every loop run has a guard timer, so a lost callback fails, not hangs.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "engine/dns.h"
+#include "tests/check.h"
+
+#define GUARD_SECONDS 15         /* longest a loop may run before the test calls it lost */
+#define START_TRIES 5            /* ports tried before giving up on starting dnsd */
+#define START_WAIT_MS 5000       /* time dnsd gets to write its pidfile */
+#define BULK 400                 /* distinct domains looked up at once */
+#define SAME 50                  /* concurrent lookups of one domain */
+#define SHUFFLE_ROUNDS 60        /* fresh resolvers asked for the equal-preference domain */
+#define DELAY_MS 300             /* dnsd's delay for slow.test */
+#define SHORT_TIMEOUT "100"      /* MAILSIFT_DNS_TIMEOUT_MS for the timeout tests */
+
+/* ---------------------------------------------------------------- the world */
+
+static char tmpdir[512];
+static char zone_path[600], log_path[600], pid_path[600];
+static pid_t dnsd_pid;
+static int dnsd_port;
+static char server[64];          /* "127.0.0.1:PORT" */
+
+static void tmp_cleanup(void)
+{
+	DIR *dir = opendir(tmpdir);
+	struct dirent *e;
+	char p[1100];
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(dir);
+	rmdir(tmpdir);
+}
+
+static void dnsd_kill(void)
+{
+	if (dnsd_pid > 0) {
+		kill(dnsd_pid, SIGKILL);
+		waitpid(dnsd_pid, NULL, 0);
+		dnsd_pid = 0;
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* free_udp_port - a port on 127.0.0.1 nobody had a moment ago */
+static int free_udp_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), port = -1;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static void zone_write(FILE *f)
+{
+	fputs("# test_dns zone: one domain per case\n"
+	      "mx multi.test 20 mx-b1.multi.test\n"
+	      "mx multi.test 20 mx-b2.multi.test\n"
+	      "mx multi.test 30 mx-c.multi.test\n"
+	      "mx multi.test 10 mx-a.multi.test\n"
+	      "mx multi.test 20 mx-b3.multi.test\n"
+	      "a mx-a.multi.test 127.0.1.1\n"
+	      "a mx-b1.multi.test 127.0.1.21\n"
+	      "a mx-b2.multi.test 127.0.1.22\n"
+	      "a mx-b3.multi.test 127.0.1.23\n"
+	      "a mx-c.multi.test 127.0.1.3\n"
+	      "aaaa mx-c.multi.test ::1\n"
+	      "a implicit.test 127.0.2.1\n"
+	      "aaaa v6only.test 2001:db8::25\n"
+	      "nodata noaddr.test\n"
+	      "mx nullmx.test 0 .\n"
+	      "mx mixednull.test 0 .\n"
+	      "mx mixednull.test 10 mx.mixednull.test\n"
+	      "a mx.mixednull.test 127.0.3.1\n"
+	      "servfail servfail.test\n"
+	      "refused refused.test\n"
+	      "drop drop.test\n"
+	      "drop drop2.test\n"
+	      "mx slow.test 10 mx.slow.test\n", f);
+	fprintf(f, "delay slow.test %d\n", DELAY_MS);
+	fputs("a mx.slow.test 127.0.4.1\n"
+	      "mx hostnoaddr.test 10 mx.hostnoaddr.test\n"
+	      "nodata mx.hostnoaddr.test\n"
+	      "mx hostnx.test 10 missing.hostnx.test\n"
+	      "mx partial.test 10 missing.partial.test\n"
+	      "mx partial.test 20 mx.partial.test\n"
+	      "a mx.partial.test 127.0.5.1\n"
+	      "mx hostservfail.test 10 mx.hostservfail.test\n"
+	      "servfail mx.hostservfail.test\n"
+	      "mx same.test 10 mx.same.test\n"
+	      "a mx.same.test 127.0.6.1\n"
+	      "mx shared1.test 10 mx.shared.test\n"
+	      "mx shared2.test 10 mx.shared.test\n"
+	      "a mx.shared.test 127.0.7.1\n"
+	      "mx cached.test 10 mx.cached.test\n"
+	      "a mx.cached.test 127.0.7.2\n"
+	      "mx Case.TEST 10 MX.Case.Test.\n"
+	      "a mx.case.test 127.0.8.1\n"
+	      "mx dup.test 10 mx.dup.test\n"
+	      "mx dup.test 20 mx.dup.test\n"
+	      "a mx.dup.test 127.0.9.1\n", f);
+	for (int i = 1; i <= 20; i++)     /* more MX hosts than DNS_MAX_HOSTS */
+		fprintf(f, "mx bg.test %d h%d.bg\na h%d.bg 127.0.10.%d\n", i, i, i, i);
+	for (int i = 1; i <= 10; i++)     /* more addresses than DNS_MAX_ADDRS, both families */
+		fprintf(f, "a many.test 127.0.11.%d\naaaa many.test 2001:db8::%d\n", i, i);
+	for (int i = 0; i < BULK; i++)
+		fprintf(f, "mx bulk%d.test 10 mx.bulk%d.test\na mx.bulk%d.test 127.1.%d.%d\n", i, i, i,
+		        i / 200, i % 200 + 1);
+	for (int i = 0; i < 8; i++)       /* pending when dns_free comes */
+		fprintf(f, "mx pend%d.test 10 mx.pend%d.test\ndelay pend%d.test 2000\n", i, i, i);
+}
+
+/* dnsd_start - start dnsd on a free port; 0 when it is ready (its pidfile exists) */
+static int dnsd_start(void)
+{
+	const char *b = getenv("MAILSIFT_BUILD");
+	const char *t = getenv("TMPDIR");
+	char bin[1024];
+	FILE *f;
+
+	snprintf(bin, sizeof bin, "%s/tests/world/dnsd", b && *b ? b : "build");
+	if (access(bin, X_OK) != 0) {
+		printf("  %s: %s (make builds it)\n", bin, strerror(errno));
+		return -1;
+	}
+	snprintf(tmpdir, sizeof tmpdir, "%s/test_dns.XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	atexit(tmp_cleanup);
+	atexit(dnsd_kill);
+	snprintf(zone_path, sizeof zone_path, "%s/zone", tmpdir);
+	snprintf(log_path, sizeof log_path, "%s/log", tmpdir);
+	snprintf(pid_path, sizeof pid_path, "%s/pid", tmpdir);
+	if ((f = fopen(zone_path, "w")) == NULL)
+		return -1;
+	zone_write(f);
+	fclose(f);
+	for (int attempt = 0; attempt < START_TRIES; attempt++) {
+		char listen[64];
+		pid_t pid;
+		int status;
+		double until;
+
+		dnsd_port = free_udp_port();
+		snprintf(listen, sizeof listen, "127.0.0.1:%d", dnsd_port);
+		unlink(pid_path);
+		fflush(stdout);
+		if ((pid = fork()) < 0)
+			return -1;
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a crashed test leaves no server behind */
+			execl(bin, "dnsd", "--listen", listen, "--zone", zone_path, "--pidfile", pid_path,
+			      "--log", log_path, (char *)NULL);
+			_exit(127);
+		}
+		until = now() + START_WAIT_MS / 1000.0;
+		while (now() < until) {
+			if (access(pid_path, F_OK) == 0) {
+				dnsd_pid = pid;
+				snprintf(server, sizeof server, "127.0.0.1:%d", dnsd_port);
+				return 0;
+			}
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;      /* port taken meanwhile: try another */
+			usleep(10000);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+/* log_count - lines of dnsd's log equal to LINE */
+static int log_count(const char *line)
+{
+	FILE *f = fopen(log_path, "r");
+	char buf[512];
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(buf, sizeof buf, f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		n += strcmp(buf, line) == 0;
+	}
+	fclose(f);
+	return n;
+}
+
+/* wait_log - wait up to MS milliseconds for dnsd to log LINE; its count then */
+static int wait_log(const char *line, int ms)
+{
+	double until = now() + ms / 1000.0;
+	int n;
+
+	while ((n = log_count(line)) == 0 && now() < until)
+		usleep(5000);
+	return n;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+struct got {                     /* one lookup's callback, copied */
+	int calls;               /* times the callback ran (must be 1) */
+	int inside;              /* times it ran inside dns_mail_hosts */
+	struct dns_result r;
+	char detail[256];
+};
+
+static int in_call;              /* inside dns_mail_hosts now */
+static int outstanding;          /* callbacks still expected */
+static struct event_base *cur_base;
+
+static void got_cb(void *arg, const struct dns_result *r)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	g->inside += in_call;
+	g->r = *r;
+	snprintf(g->detail, sizeof g->detail, "%s", r->detail ? r->detail : "");
+	g->r.detail = g->detail;
+	if (--outstanding == 0)
+		event_base_loopbreak(cur_base);
+}
+
+static void ask(struct dns *d, const char *domain, struct got *g)
+{
+	outstanding++;
+	in_call = 1;
+	dns_mail_hosts(d, domain, got_cb, g);
+	in_call = 0;
+}
+
+static void guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+	event_base_loopbreak(cur_base);
+}
+
+/* run - the loop until every asked callback ran; 0, or -1 when the guard fired */
+static int run(void)
+{
+	struct timeval tv = {GUARD_SECONDS, 0};
+	int fired = 0;
+	struct event *guard = evtimer_new(cur_base, guard_cb, &fired);
+
+	evtimer_add(guard, &tv);
+	while (outstanding > 0 && !fired)
+		event_base_loop(cur_base, EVLOOP_ONCE);
+	event_free(guard);
+	if (fired)
+		printf("  loop guard fired with %d callbacks outstanding\n", outstanding);
+	return fired ? -1 : 0;
+}
+
+static struct dns *resolver(void)
+{
+	const char *servers[] = {server};
+	char err[256] = "";
+	struct dns *d;
+
+	if (cur_base == NULL)
+		cur_base = event_base_new();
+	d = dns_new(cur_base, servers, 1, err, sizeof err);
+	if (d == NULL)
+		printf("  dns_new: %s\n", err);
+	return d;
+}
+
+/* lookup - one domain on a fresh resolver */
+static void lookup(const char *domain, struct got *g)
+{
+	struct dns *d = resolver();
+
+	memset(g, 0, sizeof *g);
+	if (d == NULL)
+		return;
+	ask(d, domain, g);
+	CHECK(run() == 0, "lookup of %s answered", domain);
+	dns_free(d);
+	CHECK(g->calls == 1, "%s: callback ran %d times", domain, g->calls);
+	CHECK(g->inside == 0, "%s: callback ran inside dns_mail_hosts", domain);
+}
+
+static void want_status(const struct got *g, enum dns_status want, const char *ctx)
+{
+	CHECK_STR(dns_status_name(g->r.status), dns_status_name(want), ctx);
+}
+
+static const char *addr_text(const struct dns_host *h, size_t i, char *buf, size_t len)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&h->addr[i];
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
+	else
+		snprintf(buf, len, "family %d", sa->sa_family);
+	return buf;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_world_starts(void)
+{
+	struct got g;
+
+	CHECK(dnsd_start() == 0, "dnsd started");
+	if (dnsd_pid == 0)
+		exit(1);            /* nothing else can run */
+	lookup("implicit.test", &g);
+	want_status(&g, DNS_OK, "implicit.test");
+	CHECK(log_count("implicit.test MX NOERROR") == 1, "dnsd logs \"name TYPE RCODE\"");
+}
+
+static void test_preference_order(void)
+{
+	struct got g;
+	char buf[64];
+
+	lookup("multi.test", &g);
+	want_status(&g, DNS_OK, "multi.test");
+	CHECK_INT(g.r.nhosts, 5, "hosts");
+	if (g.r.nhosts != 5)
+		return;
+	CHECK_INT(g.r.implicit_mx, 0, "implicit");
+	CHECK_STR(g.r.hosts[0].name, "mx-a.multi.test", "best preference first");
+	CHECK_INT(g.r.hosts[0].preference, 10, "pref 0");
+	for (int i = 1; i <= 3; i++) {
+		CHECK_INT(g.r.hosts[i].preference, 20, "equal preferences in the middle");
+		CHECK(strncmp(g.r.hosts[i].name, "mx-b", 4) == 0, "host %d is %s", i, g.r.hosts[i].name);
+	}
+	CHECK_STR(g.r.hosts[4].name, "mx-c.multi.test", "worst preference last");
+	CHECK_INT(g.r.hosts[0].naddrs, 1, "one address");
+	CHECK_STR(addr_text(&g.r.hosts[0], 0, buf, sizeof buf), "127.0.1.1", "address of mx-a");
+	CHECK_INT(((struct sockaddr_in *)&g.r.hosts[0].addr[0])->sin_port, 0, "port left 0");
+	CHECK_INT(g.r.hosts[0].addrlen[0], sizeof(struct sockaddr_in), "addrlen v4");
+	CHECK_INT(g.r.hosts[4].naddrs, 2, "mx-c has A and AAAA");
+	CHECK_STR(addr_text(&g.r.hosts[4], 0, buf, sizeof buf), "127.0.1.3", "IPv4 first");
+	CHECK_STR(addr_text(&g.r.hosts[4], 1, buf, sizeof buf), "::1", "then IPv6");
+	CHECK_INT(g.r.hosts[4].addrlen[1], sizeof(struct sockaddr_in6), "addrlen v6");
+}
+
+/* order_code - the order of the three preference-20 hosts as a number 0..26 */
+static int order_code(const struct got *g)
+{
+	int code = 0;
+
+	for (int i = 1; i <= 3; i++)
+		code = code * 3 + (g->r.hosts[i].name[4] - '1');
+	return code;
+}
+
+static void test_shuffle_varies(void)
+{
+	int seen[27] = {0}, first[3] = {0}, distinct = 0, bad = 0;
+	struct dns *d;
+	struct got g;
+
+	for (int i = 0; i < SHUFFLE_ROUNDS; i++) {
+		lookup("multi.test", &g);
+		if (g.r.nhosts != 5 || g.r.hosts[0].preference != 10 || g.r.hosts[4].preference != 30) {
+			bad++;
+			continue;
+		}
+		seen[order_code(&g)]++;
+		first[g.r.hosts[1].name[4] - '1']++;
+	}
+	for (int i = 0; i < 27; i++)
+		distinct += seen[i] > 0;
+	CHECK_INT(bad, 0, "lookups with preference order broken");
+	CHECK(distinct >= 4, "only %d of 6 orders of the equal hosts in %d fresh resolvers", distinct,
+	      SHUFFLE_ROUNDS);
+	for (int i = 0; i < 3; i++)
+		CHECK(first[i] > 0, "mx-b%d never came first among equals", i + 1);
+
+	/* a cached answer is shuffled again on every delivery */
+	memset(seen, 0, sizeof seen);
+	distinct = 0;
+	if ((d = resolver()) == NULL)
+		return;
+	for (int i = 0; i < SHUFFLE_ROUNDS; i++) {
+		memset(&g, 0, sizeof g);
+		ask(d, "multi.test", &g);
+		run();
+		if (g.r.nhosts == 5)
+			seen[order_code(&g)]++;
+	}
+	dns_free(d);
+	for (int i = 0; i < 27; i++)
+		distinct += seen[i] > 0;
+	CHECK(distinct >= 4, "cached answer: only %d orders", distinct);
+}
+
+static void test_seed_repeatable(void)
+{
+	int a[10], b[10];
+	struct got g;
+
+	setenv("MAILSIFT_DNS_SEED", "12345", 1);
+	for (int i = 0; i < 10; i++) {
+		lookup("multi.test", &g);
+		a[i] = g.r.nhosts == 5 ? order_code(&g) : -1;
+	}
+	for (int i = 0; i < 10; i++) {
+		lookup("multi.test", &g);
+		b[i] = g.r.nhosts == 5 ? order_code(&g) : -2;
+	}
+	unsetenv("MAILSIFT_DNS_SEED");
+	CHECK(memcmp(a, b, sizeof a) == 0, "same seed, same first shuffle");
+}
+
+static void test_implicit_a(void)
+{
+	struct got g;
+	char buf[64];
+
+	lookup("implicit.test", &g);
+	want_status(&g, DNS_OK, "implicit.test");
+	CHECK_INT(g.r.implicit_mx, 1, "implicit_mx");
+	CHECK_INT(g.r.nhosts, 1, "one host");
+	CHECK_STR(g.r.hosts[0].name, "implicit.test", "the domain is its own MX");
+	CHECK_INT(g.r.hosts[0].preference, 0, "preference 0");
+	CHECK_INT(g.r.hosts[0].naddrs, 1, "one address");
+	CHECK_STR(addr_text(&g.r.hosts[0], 0, buf, sizeof buf), "127.0.2.1", "address");
+}
+
+static void test_idle_after_answers(void)
+{
+	struct got g;
+	struct dns *d = resolver();
+	int n;
+
+	if (d == NULL)
+		return;
+	memset(&g, 0, sizeof g);
+	ask(d, "multi.test", &g);
+	run();
+	event_base_loop(cur_base, EVLOOP_NONBLOCK);
+	/* no socket event, no timer left behind: event_base_dispatch of a caller can return */
+	n = event_base_get_num_events(cur_base, EVENT_BASE_COUNT_ADDED);
+	CHECK_INT(n, 0, "events still added once every lookup is answered");
+	want_status(&g, DNS_OK, "multi.test");
+	dns_free(d);
+}
+
+static void test_implicit_aaaa_only(void)
+{
+	struct got g;
+	char buf[64];
+
+	lookup("v6only.test", &g);
+	want_status(&g, DNS_OK, "v6only.test");
+	CHECK_INT(g.r.implicit_mx, 1, "implicit_mx");
+	CHECK_INT(g.r.hosts[0].naddrs, 1, "one address");
+	CHECK_STR(addr_text(&g.r.hosts[0], 0, buf, sizeof buf), "2001:db8::25", "IPv6 address");
+}
+
+static void test_no_mail_host(void)
+{
+	struct got g;
+
+	lookup("noaddr.test", &g);
+	want_status(&g, DNS_NO_MAIL_HOST, "no MX, no A/AAAA");
+	CHECK_INT(g.r.nhosts, 0, "no hosts");
+}
+
+static void test_null_mx(void)
+{
+	struct got g;
+
+	lookup("nullmx.test", &g);
+	want_status(&g, DNS_NULL_MX, "MX 0 .");
+	CHECK_INT(g.r.nhosts, 0, "no hosts");
+	lookup("mixednull.test", &g);
+	want_status(&g, DNS_OK, "null MX beside a real one: the real one is used");
+	CHECK_INT(g.r.nhosts, 1, "one host");
+	CHECK_STR(g.r.hosts[0].name, "mx.mixednull.test", "the real MX");
+}
+
+static void test_nxdomain(void)
+{
+	char longname[300];
+	struct got g;
+
+	lookup("nx.test", &g);
+	want_status(&g, DNS_NXDOMAIN, "absent name");
+	CHECK(log_count("nx.test MX NXDOMAIN") == 1, "one MX query, no A/AAAA after NXDOMAIN");
+	CHECK(log_count("nx.test A NXDOMAIN") == 0, "no implicit lookup after NXDOMAIN");
+	lookup("", &g);
+	want_status(&g, DNS_NXDOMAIN, "empty name");
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	lookup(longname, &g);
+	want_status(&g, DNS_NXDOMAIN, "name longer than 253");
+	memset(longname, 'b', 70);          /* a 70-byte label: c-ares cannot encode it */
+	strcpy(longname + 70, ".test");
+	lookup(longname, &g);
+	want_status(&g, DNS_NXDOMAIN, "label longer than 63");
+}
+
+/* tempfail_case - DOMAIN fails temporarily; dnsd saw WANT_QUERIES "DOMAIN MX RCODE" lines */
+static void tempfail_case(const char *domain, const char *rcode, const char *word,
+                          int want_queries, double max_seconds)
+{
+	char line[128];
+	struct got g;
+	double t0 = now(), took;
+	int before;
+
+	snprintf(line, sizeof line, "%s MX %s", domain, rcode);
+	before = log_count(line);
+	lookup(domain, &g);
+	took = now() - t0;
+	want_status(&g, DNS_TEMPFAIL, domain);
+	CHECK(strstr(g.detail, word) != NULL, "%s: detail \"%s\" lacks %s", domain, g.detail, word);
+	CHECK(strstr(g.detail, server) != NULL, "%s: detail \"%s\" names the resolver", domain,
+	      g.detail);
+	CHECK_INT(log_count(line) - before, want_queries, "queries sent (tries and retries)");
+	CHECK(took < max_seconds, "%s took %.2f s", domain, took);
+}
+
+static void test_servfail(void)
+{
+	/* with ARES_FLAG_NOCHECKRESP a SERVFAIL ends a round at once: one query a round */
+	tempfail_case("servfail.test", "SERVFAIL", "SERVFAIL", 1 + DNS_RETRIES, 2.0);
+}
+
+static void test_refused(void)
+{
+	tempfail_case("refused.test", "REFUSED", "REFUSED", 1 + DNS_RETRIES, 2.0);
+}
+
+static void test_timeout(void)
+{
+	/* 100 ms, then 200 ms (c-ares doubles per try), per round: about 0.6 s in all */
+	setenv("MAILSIFT_DNS_TIMEOUT_MS", SHORT_TIMEOUT, 1);
+	tempfail_case("drop.test", "DROP", "timeout", (1 + DNS_RETRIES) * DNS_TRIES, 3.0);
+	unsetenv("MAILSIFT_DNS_TIMEOUT_MS");
+}
+
+static void test_no_server(void)
+{
+	char dead[64];
+	const char *servers[] = {dead};
+	char err[256];
+	struct dns *d;
+	struct got g;
+	double t0 = now();
+
+	snprintf(dead, sizeof dead, "127.0.0.1:%d", free_udp_port()); /* nobody listens there */
+	memset(&g, 0, sizeof g);
+	d = dns_new(cur_base, servers, 1, err, sizeof err);
+	CHECK(d != NULL, "dns_new: %s", err);
+	if (d == NULL)
+		return;
+	ask(d, "implicit.test", &g);
+	CHECK(run() == 0, "answered");
+	dns_free(d);
+	want_status(&g, DNS_TEMPFAIL, "no DNS server on the port");
+	CHECK(strstr(g.detail, dead) != NULL, "detail \"%s\" names the resolver", g.detail);
+	CHECK(now() - t0 < 2.0, "a refused port fails fast, took %.2f s", now() - t0);
+}
+
+static void test_delay(void)
+{
+	struct got g;
+	double t0 = now(), took;
+
+	lookup("slow.test", &g);
+	took = now() - t0;
+	want_status(&g, DNS_OK, "a late answer is still an answer");
+	CHECK_STR(g.r.hosts[0].name, "mx.slow.test", "host");
+	CHECK(took >= DELAY_MS / 1000.0 * 0.9, "answered after %.2f s, before dnsd's delay", took);
+	CHECK(log_count("slow.test MX NOERROR") == 1, "one query: no retry needed");
+}
+
+static void test_host_no_address(void)
+{
+	struct got g;
+
+	lookup("hostnoaddr.test", &g);
+	want_status(&g, DNS_NO_HOST_ADDRESS, "MX host with no A/AAAA");
+	CHECK_INT(g.r.nhosts, 0, "no hosts");
+	lookup("hostnx.test", &g);
+	want_status(&g, DNS_NO_HOST_ADDRESS, "MX host NXDOMAIN");
+	CHECK(strstr(g.detail, "NXDOMAIN") != NULL, "detail \"%s\"", g.detail);
+	lookup("partial.test", &g);
+	want_status(&g, DNS_OK, "one good MX host of two");
+	CHECK_INT(g.r.nhosts, 1, "the host without address is dropped");
+	CHECK_STR(g.r.hosts[0].name, "mx.partial.test", "the good one");
+	CHECK_INT(g.r.hosts[0].preference, 20, "its preference");
+}
+
+static void test_host_tempfail(void)
+{
+	struct got g;
+
+	lookup("hostservfail.test", &g);
+	want_status(&g, DNS_TEMPFAIL, "MX host lookup SERVFAIL");
+	CHECK(strstr(g.detail, "mx.hostservfail.test") != NULL, "detail \"%s\" names the host",
+	      g.detail);
+}
+
+static void test_dedupe_and_cap(void)
+{
+	struct got g;
+
+	lookup("dup.test", &g);
+	want_status(&g, DNS_OK, "dup.test");
+	CHECK_INT(g.r.nhosts, 1, "the same host twice counts once");
+	CHECK_INT(g.r.hosts[0].preference, 10, "with its best preference");
+	lookup("bg.test", &g);
+	want_status(&g, DNS_OK, "bg.test");
+	CHECK_INT(g.r.nhosts, DNS_MAX_HOSTS, "at most DNS_MAX_HOSTS");
+	for (size_t i = 0; i < g.r.nhosts; i++)
+		CHECK_INT(g.r.hosts[i].preference, i + 1, "the best preferences, in order");
+	CHECK(log_count("h20.bg A NOERROR") == 0, "hosts past the cut are not looked up");
+}
+
+static void test_max_addrs(void)
+{
+	struct got g;
+	size_t n4 = 0, n6 = 0;
+
+	lookup("many.test", &g);
+	want_status(&g, DNS_OK, "many.test");
+	CHECK_INT(g.r.hosts[0].naddrs, DNS_MAX_ADDRS, "at most DNS_MAX_ADDRS");
+	for (size_t i = 0; i < g.r.hosts[0].naddrs; i++) {
+		n4 += g.r.hosts[0].addr[i].ss_family == AF_INET;
+		n6 += g.r.hosts[0].addr[i].ss_family == AF_INET6;
+	}
+	CHECK_INT(n6, DNS_MAX_ADDRS / 2, "IPv6 keeps half the room");
+	CHECK_INT(n4, DNS_MAX_ADDRS / 2, "IPv4 the other half");
+	CHECK(g.r.hosts[0].addr[0].ss_family == AF_INET, "IPv4 first");
+}
+
+static void test_case_insensitive(void)
+{
+	struct got g;
+	char buf[64];
+
+	lookup("CASE.Test.", &g);
+	want_status(&g, DNS_OK, "mixed case with trailing dot");
+	CHECK_STR(g.r.hosts[0].name, "mx.case.test", "host name lowercase");
+	CHECK_STR(addr_text(&g.r.hosts[0], 0, buf, sizeof buf), "127.0.8.1", "address");
+}
+
+static void test_bulk_concurrent(void)
+{
+	struct got *g = calloc(BULK, sizeof *g);
+	struct dns *d = resolver();
+	char name[64], want[64], buf[64];
+	int wrong = 0;
+	double t0 = now();
+
+	if (d == NULL || g == NULL)
+		return;
+	for (int i = 0; i < BULK; i++) {
+		snprintf(name, sizeof name, "bulk%d.test", i);
+		ask(d, name, &g[i]);
+	}
+	CHECK(run() == 0, "all %d answered", BULK);
+	for (int i = 0; i < BULK; i++) {
+		snprintf(want, sizeof want, "127.1.%d.%d", i / 200, i % 200 + 1);
+		if (g[i].calls != 1 || g[i].inside || g[i].r.status != DNS_OK || g[i].r.nhosts != 1 ||
+		    strcmp(addr_text(&g[i].r.hosts[0], 0, buf, sizeof buf), want) != 0) {
+			if (wrong++ < 5)
+				printf("  bulk%d.test: calls %d, %s, %zu hosts, detail %s\n", i, g[i].calls,
+				       dns_status_name(g[i].r.status), g[i].r.nhosts, g[i].detail);
+		}
+	}
+	CHECK_INT(wrong, 0, "wrong answers");
+	CHECK(now() - t0 < 5.0, "%d domains took %.2f s", BULK, now() - t0);
+	CHECK(log_count("bulk7.test MX NOERROR") == 1, "no retries needed");
+	dns_free(d);
+	free(g);
+}
+
+static void test_same_domain_shared(void)
+{
+	struct got g[SAME], s1, s2;
+	struct dns *d = resolver();
+	int ok = 0;
+
+	if (d == NULL)
+		return;
+	memset(g, 0, sizeof g);
+	memset(&s1, 0, sizeof s1);
+	memset(&s2, 0, sizeof s2);
+	for (int i = 0; i < SAME; i++)
+		ask(d, "same.test", &g[i]);
+	ask(d, "shared1.test", &s1);
+	ask(d, "shared2.test", &s2);
+	CHECK(run() == 0, "answered");
+	for (int i = 0; i < SAME; i++)
+		ok += g[i].calls == 1 && !g[i].inside && g[i].r.status == DNS_OK && g[i].r.nhosts == 1;
+	CHECK_INT(ok, SAME, "every caller got the answer once");
+	CHECK_INT(log_count("same.test MX NOERROR"), 1, "one MX query for 50 lookups");
+	CHECK_INT(log_count("mx.same.test A NOERROR"), 1, "one A query for its host");
+	want_status(&s1, DNS_OK, "shared1");
+	want_status(&s2, DNS_OK, "shared2");
+	CHECK_INT(log_count("mx.shared.test A NOERROR"), 1,
+	          "an MX host shared by two domains: one A query");
+	dns_free(d);
+}
+
+static void test_cached_not_inside(void)
+{
+	struct got a, b, bad;
+	struct dns *d = resolver();
+
+	if (d == NULL)
+		return;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	memset(&bad, 0, sizeof bad);
+	ask(d, "cached.test", &a);
+	run();
+	want_status(&a, DNS_OK, "first lookup");
+	ask(d, "cached.test", &b);  /* cached: answered from the loop, not from here */
+	ask(d, "", &bad);           /* refused without a query: from the loop too */
+	CHECK_INT(b.calls, 0, "cached answer not delivered inside dns_mail_hosts");
+	CHECK_INT(bad.calls, 0, "bad name not answered inside dns_mail_hosts");
+	run();
+	CHECK_INT(b.calls, 1, "cached answer delivered");
+	CHECK_INT(b.inside + bad.inside, 0, "never inside");
+	want_status(&b, DNS_OK, "cached");
+	CHECK_STR(b.r.hosts[0].name, "mx.cached.test", "same answer");
+	CHECK_INT(log_count("cached.test MX NOERROR"), 1, "the cache asked nothing more");
+	dns_free(d);
+}
+
+static void test_free_pending(void)
+{
+	struct got g[12], c;
+	struct dns *d = resolver();
+	char name[32];
+	int ok = 0;
+
+	if (d == NULL)
+		return;
+	memset(g, 0, sizeof g);
+	memset(&c, 0, sizeof c);
+	ask(d, "implicit.test", &c);
+	run();                      /* cached now */
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "pend%d.test", i);
+		ask(d, name, &g[i]);    /* dnsd holds these for 2 s */
+	}
+	ask(d, "drop2.test", &g[8]);
+	event_base_loop(cur_base, EVLOOP_NONBLOCK); /* queries go out */
+	event_base_loop(cur_base, EVLOOP_NONBLOCK);
+	ask(d, "implicit.test", &g[9]);     /* cached answer waiting for the loop */
+	ask(d, "never-sent.test", &g[10]);  /* still in the FIFO */
+	ask(d, "pend0.test", &g[11]);       /* waiting on a pending query */
+	CHECK(wait_log("pend3.test MX NOERROR", 2000) == 1, "queries reached dnsd before dns_free");
+	dns_free(d);
+	for (int i = 0; i < 12; i++)
+		ok += g[i].calls == 1 && !g[i].inside && g[i].r.status == DNS_TEMPFAIL &&
+		      strcmp(g[i].detail, "resolver shut down") == 0;
+	CHECK_INT(ok, 12, "every pending lookup answered TEMPFAIL once by dns_free");
+	outstanding = 0;
+	event_base_loop(cur_base, EVLOOP_NONBLOCK);  /* nothing left to fire at freed memory */
+}
+
+struct chain {                   /* a callback that calls dns_free or dns_mail_hosts */
+	struct dns *d;
+	int calls;
+	int free_it;             /* call dns_free from the callback */
+	int ask_again;           /* call dns_mail_hosts from the callback */
+	struct got again;
+	enum dns_status status;
+};
+
+static void chain_cb(void *arg, const struct dns_result *r)
+{
+	struct chain *c = arg;
+
+	c->calls++;
+	c->status = r->status;
+	outstanding--;
+	if (c->ask_again) {
+		c->ask_again = 0;
+		outstanding++;
+		dns_mail_hosts(c->d, "implicit.test", got_cb, &c->again);
+	}
+	if (c->free_it)
+		dns_free(c->d);
+	if (outstanding <= 0)
+		event_base_loopbreak(cur_base);
+}
+
+static void test_free_from_callback(void)
+{
+	struct chain first, later;
+	struct got g;
+	struct dns *d = resolver();
+
+	if (d == NULL)
+		return;
+	memset(&first, 0, sizeof first);
+	memset(&later, 0, sizeof later);
+	memset(&g, 0, sizeof g);
+	first.d = later.d = d;
+	first.free_it = 1;
+	ask(d, "implicit.test", &g);
+	run();
+	/* two cached answers in one delivery pass: the first frees the resolver */
+	outstanding += 2;
+	dns_mail_hosts(d, "implicit.test", chain_cb, &first);
+	dns_mail_hosts(d, "implicit.test", chain_cb, &later);
+	run();
+	CHECK_INT(first.calls, 1, "first callback");
+	CHECK_INT(later.calls, 1, "second callback still runs once");
+	CHECK_STR(dns_status_name(later.status), "tempfail", "after dns_free: TEMPFAIL");
+	outstanding = 0;
+	event_base_loop(cur_base, EVLOOP_NONBLOCK);
+}
+
+static void test_lookup_during_free(void)
+{
+	struct chain c;
+	struct dns *d = resolver();
+
+	if (d == NULL)
+		return;
+	memset(&c, 0, sizeof c);
+	c.d = d;
+	c.ask_again = 1;
+	outstanding = 1;
+	dns_mail_hosts(d, "pend5.test", chain_cb, &c);
+	dns_free(d);                /* the callback asks again: answered inside this dns_free */
+	CHECK_INT(c.calls, 1, "cancelled callback");
+	CHECK_INT(c.again.calls, 1, "the lookup made during dns_free is answered");
+	CHECK_STR(dns_status_name(c.again.r.status), "tempfail", "with TEMPFAIL");
+	outstanding = 0;
+	event_base_loop(cur_base, EVLOOP_NONBLOCK);
+}
+
+static void test_bad_config(void)
+{
+	static const struct {
+		const char *server;
+		int ok;
+	} rows[] = {
+		{"127.0.0.1", 1}, {"127.0.0.1:5353", 1}, {"::1", 1}, {"[::1]:5353", 1}, {"[::1]", 1},
+		{"localhost", 0}, {"127.0.0.1:0", 0}, {"127.0.0.1:99999", 0}, {"127.0.0.1:x", 0},
+		{"[::1", 0}, {"[::1]x", 0}, {"", 0}, {"1.2.3.4,5.6.7.8", 0},
+	};
+	char err[256];
+
+	if (cur_base == NULL)
+		cur_base = event_base_new();
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *s[] = {rows[i].server};
+		struct dns *d;
+
+		err[0] = '\0';
+		d = dns_new(cur_base, s, 1, err, sizeof err);
+		CHECK((d != NULL) == rows[i].ok, "resolver \"%s\": %s", rows[i].server,
+		      d ? "accepted" : err);
+		if (d == NULL)
+			CHECK(strstr(err, rows[i].server) != NULL, "error \"%s\" names the argument", err);
+		dns_free(d);
+	}
+	setenv("MAILSIFT_DNS_TIMEOUT_MS", "soon", 1);
+	{
+		const char *s[] = {server};
+
+		CHECK(dns_new(cur_base, s, 1, err, sizeof err) == NULL, "bad timeout knob refused");
+		CHECK(strstr(err, "MAILSIFT_DNS_TIMEOUT_MS") != NULL, "error \"%s\"", err);
+	}
+	unsetenv("MAILSIFT_DNS_TIMEOUT_MS");
+	CHECK_STR(dns_status_name(DNS_NO_HOST_ADDRESS), "no_host_address", "status name");
+}
+
+static void test_world_stops(void)
+{
+	int status = -1;
+
+	if (dnsd_pid > 0) {
+		kill(dnsd_pid, SIGTERM);
+		waitpid(dnsd_pid, &status, 0);
+		dnsd_pid = 0;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "dnsd exits cleanly on SIGTERM (%d)",
+	      status);
+	CHECK(access(pid_path, F_OK) != 0, "dnsd removed its pidfile");
+	if (cur_base)
+		event_base_free(cur_base);
+	cur_base = NULL;
+}
+
+TESTS(test_world_starts, test_preference_order, test_shuffle_varies, test_seed_repeatable,
+      test_implicit_a, test_idle_after_answers, test_implicit_aaaa_only, test_no_mail_host,
+      test_null_mx, test_nxdomain, test_servfail, test_refused, test_timeout, test_no_server,
+      test_delay, test_host_no_address, test_host_tempfail, test_dedupe_and_cap, test_max_addrs,
+      test_case_insensitive, test_bulk_concurrent, test_same_domain_shared,
+      test_cached_not_inside, test_free_pending, test_free_from_callback,
+      test_lookup_during_free, test_bad_config, test_world_stops)
