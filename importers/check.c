@@ -13,13 +13,14 @@
 #include "schema/verdict.h"
 
 struct domain_slot {
-	char domain[ADDR_DOMAIN_MAX + 1];     /* "" when the slot is empty */
+	char domain[CHECK_CACHE_DOMAIN];      /* "" when the slot is empty */
 	unsigned flags;                       /* FLAG_DISPOSABLE | FLAG_FREE */
-	char suggestion[ADDR_DOMAIN_MAX + 1]; /* suggested domain, "" when none */
+	char suggestion[CHECK_CACHE_DOMAIN];  /* suggested domain, "" when none */
 };
 
 struct check {
 	struct domain_slot slot[CHECK_CACHE_SLOTS];
+	struct domain_slot scratch;           /* for a domain too long to cache */
 };
 
 struct check *check_new(void)
@@ -44,13 +45,23 @@ static uint32_t domain_hash(const char *s)
 /* domain_info - the cached slot for DOMAIN, filled on a miss */
 static const struct domain_slot *domain_info(struct check *c, const char *domain)
 {
-	struct domain_slot *s = &c->slot[domain_hash(domain) & (CHECK_CACHE_SLOTS - 1)];
+	size_t len = strlen(domain);
+	struct domain_slot *s = len < CHECK_CACHE_DOMAIN
+	                                ? &c->slot[domain_hash(domain) & (CHECK_CACHE_SLOTS - 1)]
+	                                : &c->scratch;
+	char suggestion[ADDR_DOMAIN_MAX + 1];
 
-	if (strcmp(s->domain, domain) != 0) {
-		snprintf(s->domain, sizeof s->domain, "%s", domain);
+	if (s == &c->scratch || strcmp(s->domain, domain) != 0) {
+		if (s == &c->scratch)
+			s->domain[0] = '\0'; /* never matches: the scratch slot is refilled each time */
+		else
+			memcpy(s->domain, domain, len + 1);
 		s->flags = flags_domain(domain);
-		if (!suggest_domain(domain, s->suggestion, sizeof s->suggestion))
-			s->suggestion[0] = '\0';
+		s->suggestion[0] = '\0';
+		/* A suggestion is a popular domain: short; a longer one is not worth keeping. */
+		if (suggest_domain(domain, suggestion, sizeof suggestion) &&
+		    strlen(suggestion) < sizeof s->suggestion)
+			memcpy(s->suggestion, suggestion, strlen(suggestion) + 1);
 	}
 	return s;
 }

@@ -11,7 +11,8 @@
 
 #include "importers/addr.h"
 
-#define CHECK_CACHE_SLOTS 4096 /* domains remembered; a power of two */
+#define CHECK_CACHE_SLOTS 32768 /* domains remembered; a power of two (~3.5 MiB) */
+#define CHECK_CACHE_DOMAIN 64   /* longest domain cached (longer ones are checked each time) */
 
 struct check_result {
 	enum addr_problem problem;            /* ADDR_OK or why the syntax is refused */

@@ -34,8 +34,9 @@ enum stmt_id {
 	ST_LIST_FINISH,
 	ST_LIST_ADD_SECS,
 	ST_LISTS,
-	ST_ADDR_UPSERT,
 	ST_ADDR_FIND,
+	ST_ADDR_INSERT,
+	ST_ADDR_CLAIM,
 	ST_ROW_ADD,
 	ST_PROBLEM_ADD,
 	ST_ROWS_OF_LIST,
@@ -63,26 +64,25 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT id, name, identity, state = 'done', has_header, header, email_col, delimiter,"
 		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs"
 		" FROM lists ORDER BY id",
-	/* Insert a new address, or claim an existing one for this list. No row comes back when
-	 * the address was already seen in this list: the row is a duplicate. */
-	[ST_ADDR_UPSERT] =
-		"INSERT INTO addresses(key, address, domain, flags, suggestion, seen_list, seen_line,"
-		" state, status, reason, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-		" ON CONFLICT(key) DO UPDATE SET seen_list = excluded.seen_list,"
-		" seen_line = excluded.seen_line WHERE seen_list IS NOT excluded.seen_list"
-		" RETURNING id",
-	[ST_ADDR_FIND] = "SELECT id, seen_line FROM addresses WHERE key = ?1",
+	/* Dedupe: the address stored under hash value ?1, if any. */
+	[ST_ADDR_FIND] = "SELECT id, key, seen_list, seen_line FROM addresses WHERE key_hash = ?1",
+	/* A new address, unless hash value ?1 is taken (then no change: the caller looks). */
+	[ST_ADDR_INSERT] =
+		"INSERT OR IGNORE INTO addresses(key_hash, key, address, domain, flags, suggestion, seen_list,"
+		" seen_line, state, status, reason, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_ADDR_CLAIM] = "UPDATE addresses SET seen_list = ?2, seen_line = ?3 WHERE id = ?1",
 	[ST_ROW_ADD] =
-		"INSERT INTO rows(list_id, row_no, line, record, address_id, dup_of, problem)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO rows(id, list_id, row_no, line, record, address_id, dup_of, problem)"
+		" VALUES ((?1 << 40) | ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_PROBLEM_ADD] = "INSERT INTO problems(list_id, line, kind, message) VALUES (?1, ?2, ?3, ?4)",
 	[ST_ROWS_OF_LIST] =
-		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL, a.address,"
+		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL,"
+		" coalesce(a.address, a.key),"
 		" a.status, a.reason, a.detail, a.enhanced_code, a.smtp_message, a.mx_host,"
 		" a.suggestion, a.smtp_code, a.flags, a.checked_at"
 		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
-		" WHERE r.list_id = ?1 ORDER BY r.row_no",
+		" WHERE r.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff ORDER BY r.id",
 	[ST_PROBLEM_COUNTS] =
 		"SELECT kind, count(*), min(line) FROM problems WHERE list_id = ?1 GROUP BY kind"
 		" ORDER BY kind",
@@ -316,6 +316,11 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
+static const char *column_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
 static char *column_strdup(sqlite3_stmt *st, int i, size_t *len)
 {
 	const void *p = sqlite3_column_blob(st, i);
@@ -467,11 +472,13 @@ int store_list_add_secs(struct store *s, int64_t list_id, double secs)
 int store_list_fix_dups(struct store *s, int64_t list_id)
 {
 	static const char sql[] =
-		"WITH firsts AS (SELECT address_id, min(row_no) AS row_no FROM rows"
-		"  WHERE list_id = ?1 AND address_id IS NOT NULL GROUP BY address_id)"
-		" UPDATE rows SET dup_of = CASE WHEN rows.row_no = firsts.row_no THEN NULL ELSE"
-		"  (SELECT line FROM rows AS f WHERE f.list_id = ?1 AND f.row_no = firsts.row_no) END"
-		" FROM firsts WHERE rows.list_id = ?1 AND rows.address_id = firsts.address_id";
+		"WITH firsts AS (SELECT address_id, min(id) AS id FROM rows"
+		"  WHERE id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff"
+		"  AND address_id IS NOT NULL GROUP BY address_id)"
+		" UPDATE rows SET dup_of = CASE WHEN rows.id = firsts.id THEN NULL ELSE"
+		"  (SELECT line FROM rows AS f WHERE f.id = firsts.id) END"
+		" FROM firsts WHERE rows.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff"
+		" AND rows.address_id = firsts.address_id";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -520,47 +527,100 @@ void store_lists_free(struct store_list *v, size_t n)
 
 /* ---- rows and addresses ---- */
 
-/* addr_upsert - the address's id, and the line of its first row in this list when the row is
- * a duplicate (0 otherwise); -1 on error */
-static int64_t addr_upsert(struct store *s, const struct store_row_in *row, int64_t *dup_of)
+/* key_hash - 64-bit FNV-1a of KEY with a final mix, as SQLite's signed integer */
+static int64_t key_hash(const char *key)
 {
-	const struct store_addr_in *a = row->addr;
-	sqlite3_stmt *st = store_stmt(s, ST_ADDR_UPSERT);
-	int64_t id;
-	int rc;
+	uint64_t h = 1469598103934665603ull;
 
-	*dup_of = 0;
-	bind_text(st, 1, a->key);
-	bind_text(st, 2, a->address);
-	bind_text(st, 3, a->domain);
-	sqlite3_bind_int(st, 4, (int)a->flags);
-	bind_text(st, 5, a->suggestion);
-	sqlite3_bind_int64(st, 6, row->list_id);
-	sqlite3_bind_int64(st, 7, row->line);
-	sqlite3_bind_int(st, 8, a->status ? 2 : 0); /* a verdict known at import is final */
-	bind_text(st, 9, a->status);
-	bind_text(st, 10, a->reason);
-	bind_text(st, 11, a->detail);
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	h ^= h >> 33; /* spread the low bits (murmur3's finalizer) */
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (int64_t)h;
+}
+
+#define KEY_HASH_PROBES 64 /* hash values tried for one key; 64-bit collisions are rare */
+
+/* addr_at - the address stored under hash value H: 1 with its key compared to KEY in *same
+ * and its id and dedupe marks, 0 when H is free, -1 on error */
+static int addr_at(struct store *s, int64_t h, const char *key, int *same, int64_t *id,
+                   int64_t *seen_list, int64_t *seen_line)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ADDR_FIND);
+	int rc, found = 0;
+
+	sqlite3_bind_int64(st, 1, h);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		sqlite3_step(st); /* finish the RETURNING statement */
-		sqlite3_reset(st);
+		const char *k = column_text(st, 1);
+		found = 1;
+		*same = k && strcmp(k, key) == 0;
+		*id = sqlite3_column_int64(st, 0);
+		*seen_list = sqlite3_column_int64(st, 2);
+		*seen_line = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? found : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* addr_insert - store A under hash value H unless H is taken; 1 inserted, 0 taken, -1 error */
+static int addr_insert(struct store *s, const struct store_row_in *row, int64_t h)
+{
+	const struct store_addr_in *a = row->addr;
+	sqlite3_stmt *st = store_stmt(s, ST_ADDR_INSERT);
+
+	sqlite3_bind_int64(st, 1, h);
+	bind_text(st, 2, a->key);
+	if (a->address && strcmp(a->address, a->key) != 0)
+		bind_text(st, 3, a->address); /* kept only when it differs: most are equal */
+	bind_text(st, 4, a->domain);
+	sqlite3_bind_int(st, 5, (int)a->flags);
+	bind_text(st, 6, a->suggestion);
+	sqlite3_bind_int64(st, 7, row->list_id);
+	sqlite3_bind_int64(st, 8, row->line);
+	sqlite3_bind_int(st, 9, a->status ? 2 : 0); /* a verdict known at import is final */
+	bind_text(st, 10, a->status);
+	bind_text(st, 11, a->reason);
+	bind_text(st, 12, a->detail);
+	if (step_done(s, st) < 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1;
+}
+
+/* addr_upsert - the address's id, and the line of its first row in this list when the row is
+ * a duplicate (0 otherwise); -1 on error. A new address (most rows) costs one INSERT OR IGNORE:
+ * one seek in the hash index, no statement journal (an UPSERT ... RETURNING needs one and
+ * costs a 64 KiB allocation per row). A taken hash value means a repeat (the key matches) or
+ * a collision (it does not: try the next value). */
+static int64_t addr_upsert(struct store *s, const struct store_row_in *row, int64_t *dup_of)
+{
+	int64_t h = key_hash(row->addr->key), id = 0, seen_list = 0, seen_line = 0;
+	sqlite3_stmt *st;
+	int rc, same = 0;
+
+	*dup_of = 0;
+	for (int probe = 0; probe < KEY_HASH_PROBES; probe++, h = (int64_t)((uint64_t)h + 1)) {
+		rc = addr_insert(s, row, h);
+		if (rc != 0)
+			return rc < 0 ? -1 : sqlite3_last_insert_rowid(s->db);
+		rc = addr_at(s, h, row->addr->key, &same, &id, &seen_list, &seen_line);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 && same)
+			break;
+	}
+	if (!same)
+		return -1; /* KEY_HASH_PROBES collisions in a row: the table is broken */
+	if (seen_list == row->list_id) {
+		*dup_of = seen_line;
 		return id;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	st = store_stmt(s, ST_ADDR_FIND);
-	bind_text(st, 1, a->key);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return -1;
-	}
-	id = sqlite3_column_int64(st, 0);
-	*dup_of = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	return id;
+	st = store_stmt(s, ST_ADDR_CLAIM);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, row->list_id);
+	sqlite3_bind_int64(st, 3, row->line);
+	return step_done(s, st) < 0 ? -1 : id;
 }
 
 int store_row_add(struct store *s, const struct store_row_in *row)
@@ -600,11 +660,6 @@ int store_problem_add(struct store *s, int64_t list_id, int64_t line, const char
 }
 
 /* ---- export ---- */
-
-static const char *column_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
 
 int store_rows_each(struct store *s, int64_t list_id,
                     int (*fn)(void *ctx, const struct store_row_out *row), void *ctx)

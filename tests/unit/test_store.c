@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "schema/store.h"
 #include "tests/check.h"
 
@@ -170,6 +172,35 @@ static void test_fix_dups_after_resume(void)
 	store_close(s);
 }
 
+/* Two keys with the same hash stay two addresses: the key itself decides. */
+static void test_hash_collision(void)
+{
+	struct store *s = fresh_store("collide.db");
+	char err[256];
+	sqlite3 *db;
+	int64_t l1;
+	struct store_counts c;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l1 = store_list_create(s, "one.csv", "id-1", 1);
+	add_row(s, l1, 1, 2, "a@example.com");
+	store_commit(s, err, sizeof err);
+	/* Give the stored address another key but keep its hash: a collision. */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
+	CHECK(sqlite3_exec(db, "UPDATE addresses SET key = 'zzz@example.com'", NULL, NULL, NULL) ==
+	              SQLITE_OK, "update");
+	sqlite3_close(db);
+	store_begin(s, err, sizeof err);
+	add_row(s, l1, 2, 3, "a@example.com");
+	store_commit(s, err, sizeof err);
+	store_counts(s, &c);
+	CHECK_INT(c.addresses, 2, "same hash, different key: two addresses");
+	CHECK_INT(c.duplicate_rows, 0, "and no duplicate");
+	store_close(s);
+}
+
 static void setup(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -192,4 +223,4 @@ static void test_cleanup(void)
 }
 
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_one_writer, test_dedupe,
-      test_fix_dups_after_resume, test_cleanup)
+      test_fix_dups_after_resume, test_hash_collision, test_cleanup)
