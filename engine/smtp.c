@@ -311,7 +311,9 @@ static void start_tls(struct smtp_session *s)
 		send_mail_from(s);
 		return;
 	}
-	SSL_set_tlsext_host_name(ssl, s->target[s->cur].host);
+	char sni[256];
+	snprintf(sni, sizeof sni, "%s", s->target[s->cur].host); /* the macro wants a char * */
+	SSL_set_tlsext_host_name(ssl, sni);
 	tls = bufferevent_openssl_filter_new(s->base, s->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
 	                                     BEV_OPT_CLOSE_ON_FREE);
 	if (tls == NULL) {
