@@ -18,7 +18,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 
 # Sources by folder (DESIGN.md: one concern per file).
 SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
-IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c \
+IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c importers/prepare.c \
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  $(BUILD)/gen/lists.c
 EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c

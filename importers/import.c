@@ -16,10 +16,9 @@
 #include "importers/columns.h"
 #include "importers/csv.h"
 #include "importers/instream.h"
+#include "importers/prepare.h"
 #include "schema/verdict.h"
 
-#define INVALID_KEY_PREFIX "invalid:" /* ':' is never in a valid key, so no clash */
-#define INVALID_KEY_KEEP 200          /* bytes of a broken cell kept in its key and address */
 #define PROGRESS_EVERY_ROWS 8192      /* how often the progress callback may run */
 #define CLOCK_EVERY_ROWS 1024         /* how often the batch clock is read */
 
@@ -71,6 +70,7 @@ struct importer {
 	int64_t row_no;              /* data rows read so far (committed or not) */
 	int64_t skip;                /* rows committed by an earlier run: read but not stored */
 	int64_t batch_rows;          /* rows stored in the open transaction */
+	uint64_t raw_offset;         /* input consumed, as last reported by the reader thread */
 	int64_t blank_lines;
 	int64_t max_fields;
 	int64_t width;               /* fields expected per row (header or first row) */
@@ -172,35 +172,6 @@ static size_t encode_record(struct importer *im, size_t n, const char *const *fi
 	return used;
 }
 
-/* printable - a bounded, printable copy of a broken cell for the address column */
-static void printable(const char *cell, size_t len, char *out, size_t n)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < len && j + 1 < n; i++) {
-		unsigned char ch = (unsigned char)cell[i];
-		out[j++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	out[j] = '\0';
-}
-
-static int is_blank(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return 0;
-	return 1;
-}
-
-static uint64_t fnv64(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
 /* report_record_flags - the reader's findings about one record, as problems */
 static void report_record_flags(struct importer *im, unsigned flags, int64_t line, size_t nfields)
 {
@@ -225,58 +196,59 @@ static void report_record_flags(struct importer *im, unsigned flags, int64_t lin
 		        im->list.has_header ? "header" : "first row", (long long)im->width);
 }
 
-/* store_record - one data record: checks, then the row and its address into the store */
-static int store_record(struct importer *im, size_t nfields, const char *const *field,
-                        const size_t *len, uint64_t line, unsigned flags)
+/* commit_row - one prepared row: its problems, then the row and its address into the store */
+static int commit_row(struct importer *im, const struct pbatch *b, const struct prow *r)
 {
-	struct store_row_in row = {.list_id = im->list.id, .row_no = im->row_no,
-	                           .line = (int64_t)line};
+	struct store_row_in row = {.list_id = im->list.id, .row_no = r->row_no,
+	                           .line = (int64_t)r->line};
 	struct store_addr_in a;
-	struct check_result cr;
-	char key[sizeof INVALID_KEY_PREFIX + 17 + INVALID_KEY_KEEP + 1];
-	char shown[INVALID_KEY_KEEP + 1];
 
-	report_record_flags(im, flags, (int64_t)line, nfields);
-	if ((int64_t)nfields > im->max_fields)
-		im->max_fields = (int64_t)nfields;
-	if (flags & CSV_TOO_LONG) {
-		row.problem = REASON_ROW_TOO_LONG;
-		return store_row_add(im->store, &row);
+	if (r->kind == PROW_BLANK) {
+		im->blank_lines++;
+		return 0;
 	}
-	row.record_len = encode_record(im, nfields, field, len);
-	row.record = im->rec;
-
-	if (im->list.email_col < 0 || (size_t)im->list.email_col >= nfields ||
-	    is_blank(field[im->list.email_col], len[im->list.email_col])) {
-		row.problem = REASON_NO_ADDRESS;
-		problem(im, PK_NO_ADDRESS, (int64_t)line, "no address in the row");
-		return store_row_add(im->store, &row);
+	im->row_no = r->row_no;
+	if ((int64_t)r->nfields > im->max_fields)
+		im->max_fields = (int64_t)r->nfields;
+	if (r->kind == PROW_SKIPPED)
+		return 0;
+	report_record_flags(im, r->csv_flags, (int64_t)r->line, r->nfields);
+	if (r->kind != PROW_TOO_LONG) {
+		row.record = prepare_str(b, r->record);
+		row.record_len = r->record_len;
 	}
-
-	const char *cell = field[im->list.email_col];
-	size_t cell_len = len[im->list.email_col];
-
 	memset(&a, 0, sizeof a);
-	check_address(im->check, cell, cell_len, &cr);
-	if (cr.problem == ADDR_OK) {
-		a.key = cr.addr.key;
-		a.address = cr.addr.address;
-		a.domain = cr.addr.domain;
-		a.flags = cr.flags;
-		a.suggestion = cr.suggestion[0] ? cr.suggestion : NULL;
-	} else {
-		size_t keep = cell_len < INVALID_KEY_KEEP ? cell_len : INVALID_KEY_KEEP;
-		printable(cell, keep, shown, sizeof shown);
-		snprintf(key, sizeof key, "%s%016llx:%s", INVALID_KEY_PREFIX,
-		         (unsigned long long)fnv64(cell, cell_len), shown);
-		a.key = key;
-		a.address = shown;
+	switch (r->kind) {
+	case PROW_TOO_LONG:
+		row.problem = REASON_ROW_TOO_LONG;
+		break;
+	case PROW_NO_ADDRESS:
+		row.problem = REASON_NO_ADDRESS;
+		problem(im, PK_NO_ADDRESS, (int64_t)r->line, "no address in the row");
+		break;
+	case PROW_SYNTAX:
 		a.status = "invalid";
 		a.reason = REASON_SYNTAX;
-		a.detail = addr_problem_text(cr.problem);
+		a.detail = r->detail;
+		/* fall through */
+	case PROW_ADDRESS:
+		a.key = prepare_str(b, r->key);
+		a.address = prepare_str(b, r->address);
+		a.domain = prepare_str(b, r->domain);
+		a.flags = r->addr_flags;
+		a.suggestion = prepare_str(b, r->suggestion);
+		row.addr = &a;
+		break;
+	case PROW_BLANK:
+	case PROW_SKIPPED:
+		break;
 	}
-	row.addr = &a;
-	return store_row_add(im->store, &row);
+	if (store_row_add(im->store, &row) < 0) {
+		snprintf(im->err, sizeof im->err, "%s:%llu: job store: %s", im->name,
+		         (unsigned long long)r->line, store_errmsg(im->store));
+		return -1;
+	}
+	return 0;
 }
 
 /* commit_batch - the rows so far and the list's counters, in one transaction */
@@ -298,29 +270,22 @@ static int commit_batch(struct importer *im, int reopen)
 	return 0;
 }
 
-/* handle_record - count a record and store it unless an earlier run already did */
-static int handle_record(struct importer *im, size_t nfields, const char *const *field,
-                         const size_t *len, uint64_t line, unsigned flags)
+/* commit_batch_rows - every row of B, committing a transaction when one is due */
+static int commit_rows(struct importer *im, const struct pbatch *b)
 {
-	if (nfields == 1 && len[0] == 0 && flags == 0) {
-		im->blank_lines++;
-		return 0;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct prow *r = &b->row[i];
+		if (commit_row(im, b, r) < 0)
+			return -1;
+		if (r->kind == PROW_BLANK || r->kind == PROW_SKIPPED)
+			continue;
+		if (++im->batch_rows >= IMPORT_BATCH_ROWS ||
+		    (im->batch_rows % CLOCK_EVERY_ROWS == 0 &&
+		     elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS)) {
+			if (commit_batch(im, 1) < 0)
+				return -1;
+		}
 	}
-	im->row_no++;
-	if (im->row_no <= im->skip) {
-		if ((int64_t)nfields > im->max_fields)
-			im->max_fields = (int64_t)nfields;
-		return 0;
-	}
-	if (store_record(im, nfields, field, len, line, flags) < 0) {
-		snprintf(im->err, sizeof im->err, "%s:%llu: job store: %s", im->name,
-		         (unsigned long long)line, store_errmsg(im->store));
-		return -1;
-	}
-	if (++im->batch_rows >= IMPORT_BATCH_ROWS ||
-	    (im->batch_rows % CLOCK_EVERY_ROWS == 0 &&
-	     elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS))
-		return commit_batch(im, 1);
 	return 0;
 }
 
@@ -423,7 +388,7 @@ static void progress(struct importer *im, int force)
 		return;
 	p.name = im->name;
 	p.rows = (uint64_t)im->row_no;
-	p.raw_done = instream_raw_offset(im->in);
+	p.raw_done = im->raw_offset;
 	p.raw_total = instream_raw_size(im->in);
 	im->opts->progress(im->opts->progress_ctx, &p);
 }
@@ -431,7 +396,6 @@ static void progress(struct importer *im, int force)
 /* import_records - the sample, then the rest of the stream; returns a csv_next-style code */
 static int import_records(struct importer *im, struct sample *smp, size_t n, int sample_eof)
 {
-	struct csv_record rec;
 	size_t start = 0;
 	int rc;
 
@@ -460,20 +424,54 @@ static int import_records(struct importer *im, struct sample *smp, size_t n, int
 		return -1;
 	}
 
-	for (size_t i = start; i < n; i++)
-		if (handle_record(im, smp[i].view.nfields, (const char *const *)smp[i].view.field,
-		                  smp[i].len, smp[i].line, smp[i].flags) < 0)
-			return -2;
+	/* The sampled records, prepared here; then the reader thread takes over the stream. */
+	struct prepare_state st = {.check = im->check, .email_col = im->list.email_col,
+	                           .row_no = 0, .skip = im->skip, .in = im->in};
+	struct pbatch *sb = prepare_batch_new();
+	struct prepare *pp;
+
+	for (size_t i = start; i < n; i++) {
+		prepare_record(&st, sb, smp[i].view.nfields, (const char *const *)smp[i].view.field,
+		               smp[i].len, smp[i].line, smp[i].flags);
+		if (sb->n == PREPARE_BATCH_ROWS || i + 1 == n) {
+			rc = commit_rows(im, sb);
+			prepare_batch_reset(sb);
+			if (rc < 0) {
+				prepare_batch_free(sb);
+				return -2;
+			}
+		}
+	}
+	prepare_batch_free(sb);
 	if (sample_eof)
 		return 0;
-	while ((rc = csv_next(im->csv, &rec, im->err, sizeof im->err)) == 1) {
-		if (handle_record(im, rec.nfields, rec.field, rec.len, rec.line, rec.flags) < 0)
-			return -2;
-		progress(im, 0);
-		if (im->opts->stop && *im->opts->stop)
-			return 2;
+	pp = prepare_start(im->csv, &st);
+	if (pp == NULL) {
+		snprintf(im->err, sizeof im->err, "cannot start the reader thread");
+		return -2;
 	}
-	return rc;
+	for (;;) {
+		struct pbatch *b = prepare_next(pp);
+		int end = b->end;
+		if (commit_rows(im, b) < 0) {
+			prepare_release(pp, b);
+			prepare_stop(pp);
+			return -2;
+		}
+		if (end < 0)
+			snprintf(im->err, sizeof im->err, "%s", b->err);
+		im->raw_offset = b->raw_offset; /* the stream is the thread's: no reading it from here */
+		prepare_release(pp, b);
+		progress(im, 1);
+		if (end != 0) {
+			prepare_stop(pp);
+			return end < 0 ? -1 : 0;
+		}
+		if (im->opts->stop && *im->opts->stop) {
+			prepare_stop(pp);
+			return 2;
+		}
+	}
 }
 
 static void print_summary(struct importer *im)
