@@ -23,7 +23,7 @@ IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers
                  $(BUILD)/gen/lists.c
 EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c
 ENGINE_SRC    := engine/progress.c engine/cli.c engine/config.c engine/decide.c \
-                 engine/providers.c engine/smtp.c engine/verify.c
+                 engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c
 ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/reply.c
 MAIN_SRC      := engine/main.c
@@ -40,7 +40,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 LISTS      := importers/data/role.txt importers/data/disposable.txt importers/data/free.txt
 
-.PHONY: all test check-asan fuzz bench data install clean
+.PHONY: all test check-asan fuzz bench bench-engine data install clean
 all: $(BUILD)/$(PROG)
 
 $(BUILD)/$(PROG): $(BUILD)/engine/main.o $(LIB)
@@ -103,8 +103,13 @@ fuzz:
 	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
-bench: all
+bench: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
 	sh bench/run.sh $(BUILD)
+	sh bench/engine.sh $(BUILD)
+
+# Only the probe engine benchmark (bench/engine.sh; BENCH_QUICK=1 for a short run).
+bench-engine: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
+	sh bench/engine.sh $(BUILD)
 
 # Refresh the flag lists from their npm packages (sources and licenses: importers/data/SOURCES).
 data:

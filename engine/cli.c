@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <arpa/inet.h>
 
 #include "engine/config.h"
 #include "engine/progress.h"
+#include "engine/run.h"
 #include "engine/verify.h"
 #include "exporters/export.h"
 #include "importers/csv.h"
@@ -63,8 +66,9 @@ void cli_usage(FILE *out)
 	"mailsift %s - bulk email list cleaning\n"
 	"\n"
 	"Usage:\n"
-	"  mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip]\n"
-	"                                 import, then export (job store OUTDIR/" CLEAN_DB_NAME ")\n"
+	"  mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip] [options]\n"
+	"                                 import, verify, export (job store OUTDIR/" CLEAN_DB_NAME ")\n"
+	"  mailsift run --db JOB.db [probe options] [run options]\n"
 	"  mailsift import LIST... --db JOB.db [--column NAME|N]\n"
 	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
 	"  mailsift status --db JOB.db\n"
@@ -79,12 +83,179 @@ void cli_usage(FILE *out)
 	"--greylist-delay SECS, --max-attempts N, --resolver HOST[:PORT] (repeatable),\n"
 	"--smtp-port N, --no-starttls (see `mailsift verify --help` for defaults).\n"
 	"\n"
-	"Not in this build yet: `run` (probing a whole job store); `clean` exports addresses\n"
-	"with valid syntax as unknown with reason not_verified.\n"
+	"Run options (run, clean): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
+	"--max-age DAYS (see `mailsift run --help`).\n"
 	"\n"
 	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
 	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume.\n",
 	MAILSIFT_VERSION);
+}
+
+/* ---- probe options (shared by the probing commands) ---- */
+
+enum {
+	OPT_HELO = 1000,
+	OPT_MAIL_FROM,
+	OPT_TIMEOUT,
+	OPT_CONNECT_TIMEOUT,
+	OPT_GREYLIST_DELAY,
+	OPT_MAX_ATTEMPTS,
+	OPT_RESOLVER,
+	OPT_SMTP_PORT,
+	OPT_NO_STARTTLS,
+	OPT_CONCURRENCY,
+	OPT_PER_HOST,
+	OPT_SOURCE,
+	OPT_MAX_AGE,
+};
+
+#define PROBE_LONG_OPTIONS                                                         \
+	{"helo", required_argument, NULL, OPT_HELO},                                   \
+	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},                         \
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},                             \
+	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},             \
+	{"greylist-delay", required_argument, NULL, OPT_GREYLIST_DELAY},               \
+	{"max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS},                   \
+	{"resolver", required_argument, NULL, OPT_RESOLVER},                           \
+	{"smtp-port", required_argument, NULL, OPT_SMTP_PORT},                         \
+	{"no-starttls", no_argument, NULL, OPT_NO_STARTTLS}
+
+/* Options of the commands that run the scheduler (run, clean). */
+#define RUN_LONG_OPTIONS                                                           \
+	{"concurrency", required_argument, NULL, OPT_CONCURRENCY},                     \
+	{"per-host", required_argument, NULL, OPT_PER_HOST},                           \
+	{"source", required_argument, NULL, OPT_SOURCE},                               \
+	{"max-age", required_argument, NULL, OPT_MAX_AGE}
+
+#define MAX_SOURCES 64 /* --source addresses */
+
+struct run_cli {
+	struct probe_config pc;
+	char helo[256], from[320];
+	int concurrency, per_host;
+	const char *sources[MAX_SOURCES];
+	size_t nsources;
+	double max_age;
+};
+
+static void run_cli_defaults(struct run_cli *rc)
+{
+	memset(rc, 0, sizeof *rc);
+	config_defaults(&rc->pc, rc->helo, sizeof rc->helo, rc->from, sizeof rc->from);
+	rc->concurrency = DEF_CONCURRENCY;
+	rc->per_host = DEF_PER_HOST;
+}
+
+static int parse_number(const char *cmd, const char *opt, const char *v, double lo, double hi,
+                        double *out)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (end == v || *end != '\0' || d < lo || d > hi) {
+		usage_error(cmd, "%s wants a number from %g to %g, not \"%s\"", opt, lo, hi, v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+/* probe_option - apply probe option C; 0 handled, 1 not a probe option, -1 usage error */
+static int probe_option(const char *cmd, int c, const char *v, struct probe_config *pc)
+{
+	double d;
+
+	switch (c) {
+	case OPT_HELO: pc->helo = v; return 0;
+	case OPT_MAIL_FROM: pc->mail_from = v; return 0;
+	case OPT_TIMEOUT: return parse_number(cmd, "--timeout", v, 0.1, 3600, &pc->reply_timeout);
+	case OPT_CONNECT_TIMEOUT:
+		return parse_number(cmd, "--connect-timeout", v, 0.1, 3600, &pc->connect_timeout);
+	case OPT_GREYLIST_DELAY:
+		return parse_number(cmd, "--greylist-delay", v, 0, 86400, &pc->greylist_delay);
+	case OPT_MAX_ATTEMPTS:
+		if (parse_number(cmd, "--max-attempts", v, 1, 20, &d) < 0)
+			return -1;
+		pc->max_attempts = (int)d;
+		return 0;
+	case OPT_SMTP_PORT:
+		if (parse_number(cmd, "--smtp-port", v, 1, 65535, &d) < 0)
+			return -1;
+		pc->smtp_port = (int)d;
+		return 0;
+	case OPT_RESOLVER:
+		if (pc->nresolvers == sizeof pc->resolvers / sizeof pc->resolvers[0]) {
+			usage_error(cmd, "at most %zu --resolver", pc->nresolvers);
+			return -1;
+		}
+		pc->resolvers[pc->nresolvers++] = v;
+		return 0;
+	case OPT_NO_STARTTLS: pc->starttls = 0; return 0;
+	default: return 1;
+	}
+}
+
+/* run_option - a probe or run option; 0 handled, 1 not one, -1 usage error */
+static int run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	double d;
+
+	switch (c) {
+	case OPT_CONCURRENCY:
+		if (parse_number(cmd, "--concurrency", v, 1, 100000, &d) < 0)
+			return -1;
+		rc->concurrency = (int)d;
+		return 0;
+	case OPT_PER_HOST:
+		if (parse_number(cmd, "--per-host", v, 1, 1000, &d) < 0)
+			return -1;
+		rc->per_host = (int)d;
+		return 0;
+	case OPT_MAX_AGE:
+		return parse_number(cmd, "--max-age", v, 0, 36500, &rc->max_age);
+	case OPT_SOURCE:
+		if (inet_pton(AF_INET, v, &a4) != 1 && inet_pton(AF_INET6, v, &a6) != 1) {
+			usage_error(cmd, "--source wants an IP address, not \"%s\"", v);
+			return -1;
+		}
+		if (rc->nsources == MAX_SOURCES) {
+			usage_error(cmd, "at most %d --source", MAX_SOURCES);
+			return -1;
+		}
+		rc->sources[rc->nsources++] = v;
+		return 0;
+	default:
+		return probe_option(cmd, c, v, &rc->pc);
+	}
+}
+
+/* run_job_store - the scheduler over S with RC's options; an exit status */
+static int run_job_store(struct store *s, const struct run_cli *rc, int quiet)
+{
+	struct run_opts ro = {
+		.cfg = &rc->pc,
+		.sched = {rc->concurrency, rc->per_host, rc->sources, rc->nsources},
+		.max_age_days = rc->max_age,
+		.quiet = quiet,
+	};
+	struct run_result res;
+	char err[1024] = "";
+
+	if (run_store(s, &ro, &res, err, sizeof err) < 0) {
+		fprintf(stderr, "mailsift: run: %s\n", err);
+		return EXIT_FAILURE_;
+	}
+	if (res.interrupted) {
+		fprintf(stderr, "mailsift: stopped after %lld verdicts; what was done is saved. Rerun the "
+		                "same command to resume.\n", (long long)res.verdicts);
+		return EXIT_INTERRUPTED;
+	}
+	if (!quiet)
+		fprintf(stderr, "verified: %lld verdicts in %.1f s\n", (long long)res.verdicts,
+		        res.seconds);
+	return EXIT_DONE;
 }
 
 /* ---- shared pieces ---- */
@@ -347,7 +518,9 @@ int cli_export(int argc, char **argv)
 }
 
 static const char status_help[] =
-	"Usage: mailsift status --db JOB.db\n"
+	"Usage: mailsift status --db JOB.db [--max-age DAYS]\n"
+	"  --max-age DAYS      also count the verdicts older than DAYS (stale: a run with the same\n"
+	"                      --max-age probes them again)\n"
 	"Show the lists in the job store, addresses by state (pending, in flight, done) and the\n"
 	"verdicts so far.\n";
 
@@ -355,10 +528,12 @@ int cli_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
+		{"max-age", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
+	double max_age = 0;
 	struct store *s;
 	struct store_list *v;
 	struct store_counts cnt;
@@ -368,6 +543,10 @@ int cli_status(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
+		case 'a':
+			if (parse_number("status", "--max-age", optarg, 0, 36500, &max_age) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'h': fputs(status_help, stdout); return EXIT_DONE;
 		default: return usage_error("status", "unknown option");
 		}
@@ -406,21 +585,39 @@ int cli_status(int argc, char **argv)
 	for (int st = 0; st < STATUS_COUNT; st++)
 		printf(" %s %lld%s", verdict_status_name((enum verdict_status)st),
 		       (long long)cnt.by_status[st], st + 1 < STATUS_COUNT ? "," : "\n");
+	if (max_age > 0)
+		printf("stale: %lld verdicts older than %g days\n",
+		       (long long)store_count_stale(s, (int64_t)time(NULL) - (int64_t)(max_age * 86400.0)),
+		       max_age);
 	store_lists_free(v, n);
 	store_close(s);
 	return EXIT_DONE;
 }
 
+static const char run_options_help[] =
+	"Probe options (defaults: `mailsift verify --help`): --helo NAME, --mail-from ADDR,\n"
+	"  --timeout SECS, --connect-timeout SECS, --greylist-delay SECS, --max-attempts N,\n"
+	"  --resolver HOST[:PORT] (repeatable), --smtp-port N, --no-starttls\n"
+	"Run options:\n"
+	"  --concurrency N     sessions open at once, all hosts [%d]\n"
+	"  --per-host N        ceiling of sessions to one MX host address [%d]\n"
+	"  --source ADDR       local address to connect from, repeatable (domains are spread\n"
+	"                      over them; a retry always uses the address of its first try)\n"
+	"  --max-age DAYS      probe again verdicts older than DAYS [never: verdicts are reused]\n";
+
 static const char clean_help[] =
 	"Usage: mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip] [--quiet]\n"
-	"Import the lists, verify them (not in this build yet: addresses stay not_verified) and\n"
-	"export the annotated files into OUTDIR. The job store is OUTDIR/" CLEAN_DB_NAME " unless\n"
-	"--db is given; rerunning the same command after an interruption resumes.\n"
-	"  -o, --output DIR   where the files and the job store go (created when missing)\n"
-	"  --db JOB.db        another job store (to reuse verdicts across lists)\n"
-	"  --column NAME|N    the address column by header name or number (1 = first)\n"
-	"  --gzip             write .csv.gz files\n"
-	"  -q, --quiet        no progress or summary on stderr\n";
+	"                      [probe options] [run options]\n"
+	"Import the lists, verify every address (DNS, then SMTP up to RCPT TO; no mail is sent)\n"
+	"and export the annotated files into OUTDIR. The job store is OUTDIR/" CLEAN_DB_NAME "\n"
+	"unless --db is given; rerunning the same command after a crash or Ctrl-C resumes.\n"
+	"  -o, --output DIR    where the files and the job store go (created when missing)\n"
+	"  --db JOB.db         another job store (to reuse verdicts across lists)\n"
+	"  --column NAME|N     the address column by header name or number (1 = first)\n"
+	"  --gzip              write .csv.gz files\n"
+	"  --syntax-only       no DNS or SMTP: syntax, dedupe, flags and suggestions only\n"
+	"                      (addresses with valid syntax are exported as unknown/not_verified)\n"
+	"  -q, --quiet         no progress or summary on stderr\n";
 
 int cli_clean(int argc, char **argv)
 {
@@ -430,15 +627,20 @@ int cli_clean(int argc, char **argv)
 		{"column", required_argument, NULL, 'c'},
 		{"gzip", no_argument, NULL, 'z'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"syntax-only", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
+		PROBE_LONG_OPTIONS,
+		RUN_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *outdir = NULL, *column = NULL;
 	char dbpath[4096];
-	int quiet = 0, gzip = 0, c, nids, rc, rc2;
+	int quiet = 0, gzip = 0, syntax_only = 0, c, nids, rc, rc2;
 	int64_t ids[MAX_LISTS];
 	struct store *s;
+	struct run_cli run;
 
+	run_cli_defaults(&run);
 	while ((c = getopt_long(argc, argv, "d:o:c:zqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
@@ -446,8 +648,17 @@ int cli_clean(int argc, char **argv)
 		case 'c': column = optarg; break;
 		case 'z': gzip = 1; break;
 		case 'q': quiet = 1; break;
-		case 'h': fputs(clean_help, stdout); return EXIT_DONE;
-		default: return usage_error("clean", "unknown option");
+		case 'S': syntax_only = 1; break;
+		case 'h':
+			fputs(clean_help, stdout);
+			printf(run_options_help, DEF_CONCURRENCY, DEF_PER_HOST);
+			return EXIT_DONE;
+		default:
+			rc = run_option("clean", c, optarg, &run);
+			if (rc < 0)
+				return EXIT_USAGE;
+			if (rc > 0)
+				return usage_error("clean", "unknown option");
 		}
 	}
 	if (outdir == NULL)
@@ -468,87 +679,67 @@ int cli_clean(int argc, char **argv)
 	if ((s = open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_FAILURE_;
 	rc = import_all(s, argv + optind, argc - optind, column, quiet, ids, &nids);
-	if (rc == EXIT_INTERRUPTED || nids == 0) {
+	if (rc == EXIT_INTERRUPTED || nids == 0 || stop_requested) {
 		store_close(s);
-		return rc;
+		return nids == 0 ? rc : EXIT_INTERRUPTED;
 	}
-	rc2 = export_lists(s, outdir, gzip, ids, nids, quiet);
+	rc2 = syntax_only ? EXIT_DONE : run_job_store(s, &run, quiet);
+	if (rc2 == EXIT_DONE)
+		rc2 = export_lists(s, outdir, gzip, ids, nids, quiet);
 	store_close(s);
 	return rc != EXIT_DONE ? rc : rc2;
 }
 
-/* ---- probe options (shared by the probing commands) ---- */
+static const char run_help[] =
+	"Usage: mailsift run --db JOB.db [--quiet] [probe options] [run options]\n"
+	"Verify every pending address of the job store and write the verdicts into it. Greylisted\n"
+	"and temporarily failed addresses are retried when due (the run waits for them); a crash\n"
+	"or Ctrl-C costs nothing but time: rerun the same command to resume. Exit status: 0 done,\n"
+	"1 failure, 2 usage error, 3 interrupted.\n"
+	"  --db JOB.db         the job store\n"
+	"  -q, --quiet         no progress on stderr\n";
 
-enum {
-	OPT_HELO = 1000,
-	OPT_MAIL_FROM,
-	OPT_TIMEOUT,
-	OPT_CONNECT_TIMEOUT,
-	OPT_GREYLIST_DELAY,
-	OPT_MAX_ATTEMPTS,
-	OPT_RESOLVER,
-	OPT_SMTP_PORT,
-	OPT_NO_STARTTLS,
-};
-
-#define PROBE_LONG_OPTIONS                                                         \
-	{"helo", required_argument, NULL, OPT_HELO},                                   \
-	{"mail-from", required_argument, NULL, OPT_MAIL_FROM},                         \
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},                             \
-	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},             \
-	{"greylist-delay", required_argument, NULL, OPT_GREYLIST_DELAY},               \
-	{"max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS},                   \
-	{"resolver", required_argument, NULL, OPT_RESOLVER},                           \
-	{"smtp-port", required_argument, NULL, OPT_SMTP_PORT},                         \
-	{"no-starttls", no_argument, NULL, OPT_NO_STARTTLS}
-
-static int parse_number(const char *cmd, const char *opt, const char *v, double lo, double hi,
-                        double *out)
+int cli_run(int argc, char **argv)
 {
-	char *end;
-	double d = strtod(v, &end);
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		PROBE_LONG_OPTIONS,
+		RUN_LONG_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL;
+	int quiet = 0, c, rc;
+	struct store *s;
+	struct run_cli run;
 
-	if (end == v || *end != '\0' || d < lo || d > hi) {
-		usage_error(cmd, "%s wants a number from %g to %g, not \"%s\"", opt, lo, hi, v);
-		return -1;
-	}
-	*out = d;
-	return 0;
-}
-
-/* probe_option - apply probe option C; 0 handled, 1 not a probe option, -1 usage error */
-static int probe_option(const char *cmd, int c, const char *v, struct probe_config *pc)
-{
-	double d;
-
-	switch (c) {
-	case OPT_HELO: pc->helo = v; return 0;
-	case OPT_MAIL_FROM: pc->mail_from = v; return 0;
-	case OPT_TIMEOUT: return parse_number(cmd, "--timeout", v, 0.1, 3600, &pc->reply_timeout);
-	case OPT_CONNECT_TIMEOUT:
-		return parse_number(cmd, "--connect-timeout", v, 0.1, 3600, &pc->connect_timeout);
-	case OPT_GREYLIST_DELAY:
-		return parse_number(cmd, "--greylist-delay", v, 0, 86400, &pc->greylist_delay);
-	case OPT_MAX_ATTEMPTS:
-		if (parse_number(cmd, "--max-attempts", v, 1, 20, &d) < 0)
-			return -1;
-		pc->max_attempts = (int)d;
-		return 0;
-	case OPT_SMTP_PORT:
-		if (parse_number(cmd, "--smtp-port", v, 1, 65535, &d) < 0)
-			return -1;
-		pc->smtp_port = (int)d;
-		return 0;
-	case OPT_RESOLVER:
-		if (pc->nresolvers == sizeof pc->resolvers / sizeof pc->resolvers[0]) {
-			usage_error(cmd, "at most %zu --resolver", pc->nresolvers);
-			return -1;
+	run_cli_defaults(&run);
+	while ((c = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h':
+			fputs(run_help, stdout);
+			printf(run_options_help, DEF_CONCURRENCY, DEF_PER_HOST);
+			return EXIT_DONE;
+		default:
+			rc = run_option("run", c, optarg, &run);
+			if (rc < 0)
+				return EXIT_USAGE;
+			if (rc > 0)
+				return usage_error("run", "unknown option");
 		}
-		pc->resolvers[pc->nresolvers++] = v;
-		return 0;
-	case OPT_NO_STARTTLS: pc->starttls = 0; return 0;
-	default: return 1;
 	}
+	if (db == NULL)
+		return usage_error("run", "--db JOB.db is required");
+	if (optind < argc)
+		return usage_error("run", "unexpected argument \"%s\"", argv[optind]);
+	if ((s = open_store(db, STORE_WRITE)) == NULL)
+		return EXIT_FAILURE_;
+	rc = run_job_store(s, &run, quiet);
+	store_close(s);
+	return rc;
 }
 
 static const char verify_help_fmt[] =

@@ -32,6 +32,33 @@
 /* MX addresses a session tries to connect to before giving up (DESIGN.md: at least two). */
 #define DEF_CONNECT_ATTEMPTS 3
 
+/* Scheduler (engine/sched). */
+/* Sessions open at once over all hosts; raised RLIMIT_NOFILE permitting. */
+#define DEF_CONCURRENCY 2000
+/* Ceiling of simultaneous sessions to one MX host address (from one source address): Postfix
+ * allows 20 per destination, OpenSMTPD 10 per host; a prober should be the politer one. */
+#define DEF_PER_HOST 10
+/* Window a host starts with: slow start, grown by one after a window's worth of good sessions. */
+#define DEF_HOST_WINDOW_START 2
+/* Seconds between two new connections to one host: spreads a burst without idling it. */
+#define DEF_HOST_SPACING 0.05
+/* Consecutive failed sessions (refused, timed out, throttled) before a host is paused. */
+#define DEF_FAILURES_TO_PAUSE 3
+/* Pause of a failing host: 15 s x penalty^2, at most an hour (OpenSMTPD's route penalty). */
+#define DEF_PAUSE_BASE 15.0
+#define DEF_PAUSE_MAX 3600.0
+/* Addresses one session asks about before QUIT (four transactions of 25): long enough to pay
+ * for the connection, short enough to spread a domain over a host's window. */
+#define DEF_SESSION_ADDRESSES 100
+/* Seconds open sessions get to finish after the first SIGINT/SIGTERM. */
+#define DEF_DRAIN_SECONDS 5.0
+/* Results are committed at least this often (seconds) and every DEF_COMMIT_RESULTS results. */
+#define DEF_COMMIT_INTERVAL 1.0
+#define DEF_COMMIT_RESULTS 2000
+/* Addresses held in memory per open session allowed (the working set), at least the minimum. */
+#define DEF_WORKING_PER_SESSION 20
+#define DEF_WORKING_MIN 5000
+
 /* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }
 

@@ -15,6 +15,7 @@ static const struct {
 	{"export", cli_export},
 	{"status", cli_status},
 	{"verify", cli_verify},
+	{"run", cli_run},
 };
 
 int main(int argc, char **argv)
@@ -35,11 +36,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	if (strcmp(argv[1], "run") == 0) {
-		fprintf(stderr, "mailsift %s: not available yet: this build has no probe engine "
-		                "(DNS and SMTP verification); see README\n", argv[1]);
-		return EXIT_FAILURE_;
-	}
 	fprintf(stderr, "mailsift: unknown command \"%s\"\n\n", argv[1]);
 	cli_usage(stderr);
 	return EXIT_USAGE;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SMTP_READ_HIGH_WATER (4 * REPLY_LINE_MAX) /* input buffered before reading pauses */
 #define SMTP_QUIT_TIMEOUT 5.0                     /* seconds to wait for QUIT's reply */
@@ -78,6 +80,7 @@ struct smtp_session {
 	void *ctx;
 
 	struct smtp_target target[SMTP_MAX_TARGETS];
+	char source[64];              /* local address to bind, "" for any */
 	size_t ntargets;
 	size_t cur;                   /* index of the target in use */
 	int connects;                 /* connection attempts made */
@@ -102,6 +105,7 @@ struct smtp_session {
 	struct reply last;            /* the deciding reply, when there is one */
 	int have_last;
 	char detail[256];
+	int greeted;                  /* a 2xx banner arrived on some connection */
 	int busy;                     /* inside the read loop: freeing waits for it */
 	int finished;                 /* done was called; free when no longer busy */
 };
@@ -223,6 +227,7 @@ static void finish(struct smtp_session *s, enum smtp_end end, enum reply_outcome
 	r.mx_host = s->connects > 0 ? s->target[s->cur].host : NULL;
 	r.tls = s->tls;
 	r.smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0;
+	r.greeted = s->greeted;
 	s->cb.done(s->ctx, &r);
 	session_free(s);
 }
@@ -366,6 +371,7 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 	switch (s->state) {
 	case SMTP_BANNER:
 		if (ok) {
+			s->greeted = 1;
 			send_cmd(s, SMTP_EHLO, "EHLO %s", s->cfg->helo);
 			return;
 		}
@@ -598,6 +604,38 @@ static void smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* bound_socket - a non-blocking socket of FAMILY bound to the session's source address, so the
+ * host sees the same client address on every try (the greylist triple) */
+static evutil_socket_t bound_socket(struct smtp_session *s, int family)
+{
+	struct sockaddr_storage src;
+	socklen_t len;
+	evutil_socket_t fd;
+
+	memset(&src, 0, sizeof src);
+	if (family == AF_INET &&
+	    inet_pton(AF_INET, s->source, &((struct sockaddr_in *)&src)->sin_addr) == 1) {
+		src.ss_family = AF_INET;
+		len = sizeof(struct sockaddr_in);
+	} else if (family == AF_INET6 &&
+	           inet_pton(AF_INET6, s->source, &((struct sockaddr_in6 *)&src)->sin6_addr) == 1) {
+		src.ss_family = AF_INET6;
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		set_detail(s, "source address %s does not fit %s", s->source,
+		           family == AF_INET ? "IPv4" : "IPv6");
+		return -1;
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&src, len) < 0) {
+		set_detail(s, "bind to source %s: %s", s->source, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* smtp_connect_next - open a connection to the current target */
 static void smtp_connect_next(struct smtp_session *s)
 {
@@ -611,8 +649,15 @@ static void smtp_connect_next(struct smtp_session *s)
 		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)s->cfg->smtp_port);
 	else
 		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)s->cfg->smtp_port);
-	s->bev = bufferevent_socket_new(s->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	evutil_socket_t fd = -1;
+	if (s->source[0] && (fd = bound_socket(s, sa.ss_family)) < 0) {
+		finish(s, SMTP_END_CONNECT, OUTCOME_TEMPORARY);
+		return;
+	}
+	s->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
+		if (fd >= 0)
+			evutil_closesocket(fd);
 		set_detail(s, "cannot create a socket");
 		finish(s, SMTP_END_CONNECT, OUTCOME_TEMPORARY);
 		return;
@@ -636,7 +681,8 @@ static void smtp_kick_cb(evutil_socket_t fd, short what, void *arg)
 
 struct smtp_session *smtp_start(struct event_base *base, const struct probe_config *c,
                                 SSL_CTX *ssl, const struct smtp_target *targets,
-                                size_t ntargets, const struct smtp_callbacks *cb, void *ctx)
+                                size_t ntargets, const char *source,
+                                const struct smtp_callbacks *cb, void *ctx)
 {
 	struct smtp_session *s = calloc(1, sizeof *s);
 	struct timeval now = {0, 0};
@@ -649,6 +695,7 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
 	s->cb = *cb;
 	s->ctx = ctx;
 	s->ntargets = ntargets < SMTP_MAX_TARGETS ? ntargets : SMTP_MAX_TARGETS;
+	snprintf(s->source, sizeof s->source, "%s", source ? source : "");
 	memcpy(s->target, targets, s->ntargets * sizeof *targets);
 	s->deadline = evtimer_new(base, smtp_deadline_cb, s);
 	s->kick = evtimer_new(base, smtp_kick_cb, s);

@@ -54,6 +54,7 @@ struct smtp_session_result {
 	const char *mx_host;          /* the host the session talked to last, or NULL */
 	int tls;                      /* the session ran over TLS */
 	int smtputf8;                 /* the server advertised SMTPUTF8 */
+	int greeted;                  /* a host sent a 2xx banner (the session got past connecting) */
 };
 
 struct smtp_callbacks {
@@ -69,11 +70,13 @@ struct smtp_callbacks {
 
 struct smtp_session;
 
-/* smtp_start - begin a session to TARGETS (tried in order) with C's settings; SSL_CTX may be
- * NULL (no STARTTLS). Callbacks run later from the loop. NULL when out of memory. */
+/* smtp_start - begin a session to TARGETS (tried in order) with C's settings, from local
+ * address SOURCE (an IP literal; NULL or "": the system's choice); SSL_CTX may be NULL (no
+ * STARTTLS). Callbacks run later from the loop. NULL when out of memory. */
 struct smtp_session *smtp_start(struct event_base *base, const struct probe_config *c,
                                 SSL_CTX *ssl, const struct smtp_target *targets,
-                                size_t ntargets, const struct smtp_callbacks *cb, void *ctx);
+                                size_t ntargets, const char *source,
+                                const struct smtp_callbacks *cb, void *ctx);
 
 /* smtp_cancel - stop now (QUIT is not waited for); done runs with SMTP_END_CANCELLED */
 void smtp_cancel(struct smtp_session *s);

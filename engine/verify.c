@@ -231,7 +231,7 @@ static void start_session(struct vdomain *d)
 	d->probe_pending = d->catch_all == CATCH_ALL_UNTESTED &&
 	                   !providers_skip_catch_all(d->dns.hosts[0].name);
 	d->session_live = 1;
-	if (smtp_start(d->v->base, d->v->cfg, d->v->ssl, t, nt, &cb, d) == NULL) {
+	if (smtp_start(d->v->base, d->v->cfg, d->v->ssl, t, nt, NULL, &cb, d) == NULL) {
 		fprintf(stderr, "mailsift: out of memory starting a session\n");
 		abort();
 	}

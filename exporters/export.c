@@ -445,6 +445,7 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	struct fileset set;
 	struct timespec t0, t1;
 	char dir[PATH_MAX], path[PATH_MAX];
+	char *run_json = NULL;
 
 	memset(res, 0, sizeof *res);
 	memset(&total, 0, sizeof total);
@@ -550,8 +551,10 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	snprintf(path, sizeof path, "%s/.report.json.tmp-%d", o->outdir, (int)getpid());
 	snprintf(dir, sizeof dir, "%s/report.json", o->outdir);
-	if (report_write(path, rl, nsel, &total, files, nfiles, res->seconds, o->run_json, err,
-	                 errlen) < 0 || rename(path, dir) != 0) {
+	run_json = o->run_json ? NULL : store_last_run_stats(s); /* the last run's figures */
+	if (report_write(path, rl, nsel, &total, files, nfiles, res->seconds,
+	                 o->run_json ? o->run_json : run_json, err, errlen) < 0 ||
+	    rename(path, dir) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		unlink(path);
@@ -570,6 +573,7 @@ out:
 	free(group);
 	free(files);
 	free(ex.line);
+	free(run_json);
 	store_lists_free(all, nall);
 	return rc;
 }

@@ -41,6 +41,12 @@ enum stmt_id {
 	ST_PROBLEM_ADD,
 	ST_ROWS_OF_LIST,
 	ST_PROBLEM_COUNTS,
+	ST_CLAIM,
+	ST_MARK_IN_FLIGHT,
+	ST_VERDICT_SAVE,
+	ST_RETRY_SAVE,
+	ST_CATCH_ALL_GET,
+	ST_CATCH_ALL_SET,
 	ST_COUNT
 };
 
@@ -83,6 +89,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" a.suggestion, a.smtp_code, a.flags, a.checked_at"
 		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
 		" WHERE r.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff ORDER BY r.id",
+	/* The scheduler walks pending addresses in id order (a rowid range scan: no index to keep
+	 * up during imports). */
+	[ST_CLAIM] =
+		"SELECT id, coalesce(address, key), domain, flags, attempts, source FROM addresses"
+		" WHERE id > ?1 AND state = 0 AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
+	[ST_MARK_IN_FLIGHT] = "UPDATE addresses SET state = 1 WHERE id = ?1",
+	[ST_VERDICT_SAVE] =
+		"UPDATE addresses SET state = 2, status = ?2, reason = ?3, detail = ?4, smtp_code = ?5,"
+		" enhanced_code = ?6, smtp_message = ?7, mx_host = ?8, tls = ?9, attempts = ?10,"
+		" flags = flags | ?11, source = coalesce(source, ?12), checked_at = ?13 WHERE id = ?1",
+	[ST_RETRY_SAVE] =
+		"UPDATE addresses SET state = 0, attempts = ?2, next_attempt_at = ?3,"
+		" source = coalesce(source, ?4) WHERE id = ?1",
+	[ST_CATCH_ALL_GET] = "SELECT catch_all FROM domains WHERE name = ?1",
+	[ST_CATCH_ALL_SET] =
+		"INSERT INTO domains(name, catch_all, catch_all_checked_at) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(name) DO UPDATE SET catch_all = excluded.catch_all,"
+		" catch_all_checked_at = excluded.catch_all_checked_at",
 	[ST_PROBLEM_COUNTS] =
 		"SELECT kind, count(*), min(line) FROM problems WHERE list_id = ?1 GROUP BY kind"
 		" ORDER BY kind",
@@ -722,6 +746,195 @@ int store_problem_counts(struct store *s, int64_t list_id, struct store_problem_
 	*out = v;
 	*n = len;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- runs ---- */
+
+static int exec_bound(struct store *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int64_t store_run_begin(struct store *s, int64_t now, int64_t stale_before)
+{
+	if (exec_bound(s, "UPDATE addresses SET state = 0 WHERE state = 1", 0, 0) < 0)
+		return -1;
+	/* Stale verdicts: only those a probe gave (checked_at is set); the importer's syntax
+	 * verdicts do not age. */
+	if (stale_before > 0 &&
+	    exec_bound(s, "UPDATE addresses SET state = 0, attempts = 0, next_attempt_at = 0,"
+	                  " source = NULL WHERE state = 2 AND checked_at IS NOT NULL"
+	                  " AND checked_at < ?1", stale_before, 0) < 0)
+		return -1;
+	if (exec_bound(s, "INSERT INTO runs(started_at) VALUES (?1)", now, 0) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int store_run_end(struct store *s, int64_t run_id, int64_t now, const char *outcome,
+                  const char *stats_json)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE runs SET finished_at = ?2, outcome = ?3, stats = ?4"
+	                              " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, now);
+	bind_text(st, 3, outcome);
+	bind_text(st, 4, stats_json);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+char *store_last_run_stats(struct store *s)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT stats FROM runs WHERE stats IS NOT NULL"
+	                              " ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = column_strdup(st, 0, NULL);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_claim(struct store *s, int64_t after, int64_t now, int max,
+                void (*fn)(void *ctx, const struct store_pending *p), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CLAIM);
+	struct store_pending p;
+	int n = 0, rc;
+
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p.id = sqlite3_column_int64(st, 0);
+		p.address = column_text(st, 1);
+		p.domain = column_text(st, 2);
+		p.flags = (unsigned)sqlite3_column_int(st, 3);
+		p.attempts = sqlite3_column_int(st, 4);
+		p.source = column_text(st, 5);
+		fn(ctx, &p);
+		n++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int store_mark_in_flight(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_MARK_IN_FLIGHT);
+
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(s, st);
+}
+
+int store_pending_stats(struct store *s, int64_t now, struct store_pending_stats *ps)
+{
+	sqlite3_stmt *st;
+
+	memset(ps, 0, sizeof *ps);
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT sum(state = 0 AND next_attempt_at <= ?1),"
+	                       " sum(state = 0 AND next_attempt_at > ?1),"
+	                       " min(CASE WHEN state = 0 AND next_attempt_at > ?1 THEN next_attempt_at END),"
+	                       " sum(state = 2) FROM addresses", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		ps->due = sqlite3_column_int64(st, 0);
+		ps->waiting = sqlite3_column_int64(st, 1);
+		ps->next_due = sqlite3_column_int64(st, 2);
+		ps->done = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *v)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_VERDICT_SAVE);
+
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, v->status);
+	bind_text(st, 3, v->reason);
+	bind_text(st, 4, v->detail && v->detail[0] ? v->detail : NULL);
+	if (v->smtp_code)
+		sqlite3_bind_int(st, 5, v->smtp_code);
+	bind_text(st, 6, v->enhanced_code && v->enhanced_code[0] ? v->enhanced_code : NULL);
+	bind_text(st, 7, v->smtp_message && v->smtp_message[0] ? v->smtp_message : NULL);
+	bind_text(st, 8, v->mx_host && v->mx_host[0] ? v->mx_host : NULL);
+	sqlite3_bind_int(st, 9, v->tls);
+	sqlite3_bind_int(st, 10, v->attempts);
+	sqlite3_bind_int(st, 11, (int)v->add_flags);
+	bind_text(st, 12, v->source);
+	sqlite3_bind_int64(st, 13, v->checked_at);
+	return step_done(s, st);
+}
+
+int store_retry_save(struct store *s, int64_t id, int attempts, int64_t at, const char *source)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_RETRY_SAVE);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempts);
+	sqlite3_bind_int64(st, 3, at);
+	bind_text(st, 4, source);
+	return step_done(s, st);
+}
+
+int store_catch_all(struct store *s, const char *domain)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CATCH_ALL_GET);
+	int v = -1;
+
+	bind_text(st, 1, domain);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int store_set_catch_all(struct store *s, const char *domain, int catch_all, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CATCH_ALL_SET);
+
+	bind_text(st, 1, domain);
+	if (catch_all >= 0)
+		sqlite3_bind_int(st, 2, catch_all);
+	sqlite3_bind_int64(st, 3, now);
+	return step_done(s, st);
+}
+
+int64_t store_count_stale(struct store *s, int64_t stale_before)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM addresses WHERE state = 2"
+	                              " AND checked_at IS NOT NULL AND checked_at < ?1", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, stale_before);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 /* ---- status ---- */

@@ -149,6 +149,71 @@ struct store_problem_count {
 int store_problem_counts(struct store *s, int64_t list_id, struct store_problem_count **out,
                          size_t *n);
 
+/* ---- runs (the scheduler) ---- */
+
+/* store_run_begin - a new run: in-flight addresses of a crashed run become pending again, and
+ * with STALE_BEFORE > 0 verdicts checked before it (never the importer's syntax verdicts) are
+ * probed again; returns the run id or -1 */
+int64_t store_run_begin(struct store *s, int64_t now, int64_t stale_before);
+
+/* store_run_end - record how the run ended and its statistics (JSON) */
+int store_run_end(struct store *s, int64_t run_id, int64_t now, const char *outcome,
+                  const char *stats_json);
+
+/* store_last_run_stats - the newest run's statistics JSON (malloc'd) or NULL */
+char *store_last_run_stats(struct store *s);
+
+struct store_pending {
+	int64_t id;
+	const char *address;     /* normalized */
+	const char *domain;
+	unsigned flags;
+	int attempts;            /* sessions that already tried it */
+	const char *source;      /* source address of its first attempt, or NULL */
+};
+
+/* store_claim - up to MAX pending addresses due at NOW with id > AFTER, in id order; FN gets
+ * each (pointers valid during the call; FN must not write the store: mark them afterwards with
+ * store_mark_in_flight). Returns the count, -1 on error. */
+int store_claim(struct store *s, int64_t after, int64_t now, int max,
+                void (*fn)(void *ctx, const struct store_pending *p), void *ctx);
+
+/* store_mark_in_flight - address ID is being probed (a crash makes it pending again) */
+int store_mark_in_flight(struct store *s, int64_t id);
+
+struct store_pending_stats {
+	int64_t due;              /* pending and due now */
+	int64_t waiting;          /* pending, due later (retries) */
+	int64_t next_due;         /* earliest next_attempt_at among the waiting, 0 if none */
+	int64_t done;             /* with a final verdict */
+};
+
+int store_pending_stats(struct store *s, int64_t now, struct store_pending_stats *st);
+
+struct store_verdict {
+	const char *status, *reason, *detail;
+	int smtp_code;            /* 0: none */
+	const char *enhanced_code, *smtp_message, *mx_host;
+	int tls;
+	int attempts;
+	unsigned add_flags;       /* flags learned while probing (FLAG_CATCH_ALL) */
+	const char *source;       /* source address used */
+	int64_t checked_at;
+};
+
+/* store_verdict_save - a final verdict for address ID */
+int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *v);
+
+/* store_retry_save - address ID tried ATTEMPTS times; try again at AT from SOURCE */
+int store_retry_save(struct store *s, int64_t id, int attempts, int64_t at, const char *source);
+
+/* store_catch_all - the domain's stored catch-all state: 1 yes, 0 no, -1 unknown */
+int store_catch_all(struct store *s, const char *domain);
+int store_set_catch_all(struct store *s, const char *domain, int catch_all, int64_t now);
+
+/* store_count_stale - verdicts checked before STALE_BEFORE (for status) */
+int64_t store_count_stale(struct store *s, int64_t stale_before);
+
 /* ---- status ---- */
 
 struct store_counts {

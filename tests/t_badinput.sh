@@ -20,7 +20,7 @@ sys.exit(rc)' "$@"
 	printf 'huge@example.com,'; head -c 10485760 /dev/zero | tr '\0' 'x'; echo
 	echo "after@example.com,After"
 } > long.csv
-peak_rss_kib "$MAILSIFT" clean long.csv -o long-out --quiet 2> long.err
+peak_rss_kib "$MAILSIFT" clean long.csv -o long-out --quiet --syntax-only 2> long.err
 check_eq "10MB line: exit status" "$?" 0
 check_contains "10MB line: message names file and line" long.err "long.csv:3: row longer than"
 check_contains "10MB line: row exported as invalid/row_too_long" long-out/invalid.csv "invalid,row_too_long"
@@ -36,7 +36,7 @@ seq 1 20000 | awk 'BEGIN{print "email,n"} {printf "user%d@example.com,%d\n", $1,
 gzip -9n -c full.csv > full.csv.gz
 size=$(wc -c < full.csv.gz)
 head -c $((size / 2)) full.csv.gz > cut.csv.gz
-"$MAILSIFT" clean cut.csv.gz -o cut-out --quiet 2> cut.err
+"$MAILSIFT" clean cut.csv.gz -o cut-out --quiet --syntax-only 2> cut.err
 check_eq "truncated gzip: exit status 1" "$?" 1
 check_contains "truncated gzip: message names the file" cut.err "cut.csv.gz"
 check_contains "truncated gzip: message says truncated" cut.err "truncated"
@@ -50,13 +50,13 @@ check_eq "truncated gzip: first row is the file's first row" "$first" "user1@exa
 # --- corrupt gzip: bytes overwritten in the middle
 cp full.csv.gz bad.csv.gz
 printf 'GARBAGEGARBAGEGARBAGE' | dd of=bad.csv.gz bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
-"$MAILSIFT" clean bad.csv.gz -o bad-out --quiet 2> bad.err
+"$MAILSIFT" clean bad.csv.gz -o bad-out --quiet --syntax-only 2> bad.err
 check_eq "corrupt gzip: exit status 1" "$?" 1
 check_contains "corrupt gzip: message names file" bad.err "bad.csv.gz"
 check_contains "corrupt gzip: message gives the byte offset" bad.err "byte"
 
 # --- stdin, gzip'd, with a header
-gzip -c full.csv | "$MAILSIFT" clean - -o stdin-out --quiet 2> stdin.err
+gzip -c full.csv | "$MAILSIFT" clean - -o stdin-out --quiet --syntax-only 2> stdin.err
 check_eq "stdin gzip: exit status" "$?" 0
 check_eq "stdin gzip: all rows" "$(data_rows stdin-out/unknown.csv)" 20000
 
@@ -77,7 +77,7 @@ check_contains "--column NAME that is not there is named" nocol3.err '"mail"'
 
 # --- many problems of one kind: the first 10 printed, then a count; all of them in the report
 { echo "email,n"; for i in $(seq 1 25); do echo ",$i"; done; echo "ok@example.com,26"; } > many.csv
-"$MAILSIFT" clean many.csv -o many-out --quiet 2> many.err
+"$MAILSIFT" clean many.csv -o many-out --quiet --syntax-only 2> many.err
 check_eq "many problems: 10 lines printed" "$(grep -c 'no address in the row' many.err)" 10
 check_contains "many problems: then a count" many.err "many.csv: 25 rows in all with no_address (first at line 2"
 check_contains "many problems: all in report.json" many-out/report.json '"no_address": {"count": 25, "first_line": 2}'

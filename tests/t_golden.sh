@@ -1,5 +1,5 @@
 #!/bin/sh
-# t_golden - import ─► export golden files: each tests/golden/CASE holds one input file
+# t_golden - import ─► export golden files (clean --syntax-only: no DNS or SMTP): each tests/golden/CASE holds one input file
 # (input.*), optional `args` (extra clean options), and expected/ with the CSV files and the
 # messages (stderr) that `mailsift clean` must produce, byte for byte. GOLDEN_UPDATE=1
 # rewrites expected/ from the current output (then read every changed file before committing).
@@ -14,7 +14,7 @@ for case_dir in "$TOP"/tests/golden/*/; do
 	args=""
 	[ -f "$case_dir/args" ] && args=$(cat "$case_dir/args")
 	# shellcheck disable=SC2086
-	(cd "$run" && "$MAILSIFT" clean "$input" -o out --quiet $args 2> stderr; echo $? > status)
+	(cd "$run" && "$MAILSIFT" clean "$input" -o out --quiet --syntax-only $args 2> stderr; echo $? > status)
 	if [ "${GOLDEN_UPDATE:-0}" = 1 ]; then
 		rm -rf "$case_dir/expected"
 		mkdir -p "$case_dir/expected"

@@ -1,0 +1,100 @@
+/*
+ * sched - the scheduler: addresses in, verdicts out, with thousands of SMTP sessions on one
+ * event loop, polite to every mail host.
+ *
+ * Limits belong to the MX host address and the source address (a "host" here), never to the
+ * recipient domain: thousands of domains share the big providers' hosts. Each host has a window
+ * of simultaneous sessions that starts at DEF_HOST_WINDOW_START, grows by one after a window's
+ * worth of good sessions up to the ceiling (per_host), halves at once when the host pushes back
+ * (421, 4.7.x throttling, refused or timed-out connections), and pauses the host for
+ * DEF_PAUSE_BASE x penalty^2 seconds (at most DEF_PAUSE_MAX) after DEF_FAILURES_TO_PAUSE
+ * failures in a row. New connections to a host are spaced by DEF_HOST_SPACING. RCPT outcomes
+ * never move a window. A session asks about up to DEF_SESSION_ADDRESSES addresses of one domain;
+ * the first session of a domain whose catch-all state is unknown probes it (one random local
+ * part) and the domain's other sessions wait for that answer.
+ *
+ * The owner feeds addresses (sched_add) and receives one result per address: final, or "retry"
+ * (temporary: the owner decides when to add it again, from the same source address). A session
+ * that could not reach a host moves its addresses to the domain's next MX host without
+ * counting an attempt. The scheduler owns its sessions and copies everything it keeps.
+ */
+#ifndef MAILSIFT_SCHED_H
+#define MAILSIFT_SCHED_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "engine/decide.h"
+#include "engine/dns.h"
+
+struct event_base;
+
+struct sched_addr {
+	int64_t id;             /* the owner's id */
+	const char *address;    /* normalized address */
+	const char *domain;     /* its domain (lowercase A-label) */
+	unsigned flags;         /* FLAG_ROLE | FLAG_DISPOSABLE | FLAG_FREE */
+	int attempts;           /* sessions that tried it before */
+	const char *source;     /* source address of its first attempt, or NULL */
+};
+
+struct sched_result {
+	int64_t id;
+	struct decide_out verdict;  /* verdict.retry: temporary, add it again later */
+	int attempts;               /* sessions that tried it, this one included */
+	const struct reply *reply;  /* the deciding reply, or NULL */
+	const char *detail;         /* why, when there is no reply (or more to say) */
+	const char *mx_host;        /* the host that answered, or NULL */
+	const char *source;         /* the source address used ("" for the system's choice) */
+	int tls;
+	enum catch_all catch_all;   /* the domain's catch-all state */
+};
+
+struct sched_callbacks {
+	/* result - one address is done, or must be retried later */
+	void (*result)(void *ctx, const struct sched_result *r);
+	/* catch_all_lookup - a stored catch-all state for DOMAIN: 1 yes, 0 no, -1 unknown */
+	int (*catch_all_lookup)(void *ctx, const char *domain);
+	/* catch_all_learned - the probe answered for DOMAIN (CATCH_ALL_YES / _NO / _INCONCLUSIVE) */
+	void (*catch_all_learned)(void *ctx, const char *domain, enum catch_all ca);
+};
+
+struct sched_opts {
+	int concurrency;              /* sessions open at once, all hosts */
+	int per_host;                 /* window ceiling per host */
+	const char *const *sources;   /* local addresses to spread sessions over (none: default) */
+	size_t nsources;
+};
+
+struct sched;
+
+/* sched_new - a scheduler on BASE; DNS and SSL are the caller's (SSL may be NULL) */
+struct sched *sched_new(struct event_base *base, const struct probe_config *c,
+                        const struct sched_opts *o, struct dns *dns, SSL_CTX *ssl,
+                        const struct sched_callbacks *cb, void *ctx);
+
+/* sched_add - probe A (copied); its result comes later from the loop */
+void sched_add(struct sched *s, const struct sched_addr *a);
+
+/* sched_held - addresses added and not yet reported */
+size_t sched_held(const struct sched *s);
+
+/* sched_sessions - sessions open now; sched_hosts_paused - hosts paused now */
+size_t sched_sessions(const struct sched *s);
+size_t sched_hosts_paused(const struct sched *s);
+
+/* sched_drain - start no new session; open ones finish */
+void sched_drain(struct sched *s);
+
+/* sched_cancel - close every open session now; their unanswered addresses are reported as
+ * retries without counting the attempt, and so are the addresses still waiting */
+void sched_cancel(struct sched *s);
+
+/* sched_stats_json - {"sessions":..,"retries":..,"hosts":[...]} (malloc'd) */
+char *sched_stats_json(const struct sched *s);
+
+void sched_free(struct sched *s);
+
+#endif
