@@ -47,6 +47,10 @@
 /* Pause of a failing host: 15 s x penalty^2, at most an hour (OpenSMTPD's route penalty). */
 #define DEF_PAUSE_BASE 15.0
 #define DEF_PAUSE_MAX 3600.0
+/* Times a domain's addresses go back in line after its host refused a session for being one
+ * too many (421 / 4.7.x at the greeting) before that counts as a failed attempt: the refusal
+ * is about our pace, not about the addresses, and the host's window has shrunk meanwhile. */
+#define DEF_PUSHBACK_REQUEUES 5
 /* Addresses one session asks about before QUIT (four transactions of 25): long enough to pay
  * for the connection, short enough to spread a domain over a host's window. */
 #define DEF_SESSION_ADDRESSES 100

@@ -50,6 +50,7 @@ struct run {
 	int waiting;                    /* sleeping for retries */
 	int stopping;                   /* a signal came */
 	int closing;                    /* tearing down: late callbacks change nothing */
+	int finishing;                  /* every verdict is in: waiting for sessions to QUIT */
 	int failed;
 	char err[512];
 	int64_t uncommitted;
@@ -247,7 +248,12 @@ static void finish_or_wait(struct run *r)
 		progress_show(&r->progress, -1, text, 1);
 		return;
 	}
-	event_base_loopbreak(r->base); /* every address has its verdict */
+	/* Every address has its verdict; sessions still saying QUIT get to finish it. */
+	if (sched_sessions(r->sched) > 0) {
+		r->finishing = 1;
+		return;
+	}
+	event_base_loopbreak(r->base);
 }
 
 /* ---- progress, commits, signals ---- */
@@ -264,6 +270,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (r->finishing && sched_sessions(r->sched) == 0) {
+		event_base_loopbreak(r->base);
+		return;
+	}
 	if (r->stopping && sched_sessions(r->sched) == 0) {
 		sched_cancel(r->sched); /* every session said QUIT: hand back what waits */
 		event_base_loopbreak(r->base);

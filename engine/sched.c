@@ -55,6 +55,7 @@ struct sdomain {
 	int on_host;                /* in some host's ready FIFO */
 	int route;                  /* index in dns.hosts of the host it is queued on */
 	enum smtp_end last_fail;    /* how the last unreachable host failed */
+	int pushbacks;              /* sessions refused for our pace, addresses put back in line */
 	struct sdomain *ready_next;
 };
 
@@ -65,6 +66,7 @@ struct shost {
 	struct shost *hnext;
 	int active;                 /* open sessions */
 	int window;                 /* allowed open sessions now */
+	int ceiling;                /* the host's limit as found by its pushback (per_host until) */
 	int good;                   /* good sessions since the window last grew */
 	int failures;               /* failed sessions in a row */
 	int penalty;                /* pauses so far */
@@ -87,6 +89,7 @@ struct job {
 	struct saddr *cursor;       /* next to offer */
 	int probe;                  /* offer the catch-all probe first */
 	int prober;                 /* this session carries the domain's probe */
+	int concurrent;             /* sessions open to the host when this one started, itself included */
 	struct job *prev, *next;    /* in sched.jobs */
 	char probe_addr[300];
 	struct smtp_session *session;
@@ -167,20 +170,25 @@ static struct shost *host_get(struct sched *s, const struct sockaddr_storage *ad
 	snprintf(h->ip, sizeof h->ip, "%s", ip);
 	snprintf(h->source, sizeof h->source, "%s", source);
 	h->window = DEF_HOST_WINDOW_START < s->o.per_host ? DEF_HOST_WINDOW_START : s->o.per_host;
+	h->ceiling = s->o.per_host;
 	h->max_window = h->window;
 	h->hnext = s->hosts[b];
 	s->hosts[b] = h;
 	return h;
 }
 
-/* host_feedback - a session on H ended: grow after good ones, shrink and pause after pushback */
-static void host_feedback(struct sched *s, struct shost *h, enum smtp_end end, int pushback)
+/* host_feedback - a session on H ended: grow after good ones; after pushback shrink, and when
+ * the host refused a session for being one too many (421, 4.7.x), remember its limit: the
+ * sessions open at that moment minus one. A window never grows past that again, so the limit
+ * is found once and kept, not probed over and over. */
+static void host_feedback(struct sched *s, struct shost *h, const struct job *j,
+                          enum smtp_end end, int pushback)
 {
 	double now = now_mono();
 
 	if (!pushback) {
 		h->failures = 0;
-		if (++h->good >= h->window && h->window < s->o.per_host) {
+		if (++h->good >= h->window && h->window < h->ceiling) {
 			h->window++;
 			h->good = 0;
 			if (h->window > h->max_window)
@@ -189,10 +197,18 @@ static void host_feedback(struct sched *s, struct shost *h, enum smtp_end end, i
 		return;
 	}
 	h->pushback++;
-	if (end == SMTP_END_CONNECT || end == SMTP_END_TIMEOUT)
-		h->connect_failures++;
 	h->good = 0;
-	h->window = h->window > 1 ? h->window / 2 : 1;
+	if (end == SMTP_END_CONNECT || end == SMTP_END_TIMEOUT) {
+		h->connect_failures++;
+		h->window = h->window > 1 ? h->window / 2 : 1;
+	} else {
+		int limit = j->concurrent > 1 ? j->concurrent - 1 : 1;
+		if (limit < h->ceiling)
+			h->ceiling = limit;
+		h->window = h->window / 2 > h->ceiling ? h->ceiling : h->window / 2;
+		if (h->window < 1)
+			h->window = 1;
+	}
 	if (++h->failures >= DEF_FAILURES_TO_PAUSE) {
 		double pause;
 		h->penalty++;
@@ -201,6 +217,7 @@ static void host_feedback(struct sched *s, struct shost *h, enum smtp_end end, i
 		h->pauses++;
 		h->failures = 0;
 	}
+	(void)s;
 }
 
 static void host_ready(struct sched *s, struct shost *h, struct sdomain *d)
@@ -501,8 +518,18 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 		j->next->prev = j->prev;
 	if (j->prober)
 		d->probing = 0; /* the probe was never answered: another session will ask */
-	host_feedback(s, j->h, sr->end, is_pushback(sr->end, sr));
-	if (unreached(sr)) {
+	host_feedback(s, j->h, j, sr->end, is_pushback(sr->end, sr));
+	if (unreached(sr) && sr->end == SMTP_END_THROTTLED && !s->draining &&
+	    d->pushbacks < DEF_PUSHBACK_REQUEUES) {
+		/* Refused for our pace: back in line for the same host, whose window just shrank. */
+		d->pushbacks++;
+		for (a = j->list; a; a = next) {
+			next = a->next;
+			queue_push(d, a);
+		}
+		j->list = NULL;
+		moved = 1;
+	} else if (unreached(sr)) {
 		/* Move the addresses to the domain's next MX host, without counting an attempt. */
 		d->tried[j->host_index] = 1;
 		d->last_fail = sr->end;
@@ -596,6 +623,7 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 	}
 	s->active++;
 	h->active++;
+	j->concurrent = h->active;
 	h->sessions++;
 	s->sessions++;
 	d->sessions++;

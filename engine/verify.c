@@ -69,6 +69,7 @@ struct verify {
 	struct vdomain *dom;
 	size_t ndom;
 	size_t pending;              /* addresses without a final verdict */
+	size_t live;                 /* sessions open (they finish their QUIT before the end) */
 	int closing;                 /* results printed: late callbacks change nothing */
 };
 
@@ -86,7 +87,7 @@ static void finalize(struct verify *v, struct vaddr *a)
 		return;
 	a->done = 1;
 	a->finished = now_mono();
-	if (--v->pending == 0)
+	if (--v->pending == 0 && v->live == 0)
 		event_base_loopbreak(v->base);
 }
 
@@ -180,6 +181,9 @@ static void session_done(void *ctx, const struct smtp_session_result *sr)
 	int retry = 0, attempts = 0;
 
 	d->session_live = 0;
+	v->live--;
+	if (v->pending == 0 && v->live == 0)
+		event_base_loopbreak(v->base);
 	for (size_t k = 0; k < d->nmembers; k++) {
 		struct vaddr *a = &v->addr[d->members[k]];
 		if (a->done)
@@ -231,6 +235,7 @@ static void start_session(struct vdomain *d)
 	d->probe_pending = d->catch_all == CATCH_ALL_UNTESTED &&
 	                   !providers_skip_catch_all(d->dns.hosts[0].name);
 	d->session_live = 1;
+	d->v->live++;
 	if (smtp_start(d->v->base, d->v->cfg, d->v->ssl, t, nt, NULL, &cb, d) == NULL) {
 		fprintf(stderr, "mailsift: out of memory starting a session\n");
 		abort();
