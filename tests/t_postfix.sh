@@ -1,5 +1,5 @@
 #!/bin/sh
-# t_postfix - `mailsift verify` against real servers nobody here wrote: Debian's Postfix (a
+# t_postfix - `mailsift verify` and `mailsift clean` against real servers nobody here wrote: Debian's Postfix (a
 # private instance with a virtual mailbox domain), postgrey as its greylisting policy service and
 # dnsmasq as the DNS server, all on loopback and started and stopped by this test
 # (tests/postfix/pfworld.sh). Checks the verdicts (known, unknown, greylisted, relay denied,
@@ -136,6 +136,28 @@ check_eq "postfix: run B asked each unknown once plus one catch-all probe (RCPTs
 	"$(sed -n 's/.*disconnect from .* rcpt=[0-9]*\/\([0-9]*\).*/\1/p' "$WORK/b.log" |
 		awk '{ n += $1 } END { print n + 0 }')" 16
 check "postfix: never \"too many errors\"" test -z "$(grep 'too many errors' "$LOG")"
+
+# Run C: the main job, `mailsift clean` on a CSV list (import, the scheduler, export), with a
+# sender postgrey has not seen: alice@grey.test is greylisted again and valid after the retry.
+printf 'email,name\nalice@pf.test,A\nbob@pf.test,B\nzed@pf.test,Z\nalice@grey.test,G\nalice@tls.test,T\nzed@tls.test,ZT\n' \
+	> "$WORK/list.csv"
+# shellcheck disable=SC2086 # PROBE is a list of words
+timeout 120 "$MAILSIFT" clean "$WORK/list.csv" -o "$WORK/c-out" $PROBE \
+	--mail-from clean@probe.mailsift.test --greylist-delay 5 --max-attempts 3 --quiet \
+	2> "$WORK/c.err"
+check_eq "postfix: clean exits 0" "$?" 0
+check_eq "postfix: clean verdicts (address status reason)" \
+	"$(python3 -c 'import csv,sys,glob
+rows = []
+for f in sorted(glob.glob(sys.argv[1] + "/*.csv")):
+    for r in csv.DictReader(open(f, newline="")):
+        rows.append("%s %s %s" % (r["email"], r["mailsift_status"], r["mailsift_reason"]))
+print("; ".join(sorted(rows)))' "$WORK/c-out")" \
+	"alice@grey.test valid accepted; alice@pf.test valid accepted; alice@tls.test valid accepted; bob@pf.test valid accepted; zed@pf.test invalid mailbox_not_found; zed@tls.test invalid mailbox_not_found"
+check "postfix: clean's greylisted address was greylisted first (new sender)" \
+	grep -q '450 4.2.0 <alice@grey.test>: .*Greylisted.* from=<clean@probe.mailsift.test>' "$LOG"
+check_eq "postfix: clean retried it once (attempts in the job store)" \
+	"$(sqlite3 "$WORK/c-out/mailsift.db" "SELECT attempts FROM addresses WHERE key = 'alice@grey.test'")" 2
 
 # The whole log: never DATA or BDAT, every session ended with QUIT, nothing was queued.
 connects=$(grep -c ' connect from ' "$LOG")
