@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 #include <arpa/inet.h>
 
@@ -229,6 +231,37 @@ static int run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
 	default:
 		return probe_option(cmd, c, v, &rc->pc);
 	}
+}
+
+/* check_sources - every --source must be an address of this host: a bind that fails later
+ * would turn into failed sessions, and verdicts, about our own mistake */
+static int check_sources(const struct run_cli *rc)
+{
+	for (size_t i = 0; i < rc->nsources; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int fd, ok;
+
+		memset(&ss, 0, sizeof ss);
+		if (inet_pton(AF_INET, rc->sources[i], &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+			ss.ss_family = AF_INET;
+			len = sizeof(struct sockaddr_in);
+		} else {
+			inet_pton(AF_INET6, rc->sources[i], &((struct sockaddr_in6 *)&ss)->sin6_addr);
+			ss.ss_family = AF_INET6;
+			len = sizeof(struct sockaddr_in6);
+		}
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0;
+		if (!ok)
+			fprintf(stderr, "mailsift: --source %s: cannot use it: %s\n", rc->sources[i],
+			        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (!ok)
+			return -1;
+	}
+	return 0;
 }
 
 /* run_job_store - the scheduler over S with RC's options; an exit status */
@@ -676,7 +709,7 @@ int cli_clean(int argc, char **argv)
 		db = dbpath;
 	}
 	catch_signals();
-	if ((s = open_store(db, STORE_WRITE)) == NULL)
+	if ((!syntax_only && check_sources(&run) < 0) || (s = open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_FAILURE_;
 	rc = import_all(s, argv + optind, argc - optind, column, quiet, ids, &nids);
 	if (rc == EXIT_INTERRUPTED || nids == 0 || stop_requested) {
@@ -735,7 +768,11 @@ int cli_run(int argc, char **argv)
 		return usage_error("run", "--db JOB.db is required");
 	if (optind < argc)
 		return usage_error("run", "unexpected argument \"%s\"", argv[optind]);
-	if ((s = open_store(db, STORE_WRITE)) == NULL)
+	if (access(db, F_OK) != 0) {
+		fprintf(stderr, "mailsift run: %s: no such job store (import a list into it first)\n", db);
+		return EXIT_FAILURE_;
+	}
+	if (check_sources(&run) < 0 || (s = open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_FAILURE_;
 	rc = run_job_store(s, &run, quiet);
 	store_close(s);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "engine/providers.h"
@@ -43,7 +42,8 @@ struct sdomain {
 	struct sched *s;
 	struct sdomain *hnext;      /* hash chain */
 	int dns_state;              /* 0 not asked, 1 asking, 2 answered */
-	struct dns_result dns;
+	struct dns_host *hosts;     /* the MX hosts from DNS (only as many as there are) */
+	size_t nhosts;
 	char dns_detail[256];
 	int tried[DNS_MAX_HOSTS];   /* MX hosts that failed to take a session for the queued addresses */
 	enum catch_all ca;
@@ -55,6 +55,9 @@ struct sdomain {
 	int on_host;                /* in some host's ready FIFO */
 	int route;                  /* index in dns.hosts of the host it is queued on */
 	enum smtp_end last_fail;    /* how the last unreachable host failed */
+	struct reply last_reply;    /* and what it said, when it said something */
+	int have_last_reply;
+	char last_detail[256];
 	int pushbacks;              /* sessions refused for our pace, addresses put back in line */
 	struct sdomain *ready_next;
 };
@@ -84,12 +87,13 @@ struct job {
 	struct sched *s;
 	struct sdomain *d;
 	struct shost *h;
-	int host_index;             /* index of h in d->dns.hosts */
+	int host_index;             /* index of h in d->hosts */
 	struct saddr *list;         /* addresses of this session */
 	struct saddr *cursor;       /* next to offer */
 	int probe;                  /* offer the catch-all probe first */
 	int prober;                 /* this session carries the domain's probe */
 	int concurrent;             /* sessions open to the host when this one started, itself included */
+	int offered;                /* addresses asked about so far */
 	struct job *prev, *next;    /* in sched.jobs */
 	char probe_addr[300];
 	struct smtp_session *session;
@@ -249,16 +253,23 @@ static const char *source_for(struct sched *s, const char *domain, const char *r
 	return s->o.sources[str_hash(domain, NULL) % s->o.nsources];
 }
 
-static void random_local(char *out, size_t n)
+/* probe_local - the catch-all probe's local part for DOMAIN: looks random and cannot exist,
+ * but is the same for the domain every time, so a greylisted probe is retried with the same
+ * (client, sender, recipient) triple and passes the greylist like any other address */
+static void probe_local(const char *domain, char *out, size_t n)
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[PROBE_LOCAL_LEN];
+	uint64_t h = 1469598103934665603ull;
 
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-		for (size_t i = 0; i < sizeof rnd; i++)
-			rnd[i] = (unsigned char)(rand() & 0xff);
-	for (size_t i = 0; i < sizeof rnd && i + 1 < n; i++) {
-		out[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+	for (const char *p = "mailsift-catch-all-probe:"; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	for (const char *p = domain; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	for (size_t i = 0; i < PROBE_LOCAL_LEN && i + 1 < n; i++) {
+		h ^= h >> 29; /* splitmix-style steps: every character depends on the whole name */
+		h *= 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 32;
+		out[i] = alphabet[h % (sizeof alphabet - 1)];
 		out[i + 1] = '\0';
 	}
 }
@@ -305,6 +316,7 @@ static void domain_free_if_idle(struct sched *s, struct sdomain *d)
 			break;
 		}
 	free(d->name);
+	free(d->hosts);
 	free(d);
 }
 
@@ -346,18 +358,19 @@ static void queue_push(struct sdomain *d, struct saddr *a)
 /* domain_route - the first MX host of D that has not failed it, or NULL */
 static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index)
 {
-	for (size_t i = 0; i < d->dns.nhosts; i++) {
-		if (d->tried[i] || d->dns.hosts[i].naddrs == 0)
+	for (size_t i = 0; i < d->nhosts; i++) {
+		if (d->tried[i] || d->hosts[i].naddrs == 0)
 			continue;
 		*index = (int)i;
-		return host_get(s, &d->dns.hosts[i].addr[0], d->source);
+		return host_get(s, &d->hosts[i].addr[0], d->source);
 	}
 	return NULL;
 }
 
-/* domain_fail_all - every queued address of D gets verdict IN (nothing can reach it now) */
+/* domain_fail_all - every queued address of D gets verdict IN (nothing can reach it now);
+ * R is the reply that said so, if any */
 static void domain_fail_all(struct sched *s, struct sdomain *d, const struct decide_in *in0,
-                            const char *detail)
+                            const struct reply *r, const char *detail)
 {
 	while (d->head) {
 		struct saddr *a = d->head;
@@ -368,7 +381,7 @@ static void domain_fail_all(struct sched *s, struct sdomain *d, const struct dec
 		in.flags = a->flags;
 		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
 		decide(&in, &v);
-		report(s, d, a, &v, a->attempts + 1, NULL, detail, NULL, 0);
+		report(s, d, a, &v, a->attempts + 1, r, detail, NULL, 0);
 	}
 	d->tail = NULL;
 }
@@ -386,7 +399,9 @@ static void domain_schedule(struct sched *s, struct sdomain *d)
 		/* Every MX host failed to take a session: the addresses' sessions failed. */
 		struct decide_in in = {.dns = DNS_OK, .session = d->last_fail};
 		memset(d->tried, 0, sizeof d->tried);
-		domain_fail_all(s, d, &in, "no MX host of the domain took a session");
+		domain_fail_all(s, d, &in, d->have_last_reply ? &d->last_reply : NULL,
+		                d->last_detail[0] ? d->last_detail
+		                                  : "no MX host of the domain took a session");
 		return;
 	}
 	d->route = index;
@@ -398,13 +413,19 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 	struct sdomain *d = arg;
 	struct sched *s = d->s;
 
-	d->dns = *r;
+	/* A compact copy: a struct dns_result is 21 KiB, most domains have one or two hosts. */
+	free(d->hosts);
+	d->nhosts = r->status == DNS_OK ? r->nhosts : 0;
+	d->hosts = d->nhosts ? malloc(d->nhosts * sizeof *d->hosts) : NULL;
+	if (d->nhosts && d->hosts == NULL)
+		abort();
+	if (d->nhosts)
+		memcpy(d->hosts, r->hosts, d->nhosts * sizeof *d->hosts);
 	snprintf(d->dns_detail, sizeof d->dns_detail, "%s", r->detail ? r->detail : "");
-	d->dns.detail = d->dns_detail;
 	d->dns_state = 2;
 	if (r->status != DNS_OK) {
 		struct decide_in in = {.dns = r->status};
-		domain_fail_all(s, d, &in, d->dns_detail);
+		domain_fail_all(s, d, &in, NULL, d->dns_detail);
 		domain_free_if_idle(s, d);
 		return;
 	}
@@ -430,10 +451,26 @@ static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 		*utf8 = 0;
 		return j->probe_addr;
 	}
+	if (j->cursor == NULL && j->offered < DEF_SESSION_ADDRESSES && j->d->head &&
+	    (j->d->ca_known || j->prober)) {
+		/* Addresses of the domain that arrived after the session started ride along. */
+		struct saddr *b = j->d->head, **tail = &j->list;
+		j->d->head = b->next;
+		if (j->d->head == NULL)
+			j->d->tail = NULL;
+		j->d->queued--;
+		b->next = NULL;
+		b->answered = 0;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = b;
+		j->cursor = b;
+	}
 	if (j->cursor == NULL)
 		return NULL;
 	struct saddr *a = j->cursor;
 	j->cursor = a->next;
+	j->offered++;
 	*id = (long)(intptr_t)a;
 	*utf8 = a->utf8;
 	return a->address;
@@ -533,6 +570,10 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 		/* Move the addresses to the domain's next MX host, without counting an attempt. */
 		d->tried[j->host_index] = 1;
 		d->last_fail = sr->end;
+		d->have_last_reply = sr->reply != NULL;
+		if (sr->reply)
+			d->last_reply = *sr->reply;
+		snprintf(d->last_detail, sizeof d->last_detail, "%s", sr->detail ? sr->detail : "");
 		for (a = j->list; a; a = next) {
 			next = a->next;
 			queue_push(d, a);
@@ -594,10 +635,10 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 	j->host_index = index;
 	/* This host's addresses first, then the domain's other hosts (a session does not fall
 	 * back by itself: connect_attempts is 1; the scheduler moves addresses instead). */
-	for (size_t k = 0; k < d->dns.hosts[index].naddrs && nt < SMTP_MAX_TARGETS; k++) {
-		t[nt].host = d->dns.hosts[index].name;
-		t[nt].addr = d->dns.hosts[index].addr[k];
-		t[nt].addrlen = d->dns.hosts[index].addrlen[k];
+	for (size_t k = 0; k < d->hosts[index].naddrs && nt < SMTP_MAX_TARGETS; k++) {
+		t[nt].host = d->hosts[index].name;
+		t[nt].addr = d->hosts[index].addr[k];
+		t[nt].addrlen = d->hosts[index].addrlen[k];
 		nt++;
 	}
 	tail = &j->list;
@@ -617,7 +658,7 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 		j->probe = 1;
 		j->prober = 1;
 		d->probing = 1;
-		random_local(j->probe_addr, PROBE_LOCAL_LEN + 1);
+		probe_local(d->name, j->probe_addr, PROBE_LOCAL_LEN + 1);
 		snprintf(j->probe_addr + strlen(j->probe_addr),
 		         sizeof j->probe_addr - strlen(j->probe_addr), "@%s", d->name);
 	}
@@ -841,6 +882,7 @@ void sched_free(struct sched *s)
 				saddr_free(a);
 			}
 			free(d->name);
+			free(d->hosts);
 			free(d);
 		}
 	}

@@ -1,8 +1,9 @@
 #!/bin/sh
 # t_run - `mailsift run` (the scheduler) and `clean` against a loopback mail world of its own:
 #  1. forty domains on one connection-limited host (2 sessions per client): right verdicts and
-#     few 421s (limits belong to the MX host, not the domain);
-#  2. greylisting: right verdicts after the retry, every try from one client address and sender;
+#     few 421s (limits belong to the MX host, not the domain), costing no attempt;
+#  2. greylisting: right verdicts after the retry, every try from one client address and sender,
+#     the catch-all probe retried with the same local part (else it could never pass);
 #  3. a dead host (refused) and a silent one (blackhole): unknown, the rest unaffected,
 #     report.json counts connect failures / pauses for them;
 #  4. catch-all domains with 30 addresses each: one random-local-part probe per domain;
@@ -13,7 +14,9 @@
 #  8. --max-age: fresh verdicts reused (no SMTP session), old ones probed again;
 #  9. a second process on the same store is refused;
 # 10. never DATA; sessions that sent MAIL end with QUIT, RSET between transactions, a session
-#     stops after about ten rejections.
+#     stops after about ten rejections (24 unknown users at s2.test);
+# 11. setup errors (a job store that does not exist, a --source that is not ours) fail the run
+#     instead of becoming verdicts.
 # Each phase uses its own source address (--source 127.0.0.N), so smtpd.log tells them apart.
 # Runs in a private network namespace with only loopback (unshare -n) when it can.
 if [ "${MAILSIFT_NETNS:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
@@ -52,6 +55,7 @@ EOF
 	echo "a mx.throttle.test 127.0.1.24"
 	echo "a mx.dead.test 127.0.1.99"
 	echo "mx s1.test 10 mx.strict.test"
+	echo "mx s2.test 10 mx.strict.test"
 	echo "mx gl.test 10 mx.greylist.test"
 	echo "mx bh.test 10 mx.blackhole.test"
 	for i in $(seq 1 40); do echo "mx d$i.test 10 mx.connlimit.test"; done
@@ -80,6 +84,9 @@ EOF
 	done
 	echo "alice@s1.test,strict,valid/accepted"
 	echo "zed@s1.test,strict,invalid/mailbox_not_found"
+	# 24 unknown users at one domain: more rejections than one session should take
+	for n in $(seq 1 24); do echo "z$n@s2.test,rejections,invalid/mailbox_not_found"; done
+	echo "alice@s2.test,rejections,valid/accepted"
 } | python3 -c 'import random,sys; l=sys.stdin.read().splitlines(); random.Random(7).shuffle(l)
 print("email,group,expect"); print("\n".join(l))' > main.csv
 TOTAL=$(($(wc -l < main.csv) - 1))
@@ -170,6 +177,9 @@ echo "  connlimit: 421 banners $n421 ($*); most open per client: $($CHECK log ma
 worst=$(printf '%s\n' "$@" | sed -n 's/.*=//p' | sort -n | tail -1)
 check "1. connlimit: at most 3 421-banners per source address (got ${worst:-0}; $*)" \
 	test "${worst:-0}" -le 3
+check_eq "1. a 421 banner (our pace) costs the connection-limited domains' addresses no attempt" \
+	"$(sqlite3 main.db "SELECT group_concat(DISTINCT attempts) FROM addresses
+		WHERE domain LIKE 'd%.test' AND domain NOT LIKE 'dead%'")" 1
 set -- $($CHECK log sessions "$LOG" 0 127.0.1.14)
 echo "  connlimit: $1 sessions with MAIL for 40 domains; most domains in one session: $2"
 check_eq "1. report.json pushback of 127.0.1.14 = the 421s smtpd sent" \
@@ -182,6 +192,11 @@ check "1. report.json max_window of 127.0.1.14 within 1..10 (got $mw)" \
 set -- $($CHECK log grey "$LOG" 0)
 check_eq "2. greylist: every try of a recipient from one client address and sender ($*)" "${1%%/*}" 0
 check "2. greylist: the retries passed ($*)" test "${2:-}" != "passed=0"
+# The catch-all probe of a greylisting domain must be retried with the same random local part:
+# a new one is a new greylist triple, greylisted again, so the probe could never pass (and a
+# greylisting catch-all domain would never be found out).
+check_eq "2. greylist: the catch-all probe of gl.test retried with the same local part" \
+	"$($CHECK log probes "$LOG" 0 'gl\.test' main.csv distinct)" "gl.test=1"
 
 # 3. dead hosts: counted in report.json
 cf=$($CHECK report main-out/report.json 127.0.1.99 connect_failures)
@@ -218,8 +233,8 @@ check_eq "8. run with --max-age 1 after aging: exit 0" "$?" 0
 echo "  time: --max-age rerun $(since "$t0") s"
 check_eq "8. old verdicts probed again (distinct aged recipients RCPT'd)" \
 	"$($CHECK log rcpts "$LOG" "$mark" '(d[0-9]+|s1)\.test' main.csv)" 82
-check_eq "8. fresh verdicts not probed again (catch-all, throttle, greylist recipients RCPT'd)" \
-	"$($CHECK log rcpts "$LOG" "$mark" '(ca[0-9]+|th[0-9]+|gl)\.test' main.csv)" 0
+check_eq "8. fresh verdicts not probed again (catch-all, throttle, greylist, s2.test recipients RCPT'd)" \
+	"$($CHECK log rcpts "$LOG" "$mark" '(ca[0-9]+|th[0-9]+|gl|s2)\.test' main.csv)" 0
 check_eq "8. no verdict older than a day left" \
 	"$(sqlite3 main.db "SELECT count(*) FROM addresses WHERE checked_at < strftime('%s','now') - 86400")" 0
 "$MAILSIFT" export --db main.db -o maxage-out --quiet 2>> export.err
@@ -298,5 +313,18 @@ set -- $($CHECK log maxrejects "$LOG" 0)
 echo "  most RCPT rejections in one session: $1 (session $2); most RCPTs in one session: $3 (session $4)"
 check "10. a session stops after about ten rejections (most: $1)" test "$1" -le 10
 check "10. sessions carry many addresses (most RCPTs in one session: $3)" test "$3" -ge 5
+
+# ---- 11. setup errors are failures, not verdicts ----
+"$MAILSIFT" run --db missing.db $PROBE --quiet > missing.out 2>&1
+rc=$?
+check "11. run on a job store that does not exist: exit 1 (got $rc: $(head -c 200 missing.out))" test "$rc" = 1
+check "11. run on a job store that does not exist: creates no file" test ! -e missing.db
+head -4 main.csv > setup.csv
+"$MAILSIFT" import setup.csv --db setup.db --quiet 2>> import.err
+timeout 60 "$MAILSIFT" run --db setup.db $PROBE --max-attempts 1 --source 10.255.255.1 --quiet > badsource.out 2>&1
+rc=$?
+check "11. --source not an address of this host: exit 1 (got $rc: $(head -c 200 badsource.out))" test "$rc" = 1
+check_eq "11. --source not an address of this host: no verdict stored (our problem, not the addresses')" \
+	"$(sqlite3 setup.db "SELECT count(*) FROM addresses WHERE state = 2")" 0
 
 echo "  time: whole test $(since "$t_start") s"

@@ -192,8 +192,11 @@ def rcpt_of(line):
 
 
 def log_probes(ss, args):
-    """RCPTs per domain matching REGEX to addresses that are not in LIST.csv: "dom=n ..." """
+    """RCPTs per domain matching REGEX to addresses that are not in LIST.csv: "dom=n ...";
+    with a third argument `distinct`: distinct such addresses per domain"""
     regex, listfile = re.compile(args[0]), args[1]
+    distinct = args[2:] == ["distinct"]
+    seen = set()
     with open(listfile, newline="", encoding="utf-8") as f:
         known = {r["email"].lower() for r in csv.DictReader(f)}
     per = {}
@@ -204,8 +207,9 @@ def log_probes(ss, args):
                 dom = a.rsplit("@", 1)[1]
                 if regex.fullmatch(dom):
                     per.setdefault(dom, 0)
-                    if a not in known:
+                    if a not in known and not (distinct and a in seen):
                         per[dom] += 1
+                        seen.add(a)
     print(" ".join("%s=%d" % kv for kv in sorted(per.items())) or "none")
 
 
