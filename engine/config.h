@@ -54,6 +54,8 @@
 /* Addresses one session asks about before QUIT (four transactions of 25): long enough to pay
  * for the connection, short enough to spread a domain over a host's window. */
 #define DEF_SESSION_ADDRESSES 100
+/* Seconds a session is reused for at most: long sessions look like a harvester. */
+#define DEF_SESSION_SECONDS 180.0
 /* Seconds open sessions get to finish after the first SIGINT/SIGTERM. */
 #define DEF_DRAIN_SECONDS 5.0
 /* Results are committed at least this often (seconds) and every DEF_COMMIT_RESULTS results. */

@@ -94,6 +94,8 @@ struct job {
 	int prober;                 /* this session carries the domain's probe */
 	int concurrent;             /* sessions open to the host when this one started, itself included */
 	int offered;                /* addresses asked about so far */
+	int admitted;               /* the host accepted MAIL FROM */
+	double started;             /* monotonic seconds */
 	struct job *prev, *next;    /* in sched.jobs */
 	char probe_addr[300];
 	struct smtp_session *session;
@@ -191,13 +193,7 @@ static void host_feedback(struct sched *s, struct shost *h, const struct job *j,
 	double now = now_mono();
 
 	if (!pushback) {
-		h->failures = 0;
-		if (++h->good >= h->window && h->window < h->ceiling) {
-			h->window++;
-			h->good = 0;
-			if (h->window > h->max_window)
-				h->max_window = h->window;
-		}
+		h->failures = 0; /* the window grew when the session was admitted (host_admitted) */
 		return;
 	}
 	h->pushback++;
@@ -222,6 +218,21 @@ static void host_feedback(struct sched *s, struct shost *h, const struct job *j,
 		h->failures = 0;
 	}
 	(void)s;
+}
+
+/* host_admitted - H took a session up to MAIL FROM with J->concurrent sessions open: one more
+ * may fit (slow start: the window grows by one per window's worth of admitted sessions).
+ * Growing on admission rather than at the session's end keeps long sessions to slow hosts from
+ * holding the window small. */
+static void host_admitted(struct shost *h)
+{
+	h->failures = 0;
+	if (++h->good >= h->window && h->window < h->ceiling) {
+		h->window++;
+		h->good = 0;
+		if (h->window > h->max_window)
+			h->max_window = h->window;
+	}
 }
 
 static void host_ready(struct sched *s, struct shost *h, struct sdomain *d)
@@ -394,6 +405,22 @@ static void domain_schedule(struct sched *s, struct sdomain *d)
 
 	if (d->queued == 0 || d->dns_state != 2 || d->on_host)
 		return;
+	if (d->ca_known && d->ca == CATCH_ALL_YES) {
+		/* Proven catch-all (by this run or a stored answer): no RCPT can tell more. */
+		struct decide_in in = {.dns = DNS_OK, .rcpt_answered = 1, .rcpt = OUTCOME_ACCEPTED,
+		                       .catch_all = CATCH_ALL_YES};
+		struct decide_out v;
+		decide(&in, &v);
+		while (d->head) {
+			struct saddr *a = d->head;
+			d->head = a->next;
+			d->queued--;
+			report(s, d, a, &v, a->attempts, NULL, "domain accepts any address (catch-all)",
+			       NULL, 0);
+		}
+		d->tail = NULL;
+		return;
+	}
 	h = domain_route(s, d, &index);
 	if (h == NULL) {
 		/* Every MX host failed to take a session: the addresses' sessions failed. */
@@ -442,9 +469,33 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 {
 	struct job *j = ctx;
+	struct sdomain *d = j->d;
 
-	if (j->s->draining)
-		return NULL; /* stopping: QUIT after the current answer */
+	if (!j->admitted) {
+		j->admitted = 1;
+		host_admitted(j->h);
+	}
+	if (j->s->draining || now_mono() - j->started > DEF_SESSION_SECONDS)
+		return NULL; /* stopping, or long enough: QUIT after the current answer */
+	if (d->ca == CATCH_ALL_YES && !j->probe) {
+		/* Proven catch-all: asking proves nothing, so ask no more. */
+		struct decide_in in = {.dns = DNS_OK, .rcpt_answered = 1, .rcpt = OUTCOME_ACCEPTED,
+		                       .catch_all = CATCH_ALL_YES};
+		struct decide_out v;
+		decide(&in, &v);
+		while (j->cursor) {
+			struct saddr *a = j->cursor;
+			j->cursor = a->next;
+			for (struct saddr **pp = &j->list; *pp; pp = &(*pp)->next)
+				if (*pp == a) {
+					*pp = a->next;
+					break;
+				}
+			report(j->s, d, a, &v, a->attempts, NULL, "domain accepts any address (catch-all)",
+			       d->hosts[j->host_index].name, 0);
+		}
+		return NULL;
+	}
 	if (j->probe) {
 		j->probe = 0;
 		*id = PROBE_ID;
@@ -669,6 +720,7 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 	s->sessions++;
 	d->sessions++;
 	h->next_start = now_mono() + DEF_HOST_SPACING;
+	j->started = now_mono();
 	j->next = s->jobs;
 	if (s->jobs)
 		s->jobs->prev = j;
