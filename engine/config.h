@@ -41,7 +41,7 @@
 /* Window a host starts with: slow start, grown by one after a window's worth of good sessions. */
 #define DEF_HOST_WINDOW_START 2
 /* Seconds between two new connections to one host: spreads a burst without idling it. */
-#define DEF_HOST_SPACING 0.05
+#define DEF_HOST_SPACING 0.02
 /* Consecutive failed sessions (refused, timed out, throttled) before a host is paused. */
 #define DEF_FAILURES_TO_PAUSE 3
 /* Pause of a failing host: 15 s x penalty^2, at most an hour (OpenSMTPD's route penalty). */
@@ -62,8 +62,8 @@
 #define DEF_COMMIT_INTERVAL 1.0
 #define DEF_COMMIT_RESULTS 2000
 /* Addresses held in memory per open session allowed (the working set), at least the minimum. */
-#define DEF_WORKING_PER_SESSION 20
-#define DEF_WORKING_MIN 5000
+#define DEF_WORKING_PER_SESSION 50
+#define DEF_WORKING_MIN 20000
 
 /* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }

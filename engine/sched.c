@@ -693,7 +693,7 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 		nt++;
 	}
 	tail = &j->list;
-	for (int n = 0; n < DEF_SESSION_ADDRESSES && d->head; n++) {
+	for (size_t n = 0; n < DEF_SESSION_ADDRESSES && d->head; n++) {
 		struct saddr *a = d->head;
 		d->head = a->next;
 		d->queued--;
