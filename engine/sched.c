@@ -220,14 +220,15 @@ static void host_feedback(struct sched *s, struct shost *h, const struct job *j,
 	(void)s;
 }
 
-/* host_admitted - H took a session up to MAIL FROM with J->concurrent sessions open: one more
- * may fit (slow start: the window grows by one per window's worth of admitted sessions).
- * Growing on admission rather than at the session's end keeps long sessions to slow hosts from
- * holding the window small. */
+/* host_admitted - H took a session up to MAIL FROM: one more may fit. Slow start as in TCP:
+ * the window grows by one per admitted session (it doubles per round of sessions) until the
+ * ceiling or the first pushback, which then caps it for good (host_feedback). Growing on
+ * admission rather than at the session's end keeps long sessions to slow hosts from holding
+ * the window small. */
 static void host_admitted(struct shost *h)
 {
 	h->failures = 0;
-	if (++h->good >= h->window && h->window < h->ceiling) {
+	if (++h->good >= 1 && h->window < h->ceiling) {
 		h->window++;
 		h->good = 0;
 		if (h->window > h->max_window)
