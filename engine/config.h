@@ -54,6 +54,11 @@
 /* Addresses one session asks about before QUIT (four transactions of 25): long enough to pay
  * for the connection, short enough to spread a domain over a host's window. */
 #define DEF_SESSION_ADDRESSES 100
+/* A host whose round trip is at least this slow (seconds) gets a domain's addresses split over
+ * its free sessions instead of one long session (a fast host gets full sessions: fewer
+ * connections). Never fewer than DEF_SESSION_MIN_ADDRESSES a session. */
+#define DEF_SLOW_RTT 0.005
+#define DEF_SESSION_MIN_ADDRESSES 10
 /* Seconds a session is reused for at most: long sessions look like a harvester. */
 #define DEF_SESSION_SECONDS 180.0
 /* Seconds open sessions get to finish after the first SIGINT/SIGTERM. */

@@ -74,6 +74,7 @@ struct shost {
 	int failures;               /* failed sessions in a row */
 	int penalty;                /* pauses so far */
 	double next_start;          /* monotonic: no new connection before */
+	double rtt;                 /* smoothed seconds per round trip (connect to MAIL FROM / 4) */
 	double paused_until;
 	struct sdomain *ready_head, *ready_tail;
 	struct shost *work_next;    /* in the list of hosts with ready domains */
@@ -467,14 +468,51 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 
 /* ---- sessions ---- */
 
+/* job_rebalance - a slow host just admitted J: keep J's share of its addresses and hand the
+ * rest back to the domain, so the sessions the host may still open can take them in parallel
+ * (one long session to a slow host would leave its other slots idle) */
+static void job_rebalance(struct job *j)
+{
+	struct shost *h = j->h;
+	struct sdomain *d = j->d;
+	size_t remaining = 0, keep, slots, n = 0;
+	struct saddr *a, *rest;
+
+	if (h->rtt < DEF_SLOW_RTT || h->ceiling <= h->active || j->s->draining)
+		return;
+	for (a = j->cursor; a; a = a->next)
+		remaining++;
+	slots = (size_t)(h->ceiling - h->active);
+	keep = remaining / (slots + 1);
+	if (keep < DEF_SESSION_MIN_ADDRESSES)
+		keep = DEF_SESSION_MIN_ADDRESSES;
+	if (remaining <= keep)
+		return;
+	for (a = j->cursor; a && ++n < keep; a = a->next)
+		;
+	rest = a->next; /* a is the last one kept: it stays in j->list, the rest goes back */
+	a->next = NULL;
+	while (rest) {
+		struct saddr *b = rest;
+		rest = b->next;
+		queue_push(d, b);
+	}
+	domain_schedule(j->s, d);
+	sched_pump(j->s);
+}
+
 static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 {
 	struct job *j = ctx;
 	struct sdomain *d = j->d;
 
 	if (!j->admitted) {
+		/* Connect, banner, EHLO and MAIL FROM took about four round trips. */
+		double sample = (now_mono() - j->started) / 4;
 		j->admitted = 1;
+		j->h->rtt = j->h->rtt > 0 ? 0.7 * j->h->rtt + 0.3 * sample : sample;
 		host_admitted(j->h);
+		job_rebalance(j);
 	}
 	if (j->s->draining || now_mono() - j->started > DEF_SESSION_SECONDS)
 		return NULL; /* stopping, or long enough: QUIT after the current answer */
@@ -504,7 +542,8 @@ static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 		return j->probe_addr;
 	}
 	if (j->cursor == NULL && j->offered < DEF_SESSION_ADDRESSES && j->d->head &&
-	    (j->d->ca_known || j->prober)) {
+	    (j->d->ca_known || j->prober) &&
+	    (j->h->rtt < DEF_SLOW_RTT || j->h->active >= j->h->window)) {
 		/* Addresses of the domain that arrived after the session started ride along. */
 		struct saddr *b = j->d->head, **tail = &j->list;
 		j->d->head = b->next;
@@ -693,8 +732,18 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 		t[nt].addrlen = d->hosts[index].addrlen[k];
 		nt++;
 	}
+	/* A slow host: spread the domain over the sessions it may still open, so they all work. */
+	size_t take = DEF_SESSION_ADDRESSES;
+	if (h->rtt >= DEF_SLOW_RTT) {
+		size_t slots = h->ceiling > h->active ? (size_t)(h->ceiling - h->active) : 1;
+		take = d->queued / slots + 1;
+		if (take < DEF_SESSION_MIN_ADDRESSES)
+			take = DEF_SESSION_MIN_ADDRESSES;
+		if (take > DEF_SESSION_ADDRESSES)
+			take = DEF_SESSION_ADDRESSES;
+	}
 	tail = &j->list;
-	for (size_t n = 0; n < DEF_SESSION_ADDRESSES && d->head; n++) {
+	for (size_t n = 0; n < take && d->head; n++) {
 		struct saddr *a = d->head;
 		d->head = a->next;
 		d->queued--;
