@@ -70,6 +70,10 @@
 #define DEF_WORKING_PER_SESSION 50
 #define DEF_WORKING_MIN 20000
 
+/* Seconds a DNS answer kept in the job store is reused by later runs (c-ares 1.18's parsers
+ * give no TTL; an hour is the usual lower end of MX TTLs). Temporary failures are never kept. */
+#define DEF_DNS_CACHE_SECONDS 3600
+
 /* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }
 

@@ -1297,3 +1297,85 @@ const char *dns_status_name(enum dns_status s)
 	}
 	return "unknown";
 }
+
+int dns_status_from_name(const char *name)
+{
+	for (int st = DNS_OK; st <= DNS_TEMPFAIL; st++)
+		if (strcmp(name, dns_status_name((enum dns_status)st)) == 0)
+			return st;
+	return -1;
+}
+
+void dns_result_text(const struct dns_result *r, char *buf, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t h = 0; h < r->nhosts; h++) {
+		const struct dns_host *dh = &r->hosts[h];
+		int w = snprintf(buf + used, n - used, "%s%d %s ", h ? ";" : "", dh->preference,
+		                 dh->name);
+		if (w < 0 || (size_t)w >= n - used)
+			return;
+		used += (size_t)w;
+		for (size_t a = 0; a < dh->naddrs; a++) {
+			char ip[INET6_ADDRSTRLEN] = "";
+			if (dh->addr[a].ss_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct sockaddr_in *)&dh->addr[a])->sin_addr, ip,
+				          sizeof ip);
+			else
+				inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&dh->addr[a])->sin6_addr,
+				          ip, sizeof ip);
+			w = snprintf(buf + used, n - used, "%s%s", a ? "," : "", ip);
+			if (w < 0 || (size_t)w >= n - used)
+				return;
+			used += (size_t)w;
+		}
+	}
+}
+
+int dns_result_parse(const char *status, const char *text, struct dns_result *r)
+{
+	int st = dns_status_from_name(status);
+	const char *p = text ? text : "";
+
+	memset(r, 0, sizeof *r);
+	if (st < 0)
+		return -1;
+	r->status = (enum dns_status)st;
+	r->detail = "from the job store's DNS cache";
+	while (*p && r->nhosts < DNS_MAX_HOSTS) {
+		struct dns_host *h = &r->hosts[r->nhosts];
+		char name[256], addrs[1024];
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char entry[1400];
+		if (len >= sizeof entry)
+			return -1;
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		addrs[0] = '\0';
+		if (sscanf(entry, "%d %255s %1023s", &h->preference, name, addrs) < 2)
+			return -1;
+		snprintf(h->name, sizeof h->name, "%s", name);
+		for (char *tok = strtok(addrs, ","); tok && h->naddrs < DNS_MAX_ADDRS;
+		     tok = strtok(NULL, ",")) {
+			struct sockaddr_storage *ss = &h->addr[h->naddrs];
+			memset(ss, 0, sizeof *ss);
+			if (inet_pton(AF_INET, tok, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+				ss->ss_family = AF_INET;
+				h->addrlen[h->naddrs++] = sizeof(struct sockaddr_in);
+			} else if (inet_pton(AF_INET6, tok, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+				ss->ss_family = AF_INET6;
+				h->addrlen[h->naddrs++] = sizeof(struct sockaddr_in6);
+			} else {
+				return -1;
+			}
+		}
+		r->nhosts++;
+		p = end ? end + 1 : p + len;
+	}
+	if (r->status == DNS_OK && r->nhosts == 0)
+		return -1;
+	return 0;
+}

@@ -69,4 +69,13 @@ void dns_mail_hosts(struct dns *d, const char *domain,
 /* dns_status_name - "ok", "nxdomain", ... */
 const char *dns_status_name(enum dns_status s);
 
+/* dns_status_from_name - the status named NAME, or -1 */
+int dns_status_from_name(const char *name);
+
+/* dns_result_text - R's hosts as "PREF NAME ADDR,ADDR;..." into BUF (for the job store) */
+void dns_result_text(const struct dns_result *r, char *buf, size_t n);
+
+/* dns_result_parse - R from a status name and dns_result_text's text; 0 ok, -1 malformed */
+int dns_result_parse(const char *status, const char *text, struct dns_result *r);
+
 #endif

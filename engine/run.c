@@ -144,6 +144,30 @@ static void on_catch_all_learned(void *ctx, const char *domain, enum catch_all c
 		store_set_catch_all(r->store, domain, ca == CATCH_ALL_YES, (int64_t)now_wall());
 }
 
+static int on_dns_cached(void *ctx, const char *domain, struct dns_result *out)
+{
+	struct run *r = ctx;
+	char *status = NULL, *mx = NULL;
+	int ok = store_dns_get(r->store, domain, (int64_t)now_wall() - DEF_DNS_CACHE_SECONDS, &status,
+	                       &mx) == 1 &&
+	         dns_result_parse(status, mx, out) == 0;
+
+	free(status);
+	free(mx);
+	return ok;
+}
+
+static void on_dns_learned(void *ctx, const char *domain, const struct dns_result *res)
+{
+	struct run *r = ctx;
+	char mx[4096];
+
+	if (r->closing || res->status == DNS_TEMPFAIL || res->status == DNS_NO_HOST_ADDRESS)
+		return; /* temporary answers are asked again */
+	dns_result_text(res, mx, sizeof mx);
+	store_dns_set(r->store, domain, dns_status_name(res->status), mx, (int64_t)now_wall());
+}
+
 /* ---- claiming ---- */
 
 static void claim_cb(void *ctx, const struct store_pending *p)
@@ -380,7 +404,7 @@ int run_store(struct store *s, const struct run_opts *o, struct run_result *res,
               size_t errlen)
 {
 	static const struct sched_callbacks cb = {on_result, on_catch_all_lookup,
-	                                          on_catch_all_learned};
+	                                          on_catch_all_learned, on_dns_cached, on_dns_learned};
 	struct run r;
 	struct sched_opts so = o->sched;
 	struct store_pending_stats ps;

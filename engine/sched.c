@@ -45,6 +45,7 @@ struct sdomain {
 	struct dns_host *hosts;     /* the MX hosts from DNS (only as many as there are) */
 	size_t nhosts;
 	char dns_detail[256];
+	int dns_from_store;         /* the answer came from the job store's cache */
 	int tried[DNS_MAX_HOSTS];   /* MX hosts that failed to take a session for the queued addresses */
 	enum catch_all ca;
 	int ca_known;               /* probed, skipped by policy, or stored */
@@ -442,6 +443,8 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 	struct sdomain *d = arg;
 	struct sched *s = d->s;
 
+	if (s->cb.dns_learned && !d->dns_from_store)
+		s->cb.dns_learned(s->ctx, d->name, r);
 	/* A compact copy: a struct dns_result is 21 KiB, most domains have one or two hosts. */
 	free(d->hosts);
 	d->nhosts = r->status == DNS_OK ? r->nhosts : 0;
@@ -885,7 +888,16 @@ void sched_add(struct sched *s, const struct sched_addr *in)
 	queue_push(d, a);
 	s->held++;
 	if (d->dns_state == 0) {
+		struct dns_result *cached = NULL;
 		d->dns_state = 1;
+		if (s->cb.dns_cached && (cached = malloc(sizeof *cached)) != NULL &&
+		    s->cb.dns_cached(s->ctx, d->name, cached)) {
+			d->dns_from_store = 1; /* not new: not stored again */
+			domain_dns_cb(d, cached);
+			free(cached);
+			return;
+		}
+		free(cached);
 		dns_mail_hosts(s->dns, d->name, domain_dns_cb, d);
 		return;
 	}

@@ -59,6 +59,11 @@ struct sched_callbacks {
 	int (*catch_all_lookup)(void *ctx, const char *domain);
 	/* catch_all_learned - the probe answered for DOMAIN (CATCH_ALL_YES / _NO / _INCONCLUSIVE) */
 	void (*catch_all_learned)(void *ctx, const char *domain, enum catch_all ca);
+	/* dns_cached - a stored answer for DOMAIN recent enough to reuse: 1 with OUT filled, else 0
+	 * (NULL: always ask DNS) */
+	int (*dns_cached)(void *ctx, const char *domain, struct dns_result *out);
+	/* dns_learned - DNS answered for DOMAIN (NULL: not kept) */
+	void (*dns_learned)(void *ctx, const char *domain, const struct dns_result *r);
 };
 
 struct sched_opts {

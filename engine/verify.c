@@ -188,7 +188,7 @@ static void print_result(FILE *out, const struct vaddr *a)
 int verify_run(const struct probe_config *c, char *const *addresses, int n, FILE *out, char *err,
                size_t errlen)
 {
-	static const struct sched_callbacks cb = {on_result, NULL, NULL};
+	static const struct sched_callbacks cb = {on_result, NULL, NULL, NULL, NULL};
 	struct sched_opts so = {DEF_CONCURRENCY, DEF_PER_HOST, NULL, 0};
 	struct verify v;
 	struct timeval soon = {0, 0};

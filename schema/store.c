@@ -47,6 +47,8 @@ enum stmt_id {
 	ST_RETRY_SAVE,
 	ST_CATCH_ALL_GET,
 	ST_CATCH_ALL_SET,
+	ST_DNS_GET,
+	ST_DNS_SET,
 	ST_COUNT
 };
 
@@ -107,6 +109,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO domains(name, catch_all, catch_all_checked_at) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(name) DO UPDATE SET catch_all = excluded.catch_all,"
 		" catch_all_checked_at = excluded.catch_all_checked_at",
+	[ST_DNS_GET] = "SELECT dns_status, mx FROM domains WHERE name = ?1 AND dns_checked_at >= ?2",
+	[ST_DNS_SET] =
+		"INSERT INTO domains(name, dns_status, mx, dns_checked_at) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT(name) DO UPDATE SET dns_status = excluded.dns_status, mx = excluded.mx,"
+		" dns_checked_at = excluded.dns_checked_at",
 	[ST_PROBLEM_COUNTS] =
 		"SELECT kind, count(*), min(line) FROM problems WHERE list_id = ?1 GROUP BY kind"
 		" ORDER BY kind",
@@ -918,6 +925,36 @@ int store_set_catch_all(struct store *s, const char *domain, int catch_all, int6
 	if (catch_all >= 0)
 		sqlite3_bind_int(st, 2, catch_all);
 	sqlite3_bind_int64(st, 3, now);
+	return step_done(s, st);
+}
+
+int store_dns_get(struct store *s, const char *domain, int64_t since, char **status, char **mx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DNS_GET);
+	int rc, found = 0;
+
+	*status = *mx = NULL;
+	bind_text(st, 1, domain);
+	sqlite3_bind_int64(st, 2, since);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*status = column_strdup(st, 0, NULL);
+		*mx = column_strdup(st, 1, NULL);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+int store_dns_set(struct store *s, const char *domain, const char *status, const char *mx,
+                  int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DNS_SET);
+
+	bind_text(st, 1, domain);
+	bind_text(st, 2, status);
+	bind_text(st, 3, mx);
+	sqlite3_bind_int64(st, 4, now);
 	return step_done(s, st);
 }
 

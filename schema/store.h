@@ -211,6 +211,14 @@ int store_retry_save(struct store *s, int64_t id, int attempts, int64_t at, cons
 int store_catch_all(struct store *s, const char *domain);
 int store_set_catch_all(struct store *s, const char *domain, int catch_all, int64_t now);
 
+/* store_dns_get - the domain's stored DNS answer if checked at or after SINCE: 1 with status
+ * and MX text (malloc'd) filled, 0 none, -1 error */
+int store_dns_get(struct store *s, const char *domain, int64_t since, char **status, char **mx);
+
+/* store_dns_set - remember the domain's DNS answer (status name, MX hosts as text) */
+int store_dns_set(struct store *s, const char *domain, const char *status, const char *mx,
+                  int64_t now);
+
 /* store_count_stale - verdicts checked before STALE_BEFORE (for status) */
 int64_t store_count_stale(struct store *s, int64_t stale_before);
 
