@@ -1,9 +1,9 @@
 /*
  * verify - `mailsift verify ADDRESS...`: check addresses now, on one event loop, and print one
  * JSON object per address (in the order given) on OUT. Syntax and flags come from the importer's
- * checks; DNS from dns; the SMTP conversation from smtp (one session per domain, the catch-all
- * probe first); the verdict from decide. Temporary answers (greylisting) are retried after the
- * configured delays from the same source and MAIL FROM, up to max_attempts.
+ * checks; DNS, sessions, catch-all probes and host politeness from the scheduler (sched, as for
+ * `mailsift run`); the verdict from decide. Temporary answers (greylisting) are retried after
+ * the configured delays from the same source and MAIL FROM, up to max_attempts.
  */
 #ifndef MAILSIFT_VERIFY_H
 #define MAILSIFT_VERIFY_H
