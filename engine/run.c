@@ -51,6 +51,7 @@ struct run {
 	int stopping;                   /* a signal came */
 	int closing;                    /* tearing down: late callbacks change nothing */
 	int finishing;                  /* every verdict is in: waiting for sessions to QUIT */
+	double last_commit;             /* progress clock of the last periodic commit */
 	int failed;
 	char err[512];
 	int64_t uncommitted;
@@ -290,7 +291,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	double rate = secs > 0 ? (double)r->verdicts / secs : 0;
 	double left = rate > 0 ? (double)(r->total - done) / rate : -1;
 	char text[512], eta[32] = "?";
-	static double last_commit;
 
 	(void)fd;
 	(void)what;
@@ -303,9 +303,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(r->base);
 		return;
 	}
-	if (progress_now() - last_commit >= DEF_COMMIT_INTERVAL) {
+	if (progress_now() - r->last_commit >= DEF_COMMIT_INTERVAL) {
 		commit(r);
-		last_commit = progress_now();
+		r->last_commit = progress_now();
 	}
 	if (r->waiting)
 		return;

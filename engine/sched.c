@@ -727,8 +727,8 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 	j->d = d;
 	j->h = h;
 	j->host_index = index;
-	/* This host's addresses first, then the domain's other hosts (a session does not fall
-	 * back by itself: connect_attempts is 1; the scheduler moves addresses instead). */
+	/* This host's addresses only: the session may try them in turn (IPv6 and IPv4, say); the
+	 * scheduler, not the session, moves the addresses to the domain's other MX hosts. */
 	for (size_t k = 0; k < d->hosts[index].naddrs && nt < SMTP_MAX_TARGETS; k++) {
 		t[nt].host = d->hosts[index].name;
 		t[nt].addr = d->hosts[index].addr[k];
@@ -852,7 +852,6 @@ struct sched *sched_new(struct event_base *base, const struct probe_config *c,
 		return NULL;
 	s->base = base;
 	s->cfg = *c;
-	s->cfg.connect_attempts = 1;
 	s->o = *o;
 	if (s->o.per_host < 1)
 		s->o.per_host = 1;

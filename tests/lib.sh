@@ -28,3 +28,27 @@ check_contains() {
 data_rows() {
 	python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape"))); print(max(len(r)-1,0))' "$1"
 }
+
+# expect_json PREFIX FILE ADDRESS STATUS REASON [FIELD=VALUE ...] - one `mailsift verify` result
+# (JSON lines in FILE) has this status/reason and these fields; prints PASS or FAIL
+expect_json() {
+	python3 - "$@" <<'PY'
+import json, sys
+prefix, path, addr, status, reason = sys.argv[1:6]
+rows = [json.loads(l) for l in open(path, encoding="utf-8")]
+got = [r for r in rows if r["address"] == addr]
+name = "%sverify %s: %s/%s" % (prefix, addr, status, reason)
+if len(got) != 1:
+    print("FAIL %s: %d results" % (name, len(got))); sys.exit()
+r = got[0]
+bad = []
+if (r["status"], r["reason"]) != (status, reason):
+    bad.append("got %s/%s (%s %s %s | %s)" % (r["status"], r["reason"], r["smtp_code"],
+               r["enhanced_code"], r["smtp_message"], r["detail"]))
+for kv in sys.argv[6:]:
+    k, v = kv.split("=", 1)
+    if str(r.get(k)) != v:
+        bad.append("%s=%r, want %s" % (k, r.get(k), v))
+print(("FAIL %s: %s" % (name, "; ".join(bad))) if bad else "PASS " + name)
+PY
+}

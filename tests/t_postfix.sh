@@ -77,27 +77,7 @@ t3=$(now)
 tail -n +$((mark + 1)) "$LOG" > "$WORK/b.log"
 
 # expect FILE ADDRESS STATUS REASON [FIELD=VALUE ...]
-expect() {
-	python3 - "$@" <<'PY'
-import json, sys
-path, addr, status, reason = sys.argv[1:5]
-rows = [json.loads(l) for l in open(path, encoding="utf-8")]
-got = [r for r in rows if r["address"] == addr]
-name = "postfix: verify %s: %s/%s" % (addr, status, reason)
-if len(got) != 1:
-    print("FAIL %s: %d results" % (name, len(got))); sys.exit()
-r = got[0]
-bad = []
-if (r["status"], r["reason"]) != (status, reason):
-    bad.append("got %s/%s (%s %s %s | %s)" % (r["status"], r["reason"], r["smtp_code"],
-               r["enhanced_code"], r["smtp_message"], r["detail"]))
-for kv in sys.argv[5:]:
-    k, v = kv.split("=", 1)
-    if str(r.get(k)) != v:
-        bad.append("%s=%r, want %s" % (k, r.get(k), v))
-print(("FAIL %s: %s" % (name, "; ".join(bad))) if bad else "PASS " + name)
-PY
-}
+expect() { expect_json "postfix: " "$@"; }
 
 A="$WORK/a.json"
 expect "$A" alice@pf.test valid accepted smtp_code=250 enhanced_code=2.1.5 mx_host=mx.pf.test \
