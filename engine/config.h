@@ -40,23 +40,21 @@
 #define DEF_PER_HOST 10
 /* Window a host starts with: slow start, grown by one after a window's worth of good sessions. */
 #define DEF_HOST_WINDOW_START 2
-/* Seconds between two new connections to one host: spreads a burst without idling it. */
+/* Seconds between two new connections to one host, and after a session to it ends (the host
+ * may still count the closed one): spreads a burst without idling it. */
 #define DEF_HOST_SPACING 0.02
-/* Consecutive failed sessions (refused, timed out, throttled) before a host is paused. */
+/* Consecutive failed sessions (refused, timed out, throttled, ...) before a host is paused;
+ * then its waiting addresses get its last failure (retried later, as for greylisting). */
 #define DEF_FAILURES_TO_PAUSE 3
 /* Pause of a failing host: 15 s x penalty^2, at most an hour (OpenSMTPD's route penalty). */
 #define DEF_PAUSE_BASE 15.0
 #define DEF_PAUSE_MAX 3600.0
-/* Times a domain's addresses go back in line after its host refused a session for being one
- * too many (421 / 4.7.x at the greeting) before that counts as a failed attempt: the refusal
- * is about our pace, not about the addresses, and the host's window has shrunk meanwhile. */
-#define DEF_PUSHBACK_REQUEUES 5
 /* Addresses one session asks about before QUIT (four transactions of 25): long enough to pay
- * for the connection, short enough to spread a domain over a host's window. */
+ * for the connection, short enough to look like ordinary mail. */
 #define DEF_SESSION_ADDRESSES 100
-/* A host whose round trip is at least this slow (seconds) gets a domain's addresses split over
- * its free sessions instead of one long session (a fast host gets full sessions: fewer
- * connections). Never fewer than DEF_SESSION_MIN_ADDRESSES a session. */
+/* A host gets one more session while its waiting addresses outnumber its open sessions times
+ * DEF_SESSION_ADDRESSES, or times DEF_SESSION_MIN_ADDRESSES when its round trip is at least
+ * DEF_SLOW_RTT seconds (a slow host pays for parallel sessions, a fast one for connections). */
 #define DEF_SLOW_RTT 0.005
 #define DEF_SESSION_MIN_ADDRESSES 10
 /* Seconds a session is reused for at most: long sessions look like a harvester. */

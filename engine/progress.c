@@ -3,6 +3,7 @@
  */
 #include "engine/progress.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,10 @@ void progress_init(struct progress *p, FILE *out, int quiet)
 	p->tty = isatty(fileno(out));
 	p->started = progress_now();
 	p->last = p->started;
+	p->interval = PROGRESS_LINE_INTERVAL;
+	const char *knob = getenv("MAILSIFT_PROGRESS_INTERVAL");
+	if (knob && atof(knob) > 0)
+		p->interval = atof(knob);
 }
 
 void progress_show(struct progress *p, double fraction, const char *text, int force)
@@ -32,7 +37,7 @@ void progress_show(struct progress *p, double fraction, const char *text, int fo
 
 	if (p->quiet)
 		return;
-	if (!force && now - p->last < (p->tty ? PROGRESS_TTY_INTERVAL : PROGRESS_LINE_INTERVAL))
+	if (!force && now - p->last < (p->tty ? PROGRESS_TTY_INTERVAL : p->interval))
 		return;
 	p->last = now;
 	if (!p->tty) {

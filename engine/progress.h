@@ -17,10 +17,12 @@ struct progress {
 	int quiet;          /* show nothing */
 	int drawn;          /* a live line is on screen */
 	double last;        /* monotonic seconds of the last output */
+	double interval;    /* seconds between lines when not a terminal */
 	double started;
 };
 
-/* progress_init - for OUT (stderr); QUIET turns it off */
+/* progress_init - for OUT (stderr); QUIET turns it off. Test knob: MAILSIFT_PROGRESS_INTERVAL
+ * (seconds) replaces PROGRESS_LINE_INTERVAL. */
 void progress_init(struct progress *p, FILE *out, int quiet);
 
 /* progress_show - FRACTION in [0,1] or negative when unknown, and a line of TEXT; shown only

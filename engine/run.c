@@ -23,6 +23,9 @@
 #define CLAIM_CHUNK 1000            /* addresses read from the store per query */
 #define PROGRESS_TICK 0.1           /* seconds between progress checks */
 #define FD_RESERVE 64               /* descriptors kept for the store, DNS and stdio */
+#define RATE_INTERVAL 1.0           /* seconds between samples of the verdict rate */
+#define RATE_WEIGHT 0.2             /* weight of a new sample (about the last 5 s count) */
+#define RETRY_STATS_INTERVAL 2.0    /* seconds between counts of the addresses waiting to retry */
 
 struct claimed {
 	int64_t id;
@@ -59,6 +62,12 @@ struct run {
 	int64_t by_status[STATUS_COUNT];
 	int64_t waiting_count;
 	double started;
+	/* progress: a recent rate (not the whole run's, which waits for retries) and the
+	 * addresses waiting for a retry, read from the store's index every RETRY_STATS_INTERVAL */
+	double rate, rate_at;
+	int64_t rate_verdicts;
+	int64_t retry_wait, retry_first, retry_last;
+	double retry_stats_at;
 	struct claimed *batch;          /* claim buffer */
 	size_t nbatch;
 };
@@ -283,14 +292,47 @@ static void finish_or_wait(struct run *r)
 
 /* ---- progress, commits, signals ---- */
 
+/* duration_text - "45 s", "12 min", "2 h 05 min" */
+static const char *duration_text(double secs, char *buf, size_t n)
+{
+	long s = secs > 0 ? (long)(secs + 0.5) : 0;
+
+	if (s < 120)
+		snprintf(buf, n, "%ld s", s);
+	else if (s < 7200)
+		snprintf(buf, n, "%ld min", (s + 30) / 60);
+	else
+		snprintf(buf, n, "%ld h %02ld min", s / 3600, (s % 3600 + 30) / 60);
+	return buf;
+}
+
+/* progress_sample - refresh the recent rate and the count of addresses waiting to retry */
+static void progress_sample(struct run *r)
+{
+	double now = progress_now();
+
+	if (now - r->rate_at >= RATE_INTERVAL) {
+		double sample = (double)(r->verdicts - r->rate_verdicts) / (now - r->rate_at);
+		r->rate = r->rate_verdicts == 0 && r->rate == 0 ? sample
+		          : (1 - RATE_WEIGHT) * r->rate + RATE_WEIGHT * sample;
+		r->rate_at = now;
+		r->rate_verdicts = r->verdicts;
+	}
+	if (now - r->retry_stats_at >= RETRY_STATS_INTERVAL) {
+		store_retry_waiting(r->store, (int64_t)now_wall(), &r->retry_wait, &r->retry_first,
+		                    &r->retry_last);
+		r->retry_stats_at = now;
+	}
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct run *r = arg;
-	double secs = progress_now() - r->started;
 	int64_t done = r->done_at_start + r->verdicts;
-	double rate = secs > 0 ? (double)r->verdicts / secs : 0;
-	double left = rate > 0 ? (double)(r->total - done) / rate : -1;
-	char text[512], eta[32] = "?";
+	int64_t first_pass = r->total - done - r->retry_wait; /* not waiting for a retry */
+	char text[640], eta[96], retry[128] = "", d1[32], d2[32];
+	int64_t wall = (int64_t)now_wall();
+	double rate, secs = progress_now() - r->started;
 
 	(void)fd;
 	(void)what;
@@ -307,18 +349,36 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		commit(r);
 		r->last_commit = progress_now();
 	}
+	progress_sample(r);
 	if (r->waiting)
 		return;
-	if (left >= 0)
-		snprintf(eta, sizeof eta, "%.0f s", left);
+	/* the recent rate once there is one, the whole run's until then */
+	rate = r->rate > 0 ? r->rate : secs > 0 ? (double)r->verdicts / secs : 0;
+	/* The ETA covers what can be asked now; greylisted addresses wait for their retry time,
+	 * which no rate shortens: said apart. */
+	if (first_pass <= 0)
+		snprintf(eta, sizeof eta, "ETA -");
+	else if (rate > 0)
+		snprintf(eta, sizeof eta, "ETA %s", duration_text((double)first_pass / rate, d1, sizeof d1));
+	else
+		snprintf(eta, sizeof eta, "ETA ?");
+	if (r->retry_wait > 0 && r->retry_last > r->retry_first)
+		snprintf(retry, sizeof retry, ", %lld wait for a retry (next in %s, last in %s)",
+		         (long long)r->retry_wait,
+		         duration_text((double)(r->retry_first - wall), d1, sizeof d1),
+		         duration_text((double)(r->retry_last - wall), d2, sizeof d2));
+	else if (r->retry_wait > 0)
+		snprintf(retry, sizeof retry, ", %lld wait for a retry (due in %s)",
+		         (long long)r->retry_wait,
+		         duration_text((double)(r->retry_first - wall), d1, sizeof d1));
 	snprintf(text, sizeof text,
-	         "verifying: %lld/%lld, %.0f/s, ETA %s | valid %lld invalid %lld risky %lld "
-	         "catch_all %lld unknown %lld | sessions %zu, hosts paused %zu, retries %lld",
+	         "verifying: %lld/%lld, %.0f/s, %s | valid %lld invalid %lld risky %lld "
+	         "catch_all %lld unknown %lld | sessions %zu, hosts paused %zu%s",
 	         (long long)done, (long long)r->total, rate, eta,
 	         (long long)r->by_status[STATUS_VALID], (long long)r->by_status[STATUS_INVALID],
 	         (long long)r->by_status[STATUS_RISKY], (long long)r->by_status[STATUS_CATCH_ALL],
 	         (long long)r->by_status[STATUS_UNKNOWN], sched_sessions(r->sched),
-	         sched_hosts_paused(r->sched), (long long)r->retries);
+	         sched_hosts_paused(r->sched), retry);
 	progress_show(&r->progress, r->total ? (double)done / (double)r->total : -1, text, 0);
 }
 
@@ -460,6 +520,9 @@ int run_store(struct store *s, const struct run_opts *o, struct run_result *res,
 	r.total = ps.due + ps.waiting + ps.done;
 	r.done_at_start = ps.done;
 	r.started = progress_now();
+	r.rate_at = r.started;
+	r.retry_wait = ps.waiting;
+	r.retry_stats_at = r.started - RETRY_STATS_INTERVAL; /* first and last due: at the first tick */
 	event_add(r.commit_ev, &tick);
 	event_active(r.feed_ev, EV_TIMEOUT, 0);
 	event_base_dispatch(r.base);

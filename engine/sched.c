@@ -1,16 +1,21 @@
 /*
  * sched - the scheduler (see sched.h for the policy and the contract).
  *
- * Objects: a saddr is one address waiting or in a session; a sdomain is a recipient domain as
+ * Objects: a saddr is one address waiting or being asked; a sdomain is a recipient domain as
  * seen from one source address (its DNS answer, catch-all state and queue of saddrs); a shost
  * is one MX host address from one source address (window, spacing, pause, statistics, and the
- * FIFO of domains ready to send it a session); a job is one session. sched_pump() starts every
- * session the limits allow and arms one timer for the earliest moment another may start.
+ * list of domains routed to it that have addresses waiting); a job is one session to a host.
+ * Sessions are not given addresses when they start: each takes the next one from its host's
+ * list when it is ready for a RCPT (job_next_rcpt), whatever its domain, so the sessions of a
+ * host share its work to the end and finish together, and the domains sharing a host share
+ * its sessions. sched_pump() starts every session the limits allow and arms one timer for the
+ * earliest moment another may start.
  */
 #include "engine/sched.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +34,12 @@ struct shost;
 struct saddr {
 	int64_t id;
 	char *address;
+	struct sdomain *d;
 	unsigned flags;
 	int attempts;               /* before the current session */
 	int utf8;                   /* local part needs SMTPUTF8 */
-	int answered;               /* the current session answered it */
-	struct saddr *next;         /* in its domain's queue or its job's list */
+	int route;                  /* index in d->hosts of the host asked */
+	struct saddr *next;         /* in its domain's queue */
 };
 
 struct sdomain {
@@ -46,21 +52,17 @@ struct sdomain {
 	size_t nhosts;
 	char dns_detail[256];
 	int dns_from_store;         /* the answer came from the job store's cache */
-	int tried[DNS_MAX_HOSTS];   /* MX hosts that failed to take a session for the queued addresses */
+	unsigned char tried[DNS_MAX_HOSTS]; /* MX hosts that failed to take a session lately */
+	struct shost *failed_host;  /* the last of them (its last failure explains ours) */
 	enum catch_all ca;
 	int ca_known;               /* probed, skipped by policy, or stored */
-	int probing;                /* a session carries the probe */
-	int sessions;               /* open sessions */
+	int probing;                /* a session asks the probe now */
+	int inflight;               /* RCPTs of the domain (the probe included) being asked */
 	struct saddr *head, *tail;  /* waiting addresses */
 	size_t queued;
-	int on_host;                /* in some host's ready FIFO */
-	int route;                  /* index in dns.hosts of the host it is queued on */
-	enum smtp_end last_fail;    /* how the last unreachable host failed */
-	struct reply last_reply;    /* and what it said, when it said something */
-	int have_last_reply;
-	char last_detail[256];
-	int pushbacks;              /* sessions refused for our pace, addresses put back in line */
-	struct sdomain *ready_next;
+	struct shost *host;         /* the host whose list holds it, or NULL */
+	int route;                  /* index in hosts of that host */
+	struct sdomain *ready_prev, *ready_next;
 };
 
 struct shost {
@@ -71,15 +73,21 @@ struct shost {
 	int active;                 /* open sessions */
 	int window;                 /* allowed open sessions now */
 	int ceiling;                /* the host's limit as found by its pushback (per_host until) */
-	int good;                   /* good sessions since the window last grew */
 	int failures;               /* failed sessions in a row */
 	int penalty;                /* pauses so far */
 	double next_start;          /* monotonic: no new connection before */
 	double rtt;                 /* smoothed seconds per round trip (connect to MAIL FROM / 4) */
 	double paused_until;
-	struct sdomain *ready_head, *ready_tail;
-	struct shost *work_next;    /* in the list of hosts with ready domains */
+	struct sdomain *ready_head, *ready_tail; /* domains with addresses waiting for it */
+	size_t queued;              /* their waiting addresses */
+	struct job *idle;           /* sessions waiting for work (job.idle_next) */
+	struct shost *work_next;    /* in the list of hosts with waiting domains */
 	int on_work;
+	/* its last failed session: what the addresses it could not ask are told */
+	enum smtp_end last_end;
+	struct reply last_reply;
+	int have_last_reply;
+	char last_detail[256];
 	/* statistics */
 	long sessions, pushback, connect_failures, pauses;
 	int max_window;
@@ -87,18 +95,17 @@ struct shost {
 
 struct job {
 	struct sched *s;
-	struct sdomain *d;
 	struct shost *h;
-	int host_index;             /* index of h in d->hosts */
-	struct saddr *list;         /* addresses of this session */
-	struct saddr *cursor;       /* next to offer */
-	int probe;                  /* offer the catch-all probe first */
-	int prober;                 /* this session carries the domain's probe */
+	struct saddr *cur;          /* the address whose RCPT is being asked */
+	struct sdomain *probe_d;    /* the domain whose catch-all probe is being asked */
 	int concurrent;             /* sessions open to the host when this one started, itself included */
-	int offered;                /* addresses asked about so far */
+	int offered;                /* RCPTs asked so far */
 	int admitted;               /* the host accepted MAIL FROM */
+	int waiting;                /* idle, in h->idle */
 	double started;             /* monotonic seconds */
 	struct job *prev, *next;    /* in sched.jobs */
+	struct job *idle_next;
+	char mx_name[256];          /* the MX name the session connects to (SNI, reports) */
 	char probe_addr[300];
 	struct smtp_session *session;
 };
@@ -113,7 +120,7 @@ struct sched {
 	void *ctx;
 	struct sdomain *domains[SCHED_BUCKETS];
 	struct shost *hosts[SCHED_BUCKETS];
-	struct shost *work;         /* hosts with ready domains */
+	struct shost *work;         /* hosts with waiting domains */
 	struct job *jobs;           /* open sessions */
 	struct event *pump_timer;
 	int pump_armed;
@@ -152,6 +159,8 @@ static char *xstrdup(const char *v)
 }
 
 static void sched_pump(struct sched *s);
+static void domain_schedule(struct sched *s, struct sdomain *d);
+static void domain_free_if_idle(struct sched *s, struct sdomain *d);
 
 /* ---- hosts ---- */
 
@@ -185,41 +194,71 @@ static struct shost *host_get(struct sched *s, const struct sockaddr_storage *ad
 	return h;
 }
 
-/* host_feedback - a session on H ended: grow after good ones; after pushback shrink, and when
- * the host refused a session for being one too many (421, 4.7.x), remember its limit: the
- * sessions open at that moment minus one. A window never grows past that again, so the limit
- * is found once and kept, not probed over and over. */
-static void host_feedback(struct sched *s, struct shost *h, const struct job *j,
-                          enum smtp_end end, int pushback)
+static int host_paused(const struct shost *h, double now)
 {
-	double now = now_mono();
+	return h->paused_until > now;
+}
 
-	if (!pushback) {
-		h->failures = 0; /* the window grew when the session was admitted (host_admitted) */
-		return;
+/* session_failed - the session ended in a failure of the host or of the connection (not after
+ * its last address, not stopped by us, not a polite early end) */
+static int session_failed(enum smtp_end e)
+{
+	return e != SMTP_END_OK && e != SMTP_END_REJECTIONS && e != SMTP_END_CANCELLED;
+}
+
+/* is_pushback - the session's end says the host does not want us now */
+static int is_pushback(const struct smtp_session_result *r)
+{
+	switch (r->end) {
+	case SMTP_END_CONNECT:
+	case SMTP_END_TIMEOUT:
+	case SMTP_END_THROTTLED:
+		return 1;
+	case SMTP_END_BANNER:
+		return r->outcome == OUTCOME_THROTTLED || r->outcome == OUTCOME_TEMPORARY;
+	default:
+		return 0;
 	}
-	h->pushback++;
-	h->good = 0;
-	if (end == SMTP_END_CONNECT || end == SMTP_END_TIMEOUT) {
-		h->connect_failures++;
-		h->window = h->window > 1 ? h->window / 2 : 1;
-	} else {
-		int limit = j->concurrent > 1 ? j->concurrent - 1 : 1;
-		if (limit < h->ceiling)
-			h->ceiling = limit;
-		h->window = h->window / 2 > h->ceiling ? h->ceiling : h->window / 2;
-		if (h->window < 1)
-			h->window = 1;
+}
+
+/* host_feedback - a session on H ended as SR says. Pushback shrinks the window at once, and
+ * when the host refused a session for being one too many (421, 4.7.x) it also sets the
+ * host's ceiling: the sessions open at that moment minus one. A window never grows past it
+ * again, so the limit is found once and kept, not probed over and over. Every failure counts
+ * toward a pause (15 s x penalty^2, at most an hour). Returns 1 when the host was just paused. */
+static int host_feedback(struct shost *h, const struct job *j, const struct smtp_session_result *sr)
+{
+	double now = now_mono(), pause;
+
+	if (!session_failed(sr->end))
+		return 0; /* the window grew when the session was admitted (host_admitted) */
+	h->last_end = sr->end;
+	h->have_last_reply = sr->reply != NULL;
+	if (sr->reply)
+		h->last_reply = *sr->reply;
+	snprintf(h->last_detail, sizeof h->last_detail, "%s", sr->detail ? sr->detail : "");
+	if (is_pushback(sr)) {
+		h->pushback++;
+		if (sr->end == SMTP_END_CONNECT || sr->end == SMTP_END_TIMEOUT) {
+			h->connect_failures++;
+			h->window = h->window > 1 ? h->window / 2 : 1;
+		} else {
+			int limit = j->concurrent > 1 ? j->concurrent - 1 : 1;
+			if (limit < h->ceiling)
+				h->ceiling = limit;
+			h->window = h->window / 2 > h->ceiling ? h->ceiling : h->window / 2;
+			if (h->window < 1)
+				h->window = 1;
+		}
 	}
-	if (++h->failures >= DEF_FAILURES_TO_PAUSE) {
-		double pause;
-		h->penalty++;
-		pause = DEF_PAUSE_BASE * h->penalty * h->penalty;
-		h->paused_until = now + (pause < DEF_PAUSE_MAX ? pause : DEF_PAUSE_MAX);
-		h->pauses++;
-		h->failures = 0;
-	}
-	(void)s;
+	if (++h->failures < DEF_FAILURES_TO_PAUSE)
+		return 0;
+	h->penalty++;
+	pause = DEF_PAUSE_BASE * h->penalty * h->penalty;
+	h->paused_until = now + (pause < DEF_PAUSE_MAX ? pause : DEF_PAUSE_MAX);
+	h->pauses++;
+	h->failures = 0;
+	return 1;
 }
 
 /* host_admitted - H took a session up to MAIL FROM: one more may fit. Slow start as in TCP:
@@ -230,30 +269,84 @@ static void host_feedback(struct sched *s, struct shost *h, const struct job *j,
 static void host_admitted(struct shost *h)
 {
 	h->failures = 0;
-	if (++h->good >= 1 && h->window < h->ceiling) {
+	if (h->window < h->ceiling) {
 		h->window++;
-		h->good = 0;
 		if (h->window > h->max_window)
 			h->max_window = h->window;
 	}
 }
 
+/* host_wake - the sessions of H waiting for work ask again */
+static void host_wake(struct shost *h)
+{
+	while (h && h->idle) {
+		struct job *j = h->idle;
+		h->idle = j->idle_next;
+		j->waiting = 0;
+		smtp_resume(j->session);
+	}
+}
+
+/* host_ready - D's waiting addresses go to H's list (D is on no list) */
 static void host_ready(struct sched *s, struct shost *h, struct sdomain *d)
 {
-	if (d->on_host)
-		return;
-	d->on_host = 1;
+	d->host = h;
 	d->ready_next = NULL;
+	d->ready_prev = h->ready_tail;
 	if (h->ready_tail)
 		h->ready_tail->ready_next = d;
 	else
 		h->ready_head = d;
 	h->ready_tail = d;
+	h->queued += d->queued;
 	if (!h->on_work) {
 		h->on_work = 1;
 		h->work_next = s->work;
 		s->work = h;
 	}
+	host_wake(h);
+}
+
+/* host_unready - D leaves its host's list */
+static void host_unready(struct sdomain *d)
+{
+	struct shost *h = d->host;
+
+	if (h == NULL)
+		return;
+	if (d->ready_prev)
+		d->ready_prev->ready_next = d->ready_next;
+	else
+		h->ready_head = d->ready_next;
+	if (d->ready_next)
+		d->ready_next->ready_prev = d->ready_prev;
+	else
+		h->ready_tail = d->ready_prev;
+	h->queued -= d->queued;
+	d->host = NULL;
+	d->ready_prev = d->ready_next = NULL;
+}
+
+/* host_pick - the first domain on H's list with an address that may be asked now; *probe
+ * set when its catch-all probe must be asked first. Domains left empty leave the list. */
+static struct sdomain *host_pick(struct sched *s, struct shost *h, int *probe)
+{
+	struct sdomain *d, *next;
+
+	for (d = h->ready_head; d; d = next) {
+		next = d->ready_next;
+		if (d->queued == 0) {
+			host_unready(d);
+			domain_free_if_idle(s, d);
+			continue;
+		}
+		if (d->ca_known || !d->probing) {
+			*probe = !d->ca_known;
+			return d;
+		}
+		/* its probe is being asked: its addresses wait for the answer */
+	}
+	return NULL;
 }
 
 /* ---- domains ---- */
@@ -315,13 +408,13 @@ static struct sdomain *domain_get(struct sched *s, const char *name, const char 
 	return d;
 }
 
-/* domain_free_if_idle - drop a domain with nothing queued and nothing open */
+/* domain_free_if_idle - drop a domain with nothing waiting and nothing being asked */
 static void domain_free_if_idle(struct sched *s, struct sdomain *d)
 {
 	unsigned b;
 	struct sdomain **pp;
 
-	if (d->queued || d->sessions || d->on_host || d->dns_state == 1)
+	if (d->queued || d->inflight || d->host || d->dns_state == 1)
 		return;
 	b = str_hash(d->name, d->source) % SCHED_BUCKETS;
 	for (pp = &s->domains[b]; *pp; pp = &(*pp)->hnext)
@@ -341,13 +434,12 @@ static void saddr_free(struct saddr *a)
 }
 
 /* report - one address's result to the owner; the address is freed */
-static void report(struct sched *s, struct sdomain *d, struct saddr *a,
-                   const struct decide_out *v, int attempts, const struct reply *r,
-                   const char *detail, const char *mx_host, int tls)
+static void report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
+                   const struct reply *r, const char *detail, const char *mx_host, int tls)
 {
 	struct sched_result res = {
 		.id = a->id, .verdict = *v, .attempts = attempts, .reply = r, .detail = detail,
-		.mx_host = mx_host, .source = d->source, .tls = tls, .catch_all = d->ca,
+		.mx_host = mx_host, .source = a->d->source, .tls = tls, .catch_all = a->d->ca,
 	};
 
 	if (v->retry)
@@ -357,7 +449,7 @@ static void report(struct sched *s, struct sdomain *d, struct saddr *a,
 	saddr_free(a);
 }
 
-/* queue_push - put A back at the end of D's queue (not reported) */
+/* queue_push - put A at the end of D's queue (not reported) */
 static void queue_push(struct sdomain *d, struct saddr *a)
 {
 	a->next = NULL;
@@ -367,75 +459,165 @@ static void queue_push(struct sdomain *d, struct saddr *a)
 		d->head = a;
 	d->tail = a;
 	d->queued++;
+	if (d->host)
+		d->host->queued++;
 }
 
-/* domain_route - the first MX host of D that has not failed it, or NULL */
+/* queue_pop - the first waiting address of D (D has one) */
+static struct saddr *queue_pop(struct sdomain *d)
+{
+	struct saddr *a = d->head;
+
+	d->head = a->next;
+	if (d->head == NULL)
+		d->tail = NULL;
+	d->queued--;
+	if (d->host)
+		d->host->queued--;
+	a->next = NULL;
+	return a;
+}
+
+/* domain_fail - up to N of D's waiting addresses get verdict IN (nothing asked them); R and
+ * DETAIL say why. Returns how many. */
+static size_t domain_fail(struct sched *s, struct sdomain *d, size_t n, const struct decide_in *in0,
+                          const struct reply *r, const char *detail)
+{
+	size_t done = 0;
+
+	while (d->head && done < n) {
+		struct saddr *a = queue_pop(d);
+		struct decide_in in = *in0;
+		struct decide_out v;
+		in.flags = a->flags;
+		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
+		decide(&in, &v);
+		report(s, a, &v, a->attempts + 1, r, detail, NULL, 0);
+		done++;
+	}
+	return done;
+}
+
+/* domain_fail_host - up to N of D's waiting addresses get H's last failure */
+static size_t domain_fail_host(struct sched *s, struct sdomain *d, size_t n, const struct shost *h)
+{
+	struct decide_in in = {.dns = DNS_OK, .session = h->last_end, .catch_all = d->ca};
+
+	return domain_fail(s, d, n, &in, h->have_last_reply ? &h->last_reply : NULL,
+	                   h->last_detail[0] ? h->last_detail : "no MX host of the domain took a session");
+}
+
+/* domain_catch_all - D is proven catch-all: its waiting addresses are told so, unasked */
+static void domain_catch_all(struct sched *s, struct sdomain *d)
+{
+	struct decide_in in = {.dns = DNS_OK, .rcpt_answered = 1, .rcpt = OUTCOME_ACCEPTED,
+	                       .catch_all = CATCH_ALL_YES};
+	struct decide_out v;
+
+	decide(&in, &v);
+	while (d->head) {
+		struct saddr *a = queue_pop(d);
+		report(s, a, &v, a->attempts, NULL, "domain accepts any address (catch-all)", NULL, 0);
+	}
+}
+
+/* domain_route - the first MX host of D that has not failed it lately and is not paused, or
+ * NULL (then d->failed_host says why, when some host did) */
 static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index)
 {
+	double now = now_mono();
+
 	for (size_t i = 0; i < d->nhosts; i++) {
+		struct shost *h;
 		if (d->tried[i] || d->hosts[i].naddrs == 0)
 			continue;
+		h = host_get(s, &d->hosts[i].addr[0], d->source);
+		if (host_paused(h, now)) {
+			d->tried[i] = 1;
+			d->failed_host = h;
+			continue;
+		}
 		*index = (int)i;
-		return host_get(s, &d->hosts[i].addr[0], d->source);
+		return h;
 	}
 	return NULL;
 }
 
-/* domain_fail_all - every queued address of D gets verdict IN (nothing can reach it now);
- * R is the reply that said so, if any */
-static void domain_fail_all(struct sched *s, struct sdomain *d, const struct decide_in *in0,
-                            const struct reply *r, const char *detail)
-{
-	while (d->head) {
-		struct saddr *a = d->head;
-		struct decide_in in = *in0;
-		struct decide_out v;
-		d->head = a->next;
-		d->queued--;
-		in.flags = a->flags;
-		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
-		decide(&in, &v);
-		report(s, d, a, &v, a->attempts + 1, r, detail, NULL, 0);
-	}
-	d->tail = NULL;
-}
-
-/* domain_schedule - D has queued addresses and an answer from DNS: put it on a host */
+/* domain_schedule - D has waiting addresses and an answer from DNS: put it on a host's list */
 static void domain_schedule(struct sched *s, struct sdomain *d)
 {
 	struct shost *h;
 	int index;
 
-	if (d->queued == 0 || d->dns_state != 2 || d->on_host)
+	if (d->queued == 0 || d->dns_state != 2 || d->host)
 		return;
 	if (d->ca_known && d->ca == CATCH_ALL_YES) {
-		/* Proven catch-all (by this run or a stored answer): no RCPT can tell more. */
-		struct decide_in in = {.dns = DNS_OK, .rcpt_answered = 1, .rcpt = OUTCOME_ACCEPTED,
-		                       .catch_all = CATCH_ALL_YES};
-		struct decide_out v;
-		decide(&in, &v);
-		while (d->head) {
-			struct saddr *a = d->head;
-			d->head = a->next;
-			d->queued--;
-			report(s, d, a, &v, a->attempts, NULL, "domain accepts any address (catch-all)",
-			       NULL, 0);
-		}
-		d->tail = NULL;
+		domain_catch_all(s, d); /* proven (by this run or a stored answer): no RCPT tells more */
 		return;
 	}
 	h = domain_route(s, d, &index);
 	if (h == NULL) {
-		/* Every MX host failed to take a session: the addresses' sessions failed. */
-		struct decide_in in = {.dns = DNS_OK, .session = d->last_fail};
+		/* Every MX host failed to take a session lately: the addresses' attempt failed. */
 		memset(d->tried, 0, sizeof d->tried);
-		domain_fail_all(s, d, &in, d->have_last_reply ? &d->last_reply : NULL,
-		                d->last_detail[0] ? d->last_detail
-		                                  : "no MX host of the domain took a session");
+		if (d->failed_host) {
+			domain_fail_host(s, d, SIZE_MAX, d->failed_host);
+		} else {
+			struct decide_in in = {.dns = DNS_OK, .session = SMTP_END_CONNECT};
+			domain_fail(s, d, SIZE_MAX, &in, NULL, "no MX host of the domain has an address");
+		}
 		return;
 	}
 	d->route = index;
 	host_ready(s, h, d);
+}
+
+/* domain_move - D's host H failed to take a session: D's addresses go to its next MX host,
+ * or get H's failure when it has none */
+static void domain_move(struct sched *s, struct sdomain *d, struct shost *h)
+{
+	host_unready(d);
+	d->tried[d->route] = 1;
+	d->failed_host = h;
+	domain_schedule(s, d);
+}
+
+/* domain_has_other_route - D has an MX host besides its current one that it may still try */
+static int domain_has_other_route(struct sched *s, struct sdomain *d)
+{
+	double now = now_mono();
+
+	for (size_t i = 0; i < d->nhosts; i++)
+		if ((int)i != d->route && !d->tried[i] && d->hosts[i].naddrs &&
+		    !host_paused(host_get(s, &d->hosts[i].addr[0], d->source), now))
+			return 1;
+	return 0;
+}
+
+/* host_failed - a session to H failed before it could ask anything: the addresses it would have
+ * asked (up to N; every waiting one when H was paused) get the failure. A domain whose host
+ * never greeted us goes to its next MX host instead, when it has one. Refusals for our pace
+ * (421 at the greeting) cost no address anything until the host is paused. */
+static void host_failed(struct sched *s, struct shost *h, const struct smtp_session_result *sr,
+                        int paused)
+{
+	size_t n = paused ? SIZE_MAX : DEF_SESSION_ADDRESSES;
+	struct sdomain *d, *next;
+
+	if (!paused && sr->end == SMTP_END_THROTTLED)
+		return;
+	for (d = h->ready_head; d && n > 0; d = next) {
+		next = d->ready_next;
+		if (!sr->greeted && domain_has_other_route(s, d)) {
+			n -= d->queued < n ? d->queued : n;
+			domain_move(s, d, h);
+			continue;
+		}
+		n -= domain_fail_host(s, d, n, h);
+		if (d->queued == 0) {
+			host_unready(d);
+			domain_free_if_idle(s, d);
+		}
+	}
 }
 
 static void domain_dns_cb(void *arg, const struct dns_result *r)
@@ -457,7 +639,7 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 	d->dns_state = 2;
 	if (r->status != DNS_OK) {
 		struct decide_in in = {.dns = r->status};
-		domain_fail_all(s, d, &in, NULL, d->dns_detail);
+		domain_fail(s, d, SIZE_MAX, &in, NULL, d->dns_detail);
 		domain_free_if_idle(s, d);
 		return;
 	}
@@ -471,126 +653,99 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 
 /* ---- sessions ---- */
 
-/* job_rebalance - a slow host just admitted J: keep J's share of its addresses and hand the
- * rest back to the domain, so the sessions the host may still open can take them in parallel
- * (one long session to a slow host would leave its other slots idle) */
-static void job_rebalance(struct job *j)
+/* host_wants_session - H has work for one more session: the first, or more waiting addresses
+ * than its open sessions will ask soon (a full session's worth each on a fast host, where
+ * fewer connections cost less; a few each on a slow one, where parallel sessions pay) */
+static int host_wants_session(const struct shost *h)
 {
-	struct shost *h = j->h;
-	struct sdomain *d = j->d;
-	size_t remaining = 0, keep, slots, n = 0;
-	struct saddr *a, *rest;
+	size_t each = h->rtt >= DEF_SLOW_RTT ? DEF_SESSION_MIN_ADDRESSES : DEF_SESSION_ADDRESSES;
 
-	if (h->rtt < DEF_SLOW_RTT || h->ceiling <= h->active || j->s->draining)
-		return;
-	for (a = j->cursor; a; a = a->next)
-		remaining++;
-	slots = (size_t)(h->ceiling - h->active);
-	keep = remaining / (slots + 1);
-	if (keep < DEF_SESSION_MIN_ADDRESSES)
-		keep = DEF_SESSION_MIN_ADDRESSES;
-	if (remaining <= keep)
-		return;
-	for (a = j->cursor; a && ++n < keep; a = a->next)
-		;
-	rest = a->next; /* a is the last one kept: it stays in j->list, the rest goes back */
-	a->next = NULL;
-	while (rest) {
-		struct saddr *b = rest;
-		rest = b->next;
-		queue_push(d, b);
-	}
-	domain_schedule(j->s, d);
-	sched_pump(j->s);
+	return h->queued > 0 && (h->active == 0 || h->queued > (size_t)h->active * each);
 }
 
 static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 {
 	struct job *j = ctx;
-	struct sdomain *d = j->d;
+	struct sched *s = j->s;
+	struct shost *h = j->h;
+	struct sdomain *d;
+	int probe = 0;
 
 	if (!j->admitted) {
 		/* Connect, banner, EHLO and MAIL FROM took about four round trips. */
 		double sample = (now_mono() - j->started) / 4;
 		j->admitted = 1;
-		j->h->rtt = j->h->rtt > 0 ? 0.7 * j->h->rtt + 0.3 * sample : sample;
-		host_admitted(j->h);
-		job_rebalance(j);
+		h->rtt = h->rtt > 0 ? 0.7 * h->rtt + 0.3 * sample : sample;
+		host_admitted(h);
+		sched_pump(s); /* the window may have grown */
 	}
-	if (j->s->draining || now_mono() - j->started > DEF_SESSION_SECONDS)
-		return NULL; /* stopping, or long enough: QUIT after the current answer */
-	if (d->ca == CATCH_ALL_YES && !j->probe) {
-		/* Proven catch-all: asking proves nothing, so ask no more. */
-		struct decide_in in = {.dns = DNS_OK, .rcpt_answered = 1, .rcpt = OUTCOME_ACCEPTED,
-		                       .catch_all = CATCH_ALL_YES};
-		struct decide_out v;
-		decide(&in, &v);
-		while (j->cursor) {
-			struct saddr *a = j->cursor;
-			j->cursor = a->next;
-			for (struct saddr **pp = &j->list; *pp; pp = &(*pp)->next)
-				if (*pp == a) {
-					*pp = a->next;
-					break;
-				}
-			report(j->s, d, a, &v, a->attempts, NULL, "domain accepts any address (catch-all)",
-			       d->hosts[j->host_index].name, 0);
-		}
+	if (s->draining || j->offered >= DEF_SESSION_ADDRESSES ||
+	    now_mono() - j->started > DEF_SESSION_SECONDS)
+		return NULL; /* stopping, or long enough: QUIT */
+	d = host_pick(s, h, &probe);
+	if (d == NULL) {
+		if (h->queued == 0)
+			return NULL;
+		/* Every waiting address waits for its domain's probe: so do we, briefly. */
+		j->waiting = 1;
+		j->idle_next = h->idle;
+		h->idle = j;
+		*id = SMTP_WAIT;
 		return NULL;
 	}
-	if (j->probe) {
-		j->probe = 0;
+	j->offered++;
+	d->inflight++;
+	if (probe) {
+		d->probing = 1;
+		j->probe_d = d;
+		probe_local(d->name, j->probe_addr, PROBE_LOCAL_LEN + 1);
+		snprintf(j->probe_addr + strlen(j->probe_addr),
+		         sizeof j->probe_addr - strlen(j->probe_addr), "@%s", d->name);
 		*id = PROBE_ID;
 		*utf8 = 0;
 		return j->probe_addr;
 	}
-	if (j->cursor == NULL && j->offered < DEF_SESSION_ADDRESSES && j->d->head &&
-	    (j->d->ca_known || j->prober) &&
-	    (j->h->rtt < DEF_SLOW_RTT || j->h->active >= j->h->window)) {
-		/* Addresses of the domain that arrived after the session started ride along. */
-		struct saddr *b = j->d->head, **tail = &j->list;
-		j->d->head = b->next;
-		if (j->d->head == NULL)
-			j->d->tail = NULL;
-		j->d->queued--;
-		b->next = NULL;
-		b->answered = 0;
-		while (*tail)
-			tail = &(*tail)->next;
-		*tail = b;
-		j->cursor = b;
+	j->cur = queue_pop(d);
+	j->cur->route = d->route;
+	*id = (long)(intptr_t)j->cur;
+	*utf8 = j->cur->utf8;
+	return j->cur->address;
+}
+
+/* probe_end - the probe of D was answered (ANSWERED, outcome O) or lost with its session */
+static void probe_end(struct sched *s, struct sdomain *d, int answered, enum reply_outcome o)
+{
+	d->probing = 0;
+	d->inflight--;
+	if (answered) {
+		d->ca = decide_catch_all(o);
+		d->ca_known = 1;
+		if (s->cb.catch_all_learned)
+			s->cb.catch_all_learned(s->ctx, d->name, d->ca);
+		if (d->ca == CATCH_ALL_YES)
+			domain_catch_all(s, d);
 	}
-	if (j->cursor == NULL)
-		return NULL;
-	struct saddr *a = j->cursor;
-	j->cursor = a->next;
-	j->offered++;
-	*id = (long)(intptr_t)a;
-	*utf8 = a->utf8;
-	return a->address;
+	host_wake(d->host); /* sessions waiting for this answer: ask it, or the probe again */
+	domain_free_if_idle(s, d);
 }
 
 static void job_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct reply *r,
                           const struct smtp_session_result *sr)
 {
 	struct job *j = ctx;
-	struct sdomain *d = j->d;
-	struct saddr *a = (struct saddr *)(intptr_t)id;
+	struct saddr *a = j->cur;
+	struct sdomain *d;
 	struct decide_in in;
 	struct decide_out v;
 
 	if (id == PROBE_ID) {
-		d->ca = decide_catch_all(o);
-		d->ca_known = 1;
-		d->probing = 0;
-		j->prober = 0;
-		if (j->s->cb.catch_all_learned)
-			j->s->cb.catch_all_learned(j->s->ctx, d->name, d->ca);
-		/* The domain's other addresses need not wait for this session to end. */
-		domain_schedule(j->s, d);
-		sched_pump(j->s);
+		d = j->probe_d;
+		j->probe_d = NULL;
+		probe_end(j->s, d, 1, o);
 		return;
 	}
+	j->cur = NULL;
+	d = a->d;
 	memset(&in, 0, sizeof in);
 	in.dns = DNS_OK;
 	in.rcpt_answered = 1;
@@ -599,179 +754,95 @@ static void job_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct
 	in.flags = a->flags;
 	in.last_attempt = a->attempts + 1 >= j->s->cfg.max_attempts;
 	decide(&in, &v);
-	a->answered = 1;
-	/* Unlink from the job's list: it is reported now. */
-	for (struct saddr **pp = &j->list; *pp; pp = &(*pp)->next)
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	report(j->s, d, a, &v, a->attempts + 1, r, r ? NULL : sr->detail, sr->mx_host, sr->tls);
-}
-
-/* is_pushback - the session's end says the host does not want us now */
-static int is_pushback(enum smtp_end e, const struct smtp_session_result *r)
-{
-	switch (e) {
-	case SMTP_END_CONNECT:
-	case SMTP_END_TIMEOUT:
-	case SMTP_END_THROTTLED:
-		return 1;
-	case SMTP_END_BANNER:
-		return r->outcome == OUTCOME_THROTTLED || r->outcome == OUTCOME_TEMPORARY;
-	default:
-		return 0;
-	}
-}
-
-/* unreached - the session never got past the host's greeting: another MX host may do better */
-static int unreached(const struct smtp_session_result *r)
-{
-	return !r->greeted && r->end != SMTP_END_CANCELLED && r->end != SMTP_END_OK;
+	memset(d->tried, 0, sizeof d->tried); /* a host answered: start from the best again */
+	d->failed_host = NULL;
+	d->inflight--;
+	report(j->s, a, &v, a->attempts + 1, r, r ? NULL : sr->detail, d->hosts[a->route].name,
+	       sr->tls);
+	domain_free_if_idle(j->s, d);
 }
 
 static void job_done(void *ctx, const struct smtp_session_result *sr)
 {
 	struct job *j = ctx;
 	struct sched *s = j->s;
-	struct sdomain *d = j->d;
-	struct saddr *a, *next;
-	int moved = 0;
+	struct shost *h = j->h;
+	int paused;
 
 	s->active--;
-	j->h->active--;
-	d->sessions--;
+	h->active--;
 	if (j->prev)
 		j->prev->next = j->next;
 	else
 		s->jobs = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
-	if (j->prober)
-		d->probing = 0; /* the probe was never answered: another session will ask */
-	host_feedback(s, j->h, j, sr->end, is_pushback(sr->end, sr));
-	if (unreached(sr) && sr->end == SMTP_END_THROTTLED && !s->draining &&
-	    d->pushbacks < DEF_PUSHBACK_REQUEUES) {
-		/* Refused for our pace: back in line for the same host, whose window just shrank. */
-		d->pushbacks++;
-		for (a = j->list; a; a = next) {
-			next = a->next;
-			queue_push(d, a);
-		}
-		j->list = NULL;
-		moved = 1;
-	} else if (unreached(sr)) {
-		/* Move the addresses to the domain's next MX host, without counting an attempt. */
-		d->tried[j->host_index] = 1;
-		d->last_fail = sr->end;
-		d->have_last_reply = sr->reply != NULL;
-		if (sr->reply)
-			d->last_reply = *sr->reply;
-		snprintf(d->last_detail, sizeof d->last_detail, "%s", sr->detail ? sr->detail : "");
-		for (a = j->list; a; a = next) {
-			next = a->next;
-			queue_push(d, a);
-		}
-		j->list = NULL;
-		moved = 1;
-	}
-	for (a = j->list; a; a = next) {
-		struct decide_in in;
-		struct decide_out v;
-		next = a->next;
-		if (sr->end == SMTP_END_REJECTIONS && j->cursor && a == j->cursor) {
-			/* Not asked yet (the session stopped early to stay polite): queue again. */
-			for (struct saddr *b = a; b; b = next) {
-				next = b->next;
-				queue_push(d, b);
+	if (j->waiting)
+		for (struct job **pp = &h->idle; *pp; pp = &(*pp)->idle_next)
+			if (*pp == j) {
+				*pp = j->idle_next;
+				break;
 			}
-			break;
-		}
+	if (j->probe_d)
+		probe_end(s, j->probe_d, 0, OUTCOME_TEMPORARY); /* unanswered: another session asks */
+	paused = host_feedback(h, j, sr);
+	/* Spacing after a disconnect too: the host may count a connection we closed a moment ago
+	 * (after QUIT) against its limit, and refuse the next one if it comes at once. */
+	if (h->next_start < now_mono() + DEF_HOST_SPACING)
+		h->next_start = now_mono() + DEF_HOST_SPACING;
+	if (j->cur) {
+		/* The address being asked when the session ended. */
+		struct saddr *a = j->cur;
+		struct sdomain *d = a->d;
+		d->inflight--;
 		if (sr->end == SMTP_END_CANCELLED || s->draining) {
-			/* Stopping: not asked, or the answer never came; the next run asks again. */
+			/* Stopping: the answer never came; the next run asks again. */
 			struct decide_out retry = {1, STATUS_UNKNOWN, REASON_NOT_VERIFIED};
-			report(s, d, a, &retry, a->attempts, NULL, "interrupted", NULL, 0);
-			continue;
+			report(s, a, &retry, a->attempts, NULL, "interrupted", NULL, 0);
+		} else {
+			struct decide_in in = {.dns = DNS_OK, .session = sr->end, .catch_all = d->ca,
+			                       .flags = a->flags,
+			                       .last_attempt = a->attempts + 1 >= s->cfg.max_attempts};
+			struct decide_out v;
+			decide(&in, &v);
+			report(s, a, &v, a->attempts + 1, sr->reply, sr->detail, d->hosts[a->route].name,
+			       sr->tls);
 		}
-		memset(&in, 0, sizeof in);
-		in.dns = DNS_OK;
-		in.session = sr->end;
-		in.catch_all = d->ca;
-		in.flags = a->flags;
-		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
-		decide(&in, &v);
-		report(s, d, a, &v, a->attempts + 1, sr->reply, sr->detail, sr->mx_host, sr->tls);
+		domain_free_if_idle(s, d);
 	}
-	if (!moved)
-		memset(d->tried, 0, sizeof d->tried); /* a host answered: start from the best again */
+	if (session_failed(sr->end) && (paused || !j->admitted) && !s->draining)
+		host_failed(s, h, sr, paused);
 	free(j);
-	domain_schedule(s, d);
-	domain_free_if_idle(s, d);
 	sched_pump(s);
 }
 
-/* job_start - one session from host H for up to DEF_SESSION_ADDRESSES of D's addresses */
+/* job_start - one session to H; D is the domain that asked for it (its MX name is used) */
 static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 {
 	static const struct smtp_callbacks cb = {job_next_rcpt, job_rcpt_done, job_done};
 	struct smtp_target t[SMTP_MAX_TARGETS];
+	const struct dns_host *mx = &d->hosts[d->route];
 	struct job *j = calloc(1, sizeof *j);
-	struct saddr **tail;
 	size_t nt = 0;
-	int index;
 
 	if (j == NULL)
 		abort();
-	index = d->route;
 	j->s = s;
-	j->d = d;
 	j->h = h;
-	j->host_index = index;
-	/* This host's addresses only: the session may try them in turn (IPv6 and IPv4, say); the
-	 * scheduler, not the session, moves the addresses to the domain's other MX hosts. */
-	for (size_t k = 0; k < d->hosts[index].naddrs && nt < SMTP_MAX_TARGETS; k++) {
-		t[nt].host = d->hosts[index].name;
-		t[nt].addr = d->hosts[index].addr[k];
-		t[nt].addrlen = d->hosts[index].addrlen[k];
+	snprintf(j->mx_name, sizeof j->mx_name, "%s", mx->name);
+	/* This MX name's addresses only, the host's first: the session may try them in turn (IPv6
+	 * and IPv4, say); the scheduler, not the session, moves domains to their other MX hosts. */
+	for (size_t k = 0; k < mx->naddrs && nt < SMTP_MAX_TARGETS; k++) {
+		t[nt].host = j->mx_name;
+		t[nt].addr = mx->addr[k];
+		t[nt].addrlen = mx->addrlen[k];
 		nt++;
-	}
-	/* A slow host: spread the domain over the sessions it may still open, so they all work. */
-	size_t take = DEF_SESSION_ADDRESSES;
-	if (h->rtt >= DEF_SLOW_RTT) {
-		size_t slots = h->ceiling > h->active ? (size_t)(h->ceiling - h->active) : 1;
-		take = d->queued / slots + 1;
-		if (take < DEF_SESSION_MIN_ADDRESSES)
-			take = DEF_SESSION_MIN_ADDRESSES;
-		if (take > DEF_SESSION_ADDRESSES)
-			take = DEF_SESSION_ADDRESSES;
-	}
-	tail = &j->list;
-	for (size_t n = 0; n < take && d->head; n++) {
-		struct saddr *a = d->head;
-		d->head = a->next;
-		d->queued--;
-		a->next = NULL;
-		a->answered = 0;
-		*tail = a;
-		tail = &a->next;
-	}
-	if (d->head == NULL)
-		d->tail = NULL;
-	j->cursor = j->list;
-	if (!d->ca_known && !d->probing) {
-		j->probe = 1;
-		j->prober = 1;
-		d->probing = 1;
-		probe_local(d->name, j->probe_addr, PROBE_LOCAL_LEN + 1);
-		snprintf(j->probe_addr + strlen(j->probe_addr),
-		         sizeof j->probe_addr - strlen(j->probe_addr), "@%s", d->name);
 	}
 	s->active++;
 	h->active++;
 	j->concurrent = h->active;
 	h->sessions++;
 	s->sessions++;
-	d->sessions++;
 	h->next_start = now_mono() + DEF_HOST_SPACING;
 	j->started = now_mono();
 	j->next = s->jobs;
@@ -805,20 +876,13 @@ static void sched_pump(struct sched *s)
 
 	while (*pp) {
 		struct shost *h = *pp;
-		while (!s->draining && h->ready_head && (int)s->active < s->o.concurrency &&
-		       h->active < h->window && now >= h->paused_until && now >= h->next_start) {
-			struct sdomain *d = h->ready_head;
-			h->ready_head = d->ready_next;
-			if (h->ready_head == NULL)
-				h->ready_tail = NULL;
-			d->on_host = 0;
-			if (d->queued == 0)
-				continue;
-			if (!d->ca_known && d->probing)
-				continue; /* waits for the probe's session; job_done re-schedules it */
+		while (!s->draining && (int)s->active < s->o.concurrency && h->active < h->window &&
+		       now >= h->paused_until && now >= h->next_start && host_wants_session(h)) {
+			int probe;
+			struct sdomain *d = host_pick(s, h, &probe);
+			if (d == NULL)
+				break; /* what waits, waits for a probe being asked */
 			job_start(s, h, d);
-			if (d->queued > 0 && (d->ca_known || !d->probing))
-				host_ready(s, h, d); /* more for this domain: back of the line */
 		}
 		if (h->ready_head == NULL) {
 			*pp = h->work_next;
@@ -882,10 +946,12 @@ void sched_add(struct sched *s, const struct sched_addr *in)
 	a->address = xstrdup(in->address);
 	a->flags = in->flags;
 	a->attempts = in->attempts;
+	a->d = d;
 	for (const char *p = in->address; at && p < at; p++)
 		a->utf8 |= (unsigned char)*p >= 0x80;
 	queue_push(d, a);
 	s->held++;
+	host_wake(d->host); /* on a host's list already: its waiting sessions may take it */
 	if (d->dns_state == 0) {
 		struct dns_result *cached = NULL;
 		d->dns_state = 1;
@@ -930,6 +996,9 @@ size_t sched_hosts_paused(const struct sched *s)
 void sched_drain(struct sched *s)
 {
 	s->draining = 1;
+	for (struct job *j = s->jobs; j; j = j->next)
+		if (j->waiting)
+			host_wake(j->h); /* they QUIT now */
 }
 
 void sched_cancel(struct sched *s)
@@ -941,10 +1010,8 @@ void sched_cancel(struct sched *s)
 	for (size_t b = 0; b < SCHED_BUCKETS; b++)
 		for (struct sdomain *d = s->domains[b]; d; d = d->hnext)
 			while (d->head) {
-				struct saddr *a = d->head;
-				d->head = a->next;
-				d->queued--;
-				report(s, d, a, &retry, a->attempts, NULL, "interrupted", NULL, 0);
+				struct saddr *a = queue_pop(d);
+				report(s, a, &retry, a->attempts, NULL, "interrupted", NULL, 0);
 			}
 	/* Open sessions end now; job_done reports their unanswered addresses as retries. */
 	while (s->jobs)

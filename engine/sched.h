@@ -4,19 +4,28 @@
  *
  * Limits belong to the MX host address and the source address (a "host" here), never to the
  * recipient domain: thousands of domains share the big providers' hosts. Each host has a window
- * of simultaneous sessions that starts at DEF_HOST_WINDOW_START, grows by one after a window's
- * worth of good sessions up to the ceiling (per_host), halves at once when the host pushes back
- * (421, 4.7.x throttling, refused or timed-out connections), and pauses the host for
- * DEF_PAUSE_BASE x penalty^2 seconds (at most DEF_PAUSE_MAX) after DEF_FAILURES_TO_PAUSE
- * failures in a row. New connections to a host are spaced by DEF_HOST_SPACING. RCPT outcomes
- * never move a window. A session asks about up to DEF_SESSION_ADDRESSES addresses of one domain;
- * the first session of a domain whose catch-all state is unknown probes it (one random local
- * part) and the domain's other sessions wait for that answer.
+ * of simultaneous sessions that starts at DEF_HOST_WINDOW_START, grows by one per session the
+ * host admits (MAIL FROM accepted) up to the ceiling (per_host), halves at once when the host
+ * pushes back (421, 4.7.x throttling, refused or timed-out connections; a 421 for a session
+ * too many also lowers the ceiling to what was open, so the limit is found once), and pauses the
+ * host for DEF_PAUSE_BASE x penalty^2 seconds (at most DEF_PAUSE_MAX) after
+ * DEF_FAILURES_TO_PAUSE failed sessions in a row. New connections to a host are spaced by
+ * DEF_HOST_SPACING. RCPT outcomes never move a window.
+ *
+ * Work belongs to the host too: a domain's waiting addresses join its MX host's list, and a
+ * session takes the next address of that list whenever it is ready for a RCPT, whatever its
+ * domain, up to DEF_SESSION_ADDRESSES, so domains sharing a host share its sessions and a
+ * host's sessions finish together. Before a domain's first address, a session asks its
+ * catch-all probe (one random local part, fixed per domain); its other addresses wait for the
+ * answer, and none is asked when it is yes. A session with nothing to ask but addresses
+ * waiting for a probe waits idle for them (smtp_resume).
  *
  * The owner feeds addresses (sched_add) and receives one result per address: final, or "retry"
  * (temporary: the owner decides when to add it again, from the same source address). A session
- * that could not reach a host moves its addresses to the domain's next MX host without
- * counting an attempt. The scheduler owns its sessions and copies everything it keeps.
+ * that fails before it asks anything gives its failure to the addresses it would have asked (a
+ * session's worth; all of them when the host is paused), except that a domain whose host never
+ * greeted us moves to its next MX host first, and a refusal for our pace costs nothing until the
+ * host is paused. The scheduler owns its sessions and copies everything it keeps.
  */
 #ifndef MAILSIFT_SCHED_H
 #define MAILSIFT_SCHED_H

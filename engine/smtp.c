@@ -35,6 +35,7 @@ enum smtp_state {
 	SMTP_MAIL,
 	SMTP_RCPT,
 	SMTP_RSET,
+	SMTP_IDLE,
 	SMTP_QUIT,
 	SMTP_CLOSED
 };
@@ -54,6 +55,7 @@ static const struct {
 	[SMTP_MAIL] = {"mail", CMD_MAIL, 0},
 	[SMTP_RCPT] = {"rcpt", CMD_RCPT, 0},
 	[SMTP_RSET] = {"rset", CMD_RSET, 0},
+	[SMTP_IDLE] = {"idle", CMD_RCPT, 0},
 	[SMTP_QUIT] = {"quit", CMD_QUIT, 0},
 	[SMTP_CLOSED] = {"closed", CMD_QUIT, 0},
 };
@@ -279,7 +281,14 @@ static void next_rcpt(struct smtp_session *s)
 			send_cmd(s, SMTP_RSET, "RSET");
 			return;
 		}
+		id = 0;
 		addr = s->cb.next_rcpt(s->ctx, &id, &utf8);
+		if (addr == NULL && id == SMTP_WAIT) {
+			/* Nothing yet, more soon: wait without a command (smtp_resume), at most the
+			 * reply timeout; the server owes us nothing meanwhile. */
+			enter(s, SMTP_IDLE);
+			return;
+		}
 		if (addr == NULL) {
 			quit_then(s, SMTP_END_OK, OUTCOME_ACCEPTED);
 			return;
@@ -460,6 +469,7 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 		return;
 	case SMTP_CONNECTING:
 	case SMTP_TLS_HANDSHAKE:
+	case SMTP_IDLE:
 	case SMTP_CLOSED:
 		break;
 	}
@@ -598,6 +608,9 @@ static void smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	case SMTP_QUIT:
 		finish(s, s->pending_end, s->pending_outcome);
 		return;
+	case SMTP_IDLE:
+		quit_then(s, SMTP_END_OK, OUTCOME_ACCEPTED); /* waited long enough: nothing came */
+		return;
 	default:
 		finish(s, SMTP_END_TIMEOUT, OUTCOME_TEMPORARY);
 		return;
@@ -672,11 +685,17 @@ static void smtp_connect_next(struct smtp_session *s)
 	}
 }
 
+/* smtp_kick_cb - from the loop: the first connect, or the end of an idle wait */
 static void smtp_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct smtp_session *s = arg;
+
 	(void)fd;
 	(void)what;
-	smtp_connect_next(arg);
+	if (s->state == SMTP_IDLE)
+		next_rcpt(s);
+	else if (s->state == SMTP_CLOSED && s->connects == 0)
+		smtp_connect_next(s);
 }
 
 struct smtp_session *smtp_start(struct event_base *base, const struct probe_config *c,
@@ -706,6 +725,14 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
 	s->state = SMTP_CLOSED;
 	evtimer_add(s->kick, &now); /* callbacks never run inside smtp_start */
 	return s;
+}
+
+void smtp_resume(struct smtp_session *s)
+{
+	struct timeval now = {0, 0};
+
+	if (s->state == SMTP_IDLE)
+		evtimer_add(s->kick, &now); /* from the loop: the caller may be another session */
 }
 
 void smtp_cancel(struct smtp_session *s)

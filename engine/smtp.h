@@ -57,9 +57,14 @@ struct smtp_session_result {
 	int greeted;                  /* a host sent a 2xx banner (the session got past connecting) */
 };
 
+/* next_rcpt's *id with a NULL address: nothing to ask now, more is coming (smtp_resume) */
+#define SMTP_WAIT (-2L)
+
 struct smtp_callbacks {
 	/* next_rcpt - the next address to probe (its id in *id), or NULL to finish; called once
-	 * the session is ready for a RCPT. Returned strings must stay valid until rcpt_done. */
+	 * the session is ready for a RCPT. NULL with *id = SMTP_WAIT: the session waits idle,
+	 * at most the reply timeout (then QUIT), for smtp_resume. Returned strings must stay valid
+	 * until rcpt_done. */
 	const char *(*next_rcpt)(void *ctx, long *id, int *needs_smtputf8);
 	/* rcpt_done - the answer for address ID */
 	void (*rcpt_done)(void *ctx, long id, enum reply_outcome o, const struct reply *r,
@@ -77,6 +82,9 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
                                 SSL_CTX *ssl, const struct smtp_target *targets,
                                 size_t ntargets, const char *source,
                                 const struct smtp_callbacks *cb, void *ctx);
+
+/* smtp_resume - an idle session asks next_rcpt again (soon, from the loop); else nothing */
+void smtp_resume(struct smtp_session *s);
 
 /* smtp_cancel - stop now (QUIT is not waited for); done runs with SMTP_END_CANCELLED */
 void smtp_cancel(struct smtp_session *s);

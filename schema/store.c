@@ -873,6 +873,30 @@ int store_pending_stats(struct store *s, int64_t now, struct store_pending_stats
 	return 0;
 }
 
+int store_retry_waiting(struct store *s, int64_t now, int64_t *count, int64_t *first,
+                        int64_t *last)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*count = *first = *last = 0;
+	/* The first two terms repeat the partial index's own, so SQLite may use it. */
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT count(*), min(next_attempt_at), max(next_attempt_at)"
+	                       " FROM addresses WHERE state = 0 AND next_attempt_at > 0"
+	                       " AND next_attempt_at > ?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(st, 0);
+		*first = sqlite3_column_int64(st, 1);
+		*last = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *v)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_VERDICT_SAVE);

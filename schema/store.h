@@ -190,6 +190,11 @@ struct store_pending_stats {
 
 int store_pending_stats(struct store *s, int64_t now, struct store_pending_stats *st);
 
+/* store_retry_waiting - the addresses waiting for a retry due after NOW: how many, and when the
+ * first and the last are due (0 when none). Reads an index only: cheap for a progress line. */
+int store_retry_waiting(struct store *s, int64_t now, int64_t *count, int64_t *first,
+                        int64_t *last);
+
 struct store_verdict {
 	const char *status, *reason, *detail;
 	int smtp_code;            /* 0: none */

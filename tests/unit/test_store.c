@@ -1,6 +1,7 @@
 /*
  * test_store - the job store on a real SQLite file: schema version, one-writer lock,
- * dedupe within and across lists, duplicate repair after a resumed import, counts.
+ * dedupe within and across lists, duplicate repair after a resumed import, counts, the
+ * addresses waiting for a retry.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -201,6 +202,57 @@ static void test_hash_collision(void)
 	store_close(s);
 }
 
+struct ids {
+	int64_t id[8];
+	int n;
+};
+
+static void collect_id(void *ctx, const struct store_pending *p)
+{
+	struct ids *ids = ctx;
+	if (ids->n < 8)
+		ids->id[ids->n++] = p->id;
+}
+
+/* Retries due later are counted with their first and last due times; retries due at once
+ * ("not asked": at 0), addresses never tried and final verdicts are not. */
+static void test_retry_waiting(void)
+{
+	struct store *s = fresh_store("retry.db");
+	struct store_verdict v = {.status = "valid", .reason = "accepted", .attempts = 1};
+	struct ids ids = {{0}, 0};
+	const int64_t now = 1000000;
+	int64_t count = -1, first = -1, last = -1;
+	char err[256];
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	int64_t l = store_list_create(s, "r.csv", "id-r", 1);
+	const char *keys[] = {"a@example.com", "b@example.com", "c@example.com", "d@example.com",
+	                      "e@example.com"};
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(add_row(s, l, i + 1, i + 2, keys[i]), 0, keys[i]);
+	CHECK_INT(store_retry_waiting(s, now, &count, &first, &last), 0, "fresh store: asked");
+	CHECK_INT(count, 0, "fresh import: nothing waits for a retry");
+	CHECK_INT(store_claim(s, 0, now, 8, collect_id, &ids), 5, "claim all five");
+	CHECK_INT(ids.n, 5, "ids collected");
+	CHECK_INT(store_retry_save(s, ids.id[0], 1, now + 100, "127.0.0.2"), 0, "a: retry at +100");
+	CHECK_INT(store_retry_save(s, ids.id[1], 2, now + 500, "127.0.0.2"), 0, "b: retry at +500");
+	CHECK_INT(store_retry_save(s, ids.id[2], 0, 0, NULL), 0, "c: not asked, due at once");
+	CHECK_INT(store_verdict_save(s, ids.id[3], &v), 0, "d: final verdict");
+	CHECK_INT(store_retry_waiting(s, now, &count, &first, &last), 0, "asked at now");
+	CHECK_INT(count, 2, "two wait for a retry");
+	CHECK_INT(first, now + 100, "the first is due at +100");
+	CHECK_INT(last, now + 500, "the last at +500");
+	CHECK_INT(store_retry_waiting(s, now + 200, &count, &first, &last), 0, "asked at +200");
+	CHECK_INT(count, 1, "at +200 one still waits (the other is due)");
+	CHECK_INT(first, now + 500, "first = last = +500");
+	CHECK_INT(last, now + 500, "last = +500");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	store_close(s);
+}
+
 static void setup(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -223,4 +275,4 @@ static void test_cleanup(void)
 }
 
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_one_writer, test_dedupe,
-      test_fix_dups_after_resume, test_hash_collision, test_cleanup)
+      test_fix_dups_after_resume, test_hash_collision, test_retry_waiting, test_cleanup)

@@ -1,0 +1,599 @@
+/*
+ * test_smtp - the SMTP session module (engine/smtp.c) against tests/world/smtpd on loopback,
+ * above all its idle wait: next_rcpt returning NULL with *id = SMTP_WAIT parks the session
+ * without a command until smtp_resume (or, at the latest, the reply timeout: then QUIT, END_OK).
+ *
+ * The first test starts smtpd (MAILSIFT_BUILD/tests/world/smtpd, else build/tests/world/smtpd)
+ * with one `strict` persona on 127.0.0.1 and a free port; the last one stops it with SIGTERM and
+ * wants a clean exit. Every session has one target, mx.test at 127.0.0.1: nothing leaves
+ * loopback, inside `unshare -n` or outside. Each test runs one session driven by a script of
+ * what next_rcpt returns (an address, or a WAIT, which may arm a libevent timer that calls
+ * smtp_resume), and reads back the part of smtpd's log written since the session started: one
+ * OPEN, the "C: ..." lines it received, its CLOSE. Times are measured on CLOCK_MONOTONIC, with
+ * an event base using the same clock (EVENT_BASE_FLAG_PRECISE_TIMER), and only as lower bounds:
+ * a busy machine is slow, never fast. Every loop run has a guard timer, so a lost callback fails
+ * (and the session is cancelled), not hangs.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "engine/config.h"
+#include "engine/reply.h"
+#include "engine/smtp.h"
+#include "tests/check.h"
+
+#define GUARD_SECONDS 15         /* longest a loop may run before the test calls it lost */
+#define START_TRIES 5            /* ports tried before giving up on starting smtpd */
+#define START_WAIT_MS 5000       /* time smtpd gets to write its pidfile */
+#define CLOSE_WAIT_MS 3000       /* time smtpd gets to log a session's CLOSE after our done */
+#define DOMAIN "strict.test"     /* the persona ignores domains (no domains= key) */
+#define RESUME_MS 200            /* test 1: the WAIT is resumed this much later */
+#define IDLE_TIMEOUT 1.0         /* test 2: reply timeout that ends the idle wait */
+#define SLACK 0.05               /* test 2: the deadline is armed from the loop's cached time */
+#define SCRIPT_MAX 8
+#define SEG_MAX 65536            /* bytes of log one session may write */
+
+/* ---------------------------------------------------------------- the world */
+
+static char tmpdir[512];
+static char conf_path[600], log_path[600], pid_path[600];
+static pid_t smtpd_pid;
+static int smtpd_port;
+static struct event_base *base;
+
+static void tmp_cleanup(void)
+{
+	DIR *dir = opendir(tmpdir);
+	struct dirent *e;
+	char p[1100];
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(dir);
+	rmdir(tmpdir);
+}
+
+static void smtpd_kill(void)
+{
+	if (smtpd_pid > 0) {
+		kill(smtpd_pid, SIGKILL);
+		waitpid(smtpd_pid, NULL, 0);
+		smtpd_pid = 0;
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* free_tcp_port - a TCP port on 127.0.0.1 nobody had a moment ago */
+static int free_tcp_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* smtpd_start - start smtpd on a free port; 0 when it is ready (its pidfile exists) */
+static int smtpd_start(void)
+{
+	const char *b = getenv("MAILSIFT_BUILD");
+	const char *t = getenv("TMPDIR");
+	char bin[1024];
+	FILE *f;
+
+	snprintf(bin, sizeof bin, "%s/tests/world/smtpd", b && *b ? b : "build");
+	if (access(bin, X_OK) != 0) {
+		printf("  %s: %s (make builds it)\n", bin, strerror(errno));
+		return -1;
+	}
+	snprintf(tmpdir, sizeof tmpdir, "%s/test_smtp.XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	atexit(tmp_cleanup);
+	atexit(smtpd_kill);
+	snprintf(conf_path, sizeof conf_path, "%s/personas.conf", tmpdir);
+	snprintf(log_path, sizeof log_path, "%s/log", tmpdir);
+	snprintf(pid_path, sizeof pid_path, "%s/pid", tmpdir);
+	if ((f = fopen(conf_path, "w")) == NULL)
+		return -1;
+	fputs("# test_smtp: one strict persona; alice and bob exist, nobody else\n"
+	      "127.0.0.1 strict users=alice,bob name=mx.test\n", f);
+	fclose(f);
+	for (int attempt = 0; attempt < START_TRIES; attempt++) {
+		char port[16];
+		pid_t pid;
+		int status;
+		double until;
+
+		smtpd_port = free_tcp_port();
+		snprintf(port, sizeof port, "%d", smtpd_port);
+		unlink(pid_path);
+		fflush(stdout);
+		if ((pid = fork()) < 0)
+			return -1;
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a crashed test leaves no server behind */
+			execl(bin, "smtpd", "--port", port, "--config", conf_path, "--log", log_path,
+			      "--pidfile", pid_path, (char *)NULL);
+			_exit(127);
+		}
+		until = now() + START_WAIT_MS / 1000.0;
+		while (now() < until) {
+			if (access(pid_path, F_OK) == 0) {
+				smtpd_pid = pid;
+				return 0;
+			}
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;      /* port taken meanwhile: try another */
+			usleep(10000);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- smtpd's log */
+
+static long log_size(void)
+{
+	struct stat st;
+
+	return stat(log_path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* seg_read - the log from byte FROM on, into BUF (NUL-terminated) */
+static void seg_read(long from, char *buf, size_t len)
+{
+	FILE *f = fopen(log_path, "r");
+	size_t n = 0;
+
+	if (f != NULL && fseek(f, from, SEEK_SET) == 0)
+		n = fread(buf, 1, len - 1, f);
+	if (f != NULL)
+		fclose(f);
+	buf[n] = '\0';
+}
+
+/* seg_count - session lines of SEG (not the server's "- " lines) whose event, after the
+ * "<session-id> <persona-addr> <client-addr:port> " prefix, starts with PREFIX (NOCASE: any
+ * case) */
+static int seg_count(const char *seg, const char *prefix, int nocase)
+{
+	const char *line = seg;
+	int n = 0;
+
+	while (*line) {
+		const char *end = strchr(line, '\n'), *ev = line;
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		for (int field = 0; field < 3 && ev < line + len; field++) {
+			const char *sp = memchr(ev, ' ', (size_t)(line + len - ev));
+			ev = sp ? sp + 1 : line + len;
+		}
+		if (line[0] != '-' && (size_t)(line + len - ev) >= strlen(prefix) &&
+		    (nocase ? strncasecmp(ev, prefix, strlen(prefix))
+		            : strncmp(ev, prefix, strlen(prefix))) == 0)
+			n++;
+		line += len + (end != NULL);
+	}
+	return n;
+}
+
+/* seg_one_session - every session line of SEG carries the same session id */
+static int seg_one_session(const char *seg)
+{
+	const char *line = seg;
+	char first[32] = "";
+
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		size_t idlen = strcspn(line, " \n");
+
+		if (line[0] != '-' && idlen > 0 && idlen < sizeof first) {
+			if (first[0] == '\0')
+				memcpy(first, line, idlen);
+			else if (strlen(first) != idlen || memcmp(first, line, idlen) != 0)
+				return 0;
+		}
+		line += len + (end != NULL);
+	}
+	return first[0] != '\0';
+}
+
+/* seg_wait - the log since FROM, once smtpd logged the session's CLOSE (or after a while) */
+static void seg_wait(long from, char *buf, size_t len)
+{
+	double until = now() + CLOSE_WAIT_MS / 1000.0;
+
+	for (;;) {
+		seg_read(from, buf, len);
+		if (seg_count(buf, "CLOSE ", 0) > 0 || now() >= until)
+			return;
+		usleep(5000);
+	}
+}
+
+/* ---------------------------------------------------------------- one session */
+
+struct step {                    /* one answer of next_rcpt */
+	const char *addr;        /* NULL with id SMTP_WAIT: wait */
+	long id;
+};
+
+struct probe {
+	/* the script */
+	struct step script[SCRIPT_MAX];
+	int nscript, pos;
+	double resume_after;     /* seconds after a WAIT until smtp_resume; < 0: never */
+	int resume_everywhere;   /* call smtp_resume inside every callback too (not idle then) */
+
+	/* what happened */
+	struct smtp_session *s;
+	struct event *resume_ev;
+	int calls;                       /* next_rcpt calls */
+	double call_t[SCRIPT_MAX + 2];   /* when each began */
+	int resumes;                     /* smtp_resume calls made by resume_ev */
+	int nrcpt;
+	long rcpt_id[SCRIPT_MAX];
+	enum reply_outcome rcpt_o[SCRIPT_MAX];
+	int rcpt_code[SCRIPT_MAX];       /* 0: no reply */
+	char rcpt_enh[SCRIPT_MAX][16];
+	int dones;
+	enum smtp_end end;
+	char detail[256];
+	char mx_host[64];
+	int greeted, tls;
+	double done_t;
+	int lost;                        /* the guard fired */
+};
+
+static const char *p_next_rcpt(void *ctx, long *id, int *needs_smtputf8)
+{
+	struct probe *p = ctx;
+	const struct step *st;
+
+	(void)needs_smtputf8;
+	if (p->calls < SCRIPT_MAX + 2)
+		p->call_t[p->calls] = now();
+	p->calls++;
+	if (p->resume_everywhere)
+		smtp_resume(p->s);
+	if (p->pos >= p->nscript) {
+		*id = 0;
+		return NULL;
+	}
+	st = &p->script[p->pos++];
+	*id = st->id;
+	if (st->addr == NULL && st->id == SMTP_WAIT && p->resume_after >= 0) {
+		struct timeval tv;
+
+		tv.tv_sec = (time_t)p->resume_after;
+		tv.tv_usec = (suseconds_t)((p->resume_after - (double)tv.tv_sec) * 1e6);
+		event_base_update_cache_time(base);   /* count from now, not from the loop's start */
+		evtimer_add(p->resume_ev, &tv);
+	}
+	return st->addr;
+}
+
+static void p_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct reply *r,
+                        const struct smtp_session_result *s)
+{
+	struct probe *p = ctx;
+
+	(void)s;
+	if (p->nrcpt < SCRIPT_MAX) {
+		p->rcpt_id[p->nrcpt] = id;
+		p->rcpt_o[p->nrcpt] = o;
+		p->rcpt_code[p->nrcpt] = r ? r->code : 0;
+		snprintf(p->rcpt_enh[p->nrcpt], sizeof p->rcpt_enh[0], "%s", r ? r->enhanced : "");
+	}
+	p->nrcpt++;
+	if (p->resume_everywhere)
+		smtp_resume(p->s);
+}
+
+static void p_done(void *ctx, const struct smtp_session_result *s)
+{
+	struct probe *p = ctx;
+
+	p->dones++;
+	p->done_t = now();
+	p->end = s->end;
+	p->greeted = s->greeted;
+	p->tls = s->tls;
+	snprintf(p->detail, sizeof p->detail, "%s", s->detail ? s->detail : "");
+	snprintf(p->mx_host, sizeof p->mx_host, "%s", s->mx_host ? s->mx_host : "(null)");
+	event_base_loopbreak(base);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->dones == 0) {     /* after done the session is gone */
+		p->resumes++;
+		smtp_resume(p->s);
+	}
+}
+
+static void guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+	event_base_loopbreak(base);
+}
+
+static const struct smtp_callbacks callbacks = {p_next_rcpt, p_rcpt_done, p_done};
+
+/* probe_run - one session to mx.test (127.0.0.1:smtpd_port) with P's script, the loop until
+ * done (or the guard: then the session is cancelled); SEG gets smtpd's log of it */
+static void probe_run(struct probe *p, double reply_timeout, int resume_at_start, char *seg,
+                      size_t seglen)
+{
+	struct probe_config cfg;
+	char helo_buf[256], from_buf[300];
+	struct smtp_target t;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t.addr;
+	struct timeval tv = {GUARD_SECONDS, 0};
+	struct event *guard;
+	int fired = 0;
+	long from = log_size();
+
+	config_defaults(&cfg, helo_buf, sizeof helo_buf, from_buf, sizeof from_buf);
+	cfg.smtp_port = smtpd_port;
+	cfg.helo = "test.example";
+	cfg.mail_from = "verify@test.example";
+	cfg.connect_timeout = 2.0;
+	cfg.reply_timeout = reply_timeout;
+	cfg.starttls = 0;
+
+	memset(&t, 0, sizeof t);
+	t.host = "mx.test";
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t.addrlen = sizeof *sin;
+
+	p->resume_ev = evtimer_new(base, resume_cb, p);
+	guard = evtimer_new(base, guard_cb, &fired);
+	p->s = smtp_start(base, &cfg, NULL, &t, 1, NULL, &callbacks, p);
+	CHECK(p->s != NULL, "smtp_start");
+	if (p->s == NULL || p->resume_ev == NULL || guard == NULL) {
+		if (p->resume_ev)
+			event_free(p->resume_ev);
+		if (guard)
+			event_free(guard);
+		seg[0] = '\0';
+		return;
+	}
+	if (resume_at_start)
+		smtp_resume(p->s);  /* not idle: still unconnected */
+	evtimer_add(guard, &tv);
+	while (p->dones == 0 && !fired)
+		event_base_loop(base, EVLOOP_ONCE);
+	if (p->dones == 0) {
+		p->lost = 1;
+		printf("  loop guard fired after %d s: next_rcpt called %d times, %d answers\n",
+		       GUARD_SECONDS, p->calls, p->nrcpt);
+		smtp_cancel(p->s);
+	}
+	event_free(guard);
+	event_free(p->resume_ev);
+	p->resume_ev = NULL;
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	seg_wait(from, seg, seglen);
+}
+
+static void want_end(const struct probe *p, enum smtp_end want)
+{
+	CHECK(!p->lost, "the session ended by itself within %d s", GUARD_SECONDS);
+	CHECK_INT(p->dones, 1, "done calls");
+	CHECK_STR(smtp_end_name(p->end), smtp_end_name(want), "how the session ended");
+	if (p->end != want)
+		printf("  detail: %s\n", p->detail);
+}
+
+/* want_log - smtpd's log of the session: one session, WANT_CMDS client lines, QUIT answered */
+static void want_log(const char *seg, int want_cmds)
+{
+	CHECK(seg_one_session(seg), "the log since the start holds one session:\n%s", seg);
+	CHECK_INT(seg_count(seg, "OPEN ", 0), 1, "OPEN lines");
+	CHECK_INT(seg_count(seg, "C: EHLO test.example", 0), 1, "EHLO lines");
+	CHECK_INT(seg_count(seg, "C: MAIL FROM:<verify@test.example>", 0), 1, "MAIL FROM lines");
+	CHECK_INT(seg_count(seg, "C: QUIT", 0), 1, "QUIT lines");
+	CHECK_INT(seg_count(seg, "CLOSE quit ", 0), 1, "CLOSE quit lines (QUIT answered)");
+	CHECK_INT(seg_count(seg, "C: ", 0), want_cmds, "client lines in all");
+	CHECK_INT(seg_count(seg, "C: DATA", 1), 0, "DATA lines");
+	CHECK_INT(seg_count(seg, "C: BDAT", 1), 0, "BDAT lines");
+	CHECK_INT(seg_count(seg, "!!! ", 0), 0, "lines about a message sent");
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_world_starts(void)
+{
+	struct event_config *ec = event_config_new();
+	char seg[SEG_MAX];
+
+	CHECK(smtpd_start() == 0, "smtpd started");
+	if (smtpd_pid == 0)
+		exit(1);            /* nothing else can run */
+	/* CLOCK_MONOTONIC timers, the clock the test measures with */
+	CHECK(ec != NULL && event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER) == 0 &&
+	      (base = event_base_new_with_config(ec)) != NULL, "event base");
+	if (ec)
+		event_config_free(ec);
+	if (base == NULL)
+		exit(1);
+	seg_read(0, seg, sizeof seg);
+	CHECK(strstr(seg, " LISTEN strict ") != NULL, "smtpd listens as strict:\n%s", seg);
+}
+
+/* 1: WAIT, smtp_resume 200 ms later from a timer, then alice (accepted), then the end */
+static void test_wait_then_resume(void)
+{
+	struct probe p = {
+		.script = {{NULL, SMTP_WAIT}, {"alice@" DOMAIN, 1}},
+		.nscript = 2,
+		.resume_after = RESUME_MS / 1000.0,
+	};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_OK);
+	CHECK_INT(p.calls, 3, "next_rcpt calls (WAIT, alice, end)");
+	CHECK_INT(p.resumes, 1, "resumes by the timer");
+	if (p.calls >= 2)
+		CHECK(p.call_t[1] - p.call_t[0] >= RESUME_MS / 1000.0,
+		      "the second next_rcpt came %.3f s after the first, before the resume",
+		      p.call_t[1] - p.call_t[0]);
+	CHECK_INT(p.nrcpt, 1, "rcpt_done calls");
+	CHECK_INT(p.rcpt_id[0], 1, "rcpt_done id (alice)");
+	CHECK_STR(reply_outcome_name(p.rcpt_o[0]), reply_outcome_name(OUTCOME_ACCEPTED), "alice");
+	CHECK_INT(p.rcpt_code[0], 250, "alice's reply code");
+	CHECK_INT(p.greeted, 1, "greeted");
+	CHECK_STR(p.mx_host, "mx.test", "mx_host");
+	want_log(seg, 4);            /* EHLO, MAIL, RCPT, QUIT: nothing sent while idle */
+	CHECK_INT(seg_count(seg, "C: RCPT TO:<alice@" DOMAIN ">", 0), 1, "RCPT for alice");
+	CHECK_INT(seg_count(seg, "S: 250 2.1.5", 0), 1, "smtpd accepted alice");
+}
+
+/* 2: WAIT and nothing resumes it: QUIT after the reply timeout, END_OK */
+static void test_wait_times_out(void)
+{
+	struct probe p = {
+		.script = {{NULL, SMTP_WAIT}},
+		.nscript = 1,
+		.resume_after = -1,
+	};
+	char seg[SEG_MAX];
+
+	probe_run(&p, IDLE_TIMEOUT, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_OK);
+	CHECK_INT(p.calls, 1, "next_rcpt calls");
+	CHECK_INT(p.nrcpt, 0, "rcpt_done calls");
+	if (p.calls >= 1 && p.dones == 1)
+		CHECK(p.done_t - p.call_t[0] >= IDLE_TIMEOUT - SLACK,
+		      "done came %.3f s after the WAIT, before the %.1f s reply timeout",
+		      p.done_t - p.call_t[0], IDLE_TIMEOUT);
+	want_log(seg, 3);            /* EHLO, MAIL, QUIT */
+	CHECK_INT(seg_count(seg, "C: RCPT", 1), 0, "RCPT lines");
+}
+
+/* 3: smtp_resume on a session that is not idle (unconnected, in callbacks) changes nothing */
+static void test_resume_not_idle(void)
+{
+	struct probe p = {
+		.script = {{"bob@" DOMAIN, 7}},
+		.nscript = 1,
+		.resume_after = -1,
+		.resume_everywhere = 1,
+	};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 1, seg, sizeof seg);
+	want_end(&p, SMTP_END_OK);
+	CHECK_INT(p.calls, 2, "next_rcpt calls (bob, end)");
+	CHECK_INT(p.nrcpt, 1, "rcpt_done calls");
+	CHECK_INT(p.rcpt_id[0], 7, "rcpt_done id (bob)");
+	CHECK_STR(reply_outcome_name(p.rcpt_o[0]), reply_outcome_name(OUTCOME_ACCEPTED), "bob");
+	want_log(seg, 4);            /* EHLO, MAIL, RCPT, QUIT */
+	CHECK_INT(seg_count(seg, "C: RCPT TO:<bob@" DOMAIN ">", 0), 1, "RCPT for bob");
+}
+
+/* 4: accepted and rejected addresses, a WAIT after the rejection */
+static void test_mixed_outcomes(void)
+{
+	struct probe p = {
+		.script = {{"alice@" DOMAIN, 11}, {"zed@" DOMAIN, 12}, {NULL, SMTP_WAIT},
+		           {"bob@" DOMAIN, 13}},
+		.nscript = 4,
+		.resume_after = 0.05,
+	};
+	static const long want_id[] = {11, 12, 13};
+	static const enum reply_outcome want_o[] = {OUTCOME_ACCEPTED, OUTCOME_NO_MAILBOX,
+	                                            OUTCOME_ACCEPTED};
+	static const int want_code[] = {250, 550, 250};
+	static const char *const want_enh[] = {"2.1.5", "5.1.1", "2.1.5"};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_OK);
+	CHECK_INT(p.calls, 5, "next_rcpt calls (alice, zed, WAIT, bob, end)");
+	CHECK_INT(p.resumes, 1, "resumes by the timer");
+	CHECK_INT(p.nrcpt, 3, "rcpt_done calls");
+	for (int i = 0; i < 3 && i < p.nrcpt; i++) {
+		char ctx[64];
+
+		snprintf(ctx, sizeof ctx, "answer %d", i + 1);
+		CHECK_INT(p.rcpt_id[i], want_id[i], ctx);
+		CHECK_STR(reply_outcome_name(p.rcpt_o[i]), reply_outcome_name(want_o[i]), ctx);
+		CHECK_INT(p.rcpt_code[i], want_code[i], ctx);
+		CHECK_STR(p.rcpt_enh[i], want_enh[i], ctx);
+	}
+	want_log(seg, 6);            /* EHLO, MAIL, 3 RCPT, QUIT */
+	CHECK_INT(seg_count(seg, "C: RCPT TO:<zed@" DOMAIN ">", 0), 1, "RCPT for zed");
+	CHECK_INT(seg_count(seg, "S: 550 5.1.1", 0), 1, "smtpd rejected zed");
+}
+
+static void test_world_stops(void)
+{
+	char seg[SEG_MAX];
+	int status = -1;
+
+	if (smtpd_pid > 0) {
+		kill(smtpd_pid, SIGTERM);
+		waitpid(smtpd_pid, &status, 0);
+		smtpd_pid = 0;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "smtpd exits cleanly on SIGTERM (%d)",
+	      status);
+	CHECK(access(pid_path, F_OK) != 0, "smtpd removed its pidfile");
+	seg_read(0, seg, sizeof seg);
+	CHECK(strstr(seg, "!!! ") == NULL, "no message was ever sent");
+	CHECK_INT(seg_count(seg, "CLOSE shutdown", 0), 0, "sessions still open at the end");
+	if (base)
+		event_base_free(base);
+	base = NULL;
+}
+
+TESTS(test_world_starts, test_wait_then_resume, test_wait_times_out, test_resume_not_idle,
+      test_mixed_outcomes, test_world_stops)
