@@ -593,14 +593,16 @@ static int domain_has_other_route(struct sched *s, struct sdomain *d)
 	return 0;
 }
 
-/* host_failed - a session to H failed before it could ask anything: the addresses it would have
- * asked (up to N; every waiting one when H was paused) get the failure. A domain whose host
- * never greeted us goes to its next MX host instead, when it has one. Refusals for our pace
- * (421 at the greeting) cost no address anything until the host is paused. */
-static void host_failed(struct sched *s, struct shost *h, const struct smtp_session_result *sr,
-                        int paused)
+/* host_failed - session J to H failed: the waiting addresses it would still have asked (every
+ * one when H was just paused) get its failure, as they would have had they been in it. A
+ * domain whose host never greeted us goes to its next MX host instead, when it has one.
+ * Refusals for our pace (421, 4.7.x) cost no address anything until the host is paused. */
+static void host_failed(struct sched *s, struct shost *h, const struct job *j,
+                        const struct smtp_session_result *sr, int paused)
 {
-	size_t n = paused ? SIZE_MAX : DEF_SESSION_ADDRESSES;
+	size_t n = paused ? SIZE_MAX
+	           : j->offered < DEF_SESSION_ADDRESSES ? (size_t)(DEF_SESSION_ADDRESSES - j->offered)
+	                                                : 0;
 	struct sdomain *d, *next;
 
 	if (!paused && sr->end == SMTP_END_THROTTLED)
@@ -810,8 +812,10 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 		}
 		domain_free_if_idle(s, d);
 	}
-	if (session_failed(sr->end) && (paused || !j->admitted) && !s->draining)
-		host_failed(s, h, sr, paused);
+	/* A session that ended while it waited idle for work was asked nothing: what waits for
+	 * the host keeps waiting (a server may close an idle connection). */
+	if (session_failed(sr->end) && !s->draining && (paused || !j->waiting))
+		host_failed(s, h, j, sr, paused);
 	free(j);
 	sched_pump(s);
 }

@@ -21,9 +21,9 @@
  * waiting for a probe waits idle for them (smtp_resume).
  *
  * The owner feeds addresses (sched_add) and receives one result per address: final, or "retry"
- * (temporary: the owner decides when to add it again, from the same source address). A session
- * that fails before it asks anything gives its failure to the addresses it would have asked (a
- * session's worth; all of them when the host is paused), except that a domain whose host never
+ * (temporary: the owner decides when to add it again, from the same source address). A failed
+ * session gives its failure to the host's waiting addresses it would still have asked (all of
+ * them when the host is paused), as if they had been in it; but a domain whose host never
  * greeted us moves to its next MX host first, and a refusal for our pace costs nothing until the
  * host is paused. The scheduler owns its sessions and copies everything it keeps.
  */

@@ -6,7 +6,9 @@
 #  2. greylisting: right verdicts after the retry, every try from one client address and sender,
 #     the catch-all probe retried with the same local part (else it could never pass);
 #  3. a dead host (refused) and a silent one (blackhole): unknown, the rest unaffected,
-#     report.json counts connect failures / pauses for them;
+#     report.json counts connect failures / pauses for them; a host that refuses us at RCPT
+#     (550 5.7.1): its refusal goes to the addresses the session would have asked (no session
+#     per address);
 #  4. catch-all domains with 30 addresses each: one random-local-part probe per domain;
 #  5. a throttling host (421 after 5 RCPTs, 421 banner above 3 sessions): pushback counted in
 #     report.json, verdicts still right;
@@ -45,6 +47,7 @@ cat > personas.conf <<'EOF'
 127.0.1.13 greylist   users=alice,bob,carol delay=2
 127.0.1.14 connlimit  users=alice,bob,carol max=2 reply_ms=40
 127.0.1.17 blackhole
+127.0.1.19 policy
 127.0.1.24 throttle   users=alice,bob,carol,u1,u2,u3,u4,u5,u6 rcpt_per_session=5 max_sessions=3
 EOF
 {
@@ -53,6 +56,7 @@ EOF
 	echo "a mx.greylist.test 127.0.1.13"
 	echo "a mx.connlimit.test 127.0.1.14"
 	echo "a mx.blackhole.test 127.0.1.17"
+	echo "a mx.policy.test 127.0.1.19"
 	echo "a mx.throttle.test 127.0.1.24"
 	echo "a mx.dead.test 127.0.1.99"
 	echo "mx s1.test 10 mx.strict.test"
@@ -63,6 +67,7 @@ EOF
 	for i in 1 2 3; do echo "mx ca$i.test 10 mx.catchall.test"; done
 	for i in 1 2; do echo "mx th$i.test 10 mx.throttle.test"; done
 	for i in 1 2 3; do echo "mx dead$i.test 10 mx.dead.test"; done
+	for i in 1 2; do echo "mx pol$i.test 10 mx.policy.test"; done
 } > world.zone
 
 # main.csv: email,group,expect (STATUS/REASON[|REASON]), shuffled so that hosts interleave
@@ -88,6 +93,10 @@ EOF
 	# 24 unknown users at one domain: more rejections than one session should take
 	for n in $(seq 1 24); do echo "z$n@s2.test,rejections,invalid/mailbox_not_found"; done
 	echo "alice@s2.test,rejections,valid/accepted"
+	# a host that refuses us (550 5.7.1 at RCPT): its other addresses are told so, not asked
+	for i in 1 2; do
+		for n in $(seq 1 15); do echo "u$n@pol$i.test,policy,unknown/blocked"; done
+	done
 } | python3 -c 'import random,sys; l=sys.stdin.read().splitlines(); random.Random(7).shuffle(l)
 print("email,group,expect"); print("\n".join(l))' > main.csv
 TOTAL=$(($(wc -l < main.csv) - 1))
@@ -174,7 +183,7 @@ echo "  report.json run: $($CHECK runinfo main-out/report.json)"
 # Progress (a line every 0.3 s here): every field the issue asks for, and the greylisted
 # addresses counted apart while they wait for their retry.
 check "progress: a line with done/total, rate, ETA, counts per verdict, sessions, hosts paused" \
-	grep -Eq 'verifying: [0-9]+/222, [0-9]+/s, ETA [^|]+ \| valid [0-9]+ invalid [0-9]+ risky [0-9]+ catch_all [0-9]+ unknown [0-9]+ \| sessions [0-9]+, hosts paused [0-9]+' run.err
+	grep -Eq "verifying: [0-9]+/$TOTAL, "'[0-9]+/s, ETA [^|]+ \| valid [0-9]+ invalid [0-9]+ risky [0-9]+ catch_all [0-9]+ unknown [0-9]+ \| sessions [0-9]+, hosts paused [0-9]+' run.err
 check "progress: addresses waiting for a greylist retry are counted, with when they are due" \
 	grep -Eq ', [0-9]+ wait for a retry \((due|next) in [0-9]+ (s|min)' run.err
 check "progress: while only retries are left, the run says how long it waits and for how many" \
@@ -195,6 +204,10 @@ echo "  connlimit: $1 sessions with MAIL for 40 domains; most domains in one ses
 check "1. the 40 domains of the connection-limited host share sessions (sessions with MAIL: ${1:-none} < 40)" \
 	test "${1:-40}" -lt 40
 check "1. a session carries several domains of its host (most in one: ${2:-none})" test "${2:-0}" -ge 2
+# 3b. the host that refuses us: one session per source address said it for all 30 addresses
+set -- $($CHECK log sessions "$LOG" 0 127.0.1.19)
+check "3b. policy host: its refusal is given to the addresses the session would have asked, not one session each (sessions with MAIL: ${1:-none} <= 2)" \
+	test "${1:-99}" -le 2
 check_eq "1. report.json pushback of 127.0.1.14 = the 421s smtpd sent" \
 	"$($CHECK report main-out/report.json 127.0.1.14 pushback)" "$n421"
 mw=$($CHECK report main-out/report.json 127.0.1.14 max_window)
