@@ -58,6 +58,7 @@ struct sdomain {
 	int ca_known;               /* probed, skipped by policy, or stored */
 	int probing;                /* a session asks the probe now */
 	int inflight;               /* RCPTs of the domain (the probe included) being asked */
+	int asked_by;               /* sessions whose last RCPT was for it (job.last_d) */
 	struct saddr *head, *tail;  /* waiting addresses */
 	size_t queued;
 	struct shost *host;         /* the host whose list holds it, or NULL */
@@ -88,6 +89,7 @@ struct shost {
 	struct reply last_reply;
 	int have_last_reply;
 	char last_detail[256];
+	char last_mx[256];          /* the MX name it greeted us as, "" when it did not */
 	/* statistics */
 	long sessions, pushback, connect_failures, pauses;
 	int max_window;
@@ -98,6 +100,7 @@ struct job {
 	struct shost *h;
 	struct saddr *cur;          /* the address whose RCPT is being asked */
 	struct sdomain *probe_d;    /* the domain whose catch-all probe is being asked */
+	struct sdomain *last_d;     /* the domain of its last RCPT (pinned: asked_by) */
 	int concurrent;             /* sessions open to the host when this one started, itself included */
 	int offered;                /* RCPTs asked so far */
 	int admitted;               /* the host accepted MAIL FROM */
@@ -237,6 +240,7 @@ static int host_feedback(struct shost *h, const struct job *j, const struct smtp
 	if (sr->reply)
 		h->last_reply = *sr->reply;
 	snprintf(h->last_detail, sizeof h->last_detail, "%s", sr->detail ? sr->detail : "");
+	snprintf(h->last_mx, sizeof h->last_mx, "%s", sr->greeted && sr->mx_host ? sr->mx_host : "");
 	if (is_pushback(sr)) {
 		h->pushback++;
 		if (sr->end == SMTP_END_CONNECT || sr->end == SMTP_END_TIMEOUT) {
@@ -414,7 +418,7 @@ static void domain_free_if_idle(struct sched *s, struct sdomain *d)
 	unsigned b;
 	struct sdomain **pp;
 
-	if (d->queued || d->inflight || d->host || d->dns_state == 1)
+	if (d->queued || d->inflight || d->asked_by || d->host || d->dns_state == 1)
 		return;
 	b = str_hash(d->name, d->source) % SCHED_BUCKETS;
 	for (pp = &s->domains[b]; *pp; pp = &(*pp)->hnext)
@@ -481,7 +485,7 @@ static struct saddr *queue_pop(struct sdomain *d)
 /* domain_fail - up to N of D's waiting addresses get verdict IN (nothing asked them); R and
  * DETAIL say why. Returns how many. */
 static size_t domain_fail(struct sched *s, struct sdomain *d, size_t n, const struct decide_in *in0,
-                          const struct reply *r, const char *detail)
+                          const struct reply *r, const char *detail, const char *mx_host)
 {
 	size_t done = 0;
 
@@ -492,7 +496,7 @@ static size_t domain_fail(struct sched *s, struct sdomain *d, size_t n, const st
 		in.flags = a->flags;
 		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
 		decide(&in, &v);
-		report(s, a, &v, a->attempts + 1, r, detail, NULL, 0);
+		report(s, a, &v, a->attempts + 1, r, detail, mx_host, 0);
 		done++;
 	}
 	return done;
@@ -504,7 +508,8 @@ static size_t domain_fail_host(struct sched *s, struct sdomain *d, size_t n, con
 	struct decide_in in = {.dns = DNS_OK, .session = h->last_end, .catch_all = d->ca};
 
 	return domain_fail(s, d, n, &in, h->have_last_reply ? &h->last_reply : NULL,
-	                   h->last_detail[0] ? h->last_detail : "no MX host of the domain took a session");
+	                   h->last_detail[0] ? h->last_detail : "no MX host of the domain took a session",
+	                   h->last_mx[0] ? h->last_mx : NULL);
 }
 
 /* domain_catch_all - D is proven catch-all: its waiting addresses are told so, unasked */
@@ -563,7 +568,7 @@ static void domain_schedule(struct sched *s, struct sdomain *d)
 			domain_fail_host(s, d, SIZE_MAX, d->failed_host);
 		} else {
 			struct decide_in in = {.dns = DNS_OK, .session = SMTP_END_CONNECT};
-			domain_fail(s, d, SIZE_MAX, &in, NULL, "no MX host of the domain has an address");
+			domain_fail(s, d, SIZE_MAX, &in, NULL, "no MX host of the domain has an address", NULL);
 		}
 		return;
 	}
@@ -593,10 +598,13 @@ static int domain_has_other_route(struct sched *s, struct sdomain *d)
 	return 0;
 }
 
-/* host_failed - session J to H failed: the waiting addresses it would still have asked (every
- * one when H was just paused) get its failure, as they would have had they been in it. A
- * domain whose host never greeted us goes to its next MX host instead, when it has one.
- * Refusals for our pace (421, 4.7.x) cost no address anything until the host is paused. */
+/* host_failed - session J to H failed: the waiting addresses it would still have asked get its
+ * failure, as they would have had they been in it. Before MAIL FROM was accepted the failure is
+ * the host's (or about us): any of the host's addresses; after it, it may be about one domain
+ * (a 5.7.1 "relay access denied" says nothing of the host's other domains): that domain's.
+ * When H was just paused, every address waiting for it. A domain whose host never greeted us
+ * goes to its next MX host instead, when it has one. Refusals for our pace (421, 4.7.x) cost
+ * no address anything until the host is paused. */
 static void host_failed(struct sched *s, struct shost *h, const struct job *j,
                         const struct smtp_session_result *sr, int paused)
 {
@@ -607,6 +615,15 @@ static void host_failed(struct sched *s, struct shost *h, const struct job *j,
 
 	if (!paused && sr->end == SMTP_END_THROTTLED)
 		return;
+	if (!paused && j->admitted) {
+		d = j->last_d;
+		if (d && d->host == h) {
+			domain_fail_host(s, d, n, h);
+			if (d->queued == 0)
+				host_unready(d); /* freed by the caller once unpinned */
+		}
+		return;
+	}
 	for (d = h->ready_head; d && n > 0; d = next) {
 		next = d->ready_next;
 		if (!sr->greeted && domain_has_other_route(s, d)) {
@@ -641,7 +658,7 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 	d->dns_state = 2;
 	if (r->status != DNS_OK) {
 		struct decide_in in = {.dns = r->status};
-		domain_fail(s, d, SIZE_MAX, &in, NULL, d->dns_detail);
+		domain_fail(s, d, SIZE_MAX, &in, NULL, d->dns_detail, NULL);
 		domain_free_if_idle(s, d);
 		return;
 	}
@@ -697,6 +714,15 @@ static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 	}
 	j->offered++;
 	d->inflight++;
+	if (j->last_d != d) {
+		struct sdomain *old = j->last_d;
+		d->asked_by++;
+		j->last_d = d;
+		if (old) {
+			old->asked_by--;
+			domain_free_if_idle(s, old);
+		}
+	}
 	if (probe) {
 		d->probing = 1;
 		j->probe_d = d;
@@ -816,6 +842,10 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 	 * the host keeps waiting (a server may close an idle connection). */
 	if (session_failed(sr->end) && !s->draining && (paused || !j->waiting))
 		host_failed(s, h, j, sr, paused);
+	if (j->last_d) {
+		j->last_d->asked_by--;
+		domain_free_if_idle(s, j->last_d);
+	}
 	free(j);
 	sched_pump(s);
 }

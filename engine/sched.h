@@ -22,10 +22,11 @@
  *
  * The owner feeds addresses (sched_add) and receives one result per address: final, or "retry"
  * (temporary: the owner decides when to add it again, from the same source address). A failed
- * session gives its failure to the host's waiting addresses it would still have asked (all of
- * them when the host is paused), as if they had been in it; but a domain whose host never
- * greeted us moves to its next MX host first, and a refusal for our pace costs nothing until the
- * host is paused. The scheduler owns its sessions and copies everything it keeps.
+ * session gives its failure to the waiting addresses it would still have asked, as if they had
+ * been in it: any of the host's when it failed before MAIL FROM was accepted, else those of the
+ * domain it was asking about (all of the host's once it is paused); but a domain whose host
+ * never greeted us moves to its next MX host first, and a refusal for our pace costs nothing
+ * until the host is paused. The scheduler owns its sessions and copies everything it keeps.
  */
 #ifndef MAILSIFT_SCHED_H
 #define MAILSIFT_SCHED_H

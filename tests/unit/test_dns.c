@@ -8,14 +8,10 @@
  * shows how many queries reached it. Timeouts are shortened with MAILSIFT_DNS_TIMEOUT_MS where a
  * test waits for one. Every loop run has a guard timer, so a lost callback fails, not hangs.
  */
-#include <errno.h>
-#include <dirent.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,10 +22,9 @@
 
 #include "engine/dns.h"
 #include "tests/check.h"
+#include "tests/daemon.h"
 
 #define GUARD_SECONDS 15         /* longest a loop may run before the test calls it lost */
-#define START_TRIES 5            /* ports tried before giving up on starting dnsd */
-#define START_WAIT_MS 5000       /* time dnsd gets to write its pidfile */
 #define BULK 400                 /* distinct domains looked up at once */
 #define SAME 50                  /* concurrent lookups of one domain */
 #define SHUFFLE_ROUNDS 60        /* fresh resolvers asked for the equal-preference domain */
@@ -38,64 +33,7 @@
 
 /* ---------------------------------------------------------------- the world */
 
-static char tmpdir[512];
-static char zone_path[600], log_path[600], pid_path[600];
-static pid_t dnsd_pid;
-static int dnsd_port;
 static char server[64];          /* "127.0.0.1:PORT" */
-
-static void tmp_cleanup(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char p[1100];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
-}
-
-static void dnsd_kill(void)
-{
-	if (dnsd_pid > 0) {
-		kill(dnsd_pid, SIGKILL);
-		waitpid(dnsd_pid, NULL, 0);
-		dnsd_pid = 0;
-	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* free_udp_port - a port on 127.0.0.1 nobody had a moment ago */
-static int free_udp_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), port = -1;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
 static void zone_write(FILE *f)
 {
@@ -156,70 +94,29 @@ static void zone_write(FILE *f)
 		fprintf(f, "mx pend%d.test 10 mx.pend%d.test\ndelay pend%d.test 2000\n", i, i, i);
 }
 
-/* dnsd_start - start dnsd on a free port; 0 when it is ready (its pidfile exists) */
-static int dnsd_start(void)
+/* dnsd_exec - dnsd with its address, zone, pidfile and log (in the child) */
+static void dnsd_exec(const char *bin, const struct daemon *srv)
 {
-	const char *b = getenv("MAILSIFT_BUILD");
-	const char *t = getenv("TMPDIR");
-	char bin[1024];
-	FILE *f;
+	char listen[64];
 
-	snprintf(bin, sizeof bin, "%s/tests/world/dnsd", b && *b ? b : "build");
-	if (access(bin, X_OK) != 0) {
-		printf("  %s: %s (make builds it)\n", bin, strerror(errno));
-		return -1;
-	}
-	snprintf(tmpdir, sizeof tmpdir, "%s/test_dns.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	atexit(tmp_cleanup);
-	atexit(dnsd_kill);
-	snprintf(zone_path, sizeof zone_path, "%s/zone", tmpdir);
-	snprintf(log_path, sizeof log_path, "%s/log", tmpdir);
-	snprintf(pid_path, sizeof pid_path, "%s/pid", tmpdir);
-	if ((f = fopen(zone_path, "w")) == NULL)
-		return -1;
-	zone_write(f);
-	fclose(f);
-	for (int attempt = 0; attempt < START_TRIES; attempt++) {
-		char listen[64];
-		pid_t pid;
-		int status;
-		double until;
-
-		dnsd_port = free_udp_port();
-		snprintf(listen, sizeof listen, "127.0.0.1:%d", dnsd_port);
-		unlink(pid_path);
-		fflush(stdout);
-		if ((pid = fork()) < 0)
-			return -1;
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a crashed test leaves no server behind */
-			execl(bin, "dnsd", "--listen", listen, "--zone", zone_path, "--pidfile", pid_path,
-			      "--log", log_path, (char *)NULL);
-			_exit(127);
-		}
-		until = now() + START_WAIT_MS / 1000.0;
-		while (now() < until) {
-			if (access(pid_path, F_OK) == 0) {
-				dnsd_pid = pid;
-				snprintf(server, sizeof server, "127.0.0.1:%d", dnsd_port);
-				return 0;
-			}
-			if (waitpid(pid, &status, WNOHANG) == pid)
-				break;      /* port taken meanwhile: try another */
-			usleep(10000);
-		}
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	return -1;
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", srv->port);
+	execl(bin, "dnsd", "--listen", listen, "--zone", srv->conf_path, "--pidfile", srv->pid_path,
+	      "--log", srv->log_path, (char *)NULL);
 }
+
+static struct daemon dnsd = {
+	.name = "dnsd",
+	.tmp_prefix = "test_dns",
+	.sock_type = SOCK_DGRAM,
+	.conf_name = "zone",
+	.conf_write = zone_write,
+	.exec = dnsd_exec,
+};
 
 /* log_count - lines of dnsd's log equal to LINE */
 static int log_count(const char *line)
 {
-	FILE *f = fopen(log_path, "r");
+	FILE *f = fopen(dnsd.log_path, "r");
 	char buf[512];
 	int n = 0;
 
@@ -355,9 +252,10 @@ static void test_world_starts(void)
 {
 	struct got g;
 
-	CHECK(dnsd_start() == 0, "dnsd started");
-	if (dnsd_pid == 0)
+	CHECK(daemon_start(&dnsd) == 0, "dnsd started");
+	if (dnsd.pid == 0)
 		exit(1);            /* nothing else can run */
+	snprintf(server, sizeof server, "127.0.0.1:%d", dnsd.port);
 	lookup("implicit.test", &g);
 	want_status(&g, DNS_OK, "implicit.test");
 	CHECK(log_count("implicit.test MX NOERROR") == 1, "dnsd logs \"name TYPE RCODE\"");
@@ -598,7 +496,8 @@ static void test_no_server(void)
 	struct got g;
 	double t0 = now();
 
-	snprintf(dead, sizeof dead, "127.0.0.1:%d", free_udp_port()); /* nobody listens there */
+	/* nobody listens there */
+	snprintf(dead, sizeof dead, "127.0.0.1:%d", daemon_free_port(SOCK_DGRAM));
 	memset(&g, 0, sizeof g);
 	d = dns_new(cur_base, servers, 1, err, sizeof err);
 	CHECK(d != NULL, "dns_new: %s", err);
@@ -927,16 +826,11 @@ static void test_bad_config(void)
 
 static void test_world_stops(void)
 {
-	int status = -1;
+	int status = daemon_stop(&dnsd);
 
-	if (dnsd_pid > 0) {
-		kill(dnsd_pid, SIGTERM);
-		waitpid(dnsd_pid, &status, 0);
-		dnsd_pid = 0;
-	}
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "dnsd exits cleanly on SIGTERM (%d)",
 	      status);
-	CHECK(access(pid_path, F_OK) != 0, "dnsd removed its pidfile");
+	CHECK(access(dnsd.pid_path, F_OK) != 0, "dnsd removed its pidfile");
 	if (cur_base)
 		event_base_free(cur_base);
 	cur_base = NULL;

@@ -14,14 +14,10 @@
  * a busy machine is slow, never fast. Every loop run has a guard timer, so a lost callback fails
  * (and the session is cancelled), not hangs.
  */
-#include <errno.h>
-#include <dirent.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,10 +30,9 @@
 #include "engine/reply.h"
 #include "engine/smtp.h"
 #include "tests/check.h"
+#include "tests/daemon.h"
 
 #define GUARD_SECONDS 15         /* longest a loop may run before the test calls it lost */
-#define START_TRIES 5            /* ports tried before giving up on starting smtpd */
-#define START_WAIT_MS 5000       /* time smtpd gets to write its pidfile */
 #define CLOSE_WAIT_MS 3000       /* time smtpd gets to log a session's CLOSE after our done */
 #define DOMAIN "strict.test"     /* the persona ignores domains (no domains= key) */
 #define RESUME_MS 200            /* test 1: the WAIT is resumed this much later */
@@ -48,124 +43,32 @@
 
 /* ---------------------------------------------------------------- the world */
 
-static char tmpdir[512];
-static char conf_path[600], log_path[600], pid_path[600];
-static pid_t smtpd_pid;
-static int smtpd_port;
-static struct event_base *base;
-
-static void tmp_cleanup(void)
+/* personas_write - smtpd's config */
+static void personas_write(FILE *f)
 {
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char p[1100];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
-}
-
-static void smtpd_kill(void)
-{
-	if (smtpd_pid > 0) {
-		kill(smtpd_pid, SIGKILL);
-		waitpid(smtpd_pid, NULL, 0);
-		smtpd_pid = 0;
-	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* free_tcp_port - a TCP port on 127.0.0.1 nobody had a moment ago */
-static int free_tcp_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-/* smtpd_start - start smtpd on a free port; 0 when it is ready (its pidfile exists) */
-static int smtpd_start(void)
-{
-	const char *b = getenv("MAILSIFT_BUILD");
-	const char *t = getenv("TMPDIR");
-	char bin[1024];
-	FILE *f;
-
-	snprintf(bin, sizeof bin, "%s/tests/world/smtpd", b && *b ? b : "build");
-	if (access(bin, X_OK) != 0) {
-		printf("  %s: %s (make builds it)\n", bin, strerror(errno));
-		return -1;
-	}
-	snprintf(tmpdir, sizeof tmpdir, "%s/test_smtp.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	atexit(tmp_cleanup);
-	atexit(smtpd_kill);
-	snprintf(conf_path, sizeof conf_path, "%s/personas.conf", tmpdir);
-	snprintf(log_path, sizeof log_path, "%s/log", tmpdir);
-	snprintf(pid_path, sizeof pid_path, "%s/pid", tmpdir);
-	if ((f = fopen(conf_path, "w")) == NULL)
-		return -1;
 	fputs("# test_smtp: one strict persona; alice and bob exist, nobody else\n"
 	      "127.0.0.1 strict users=alice,bob name=mx.test\n", f);
-	fclose(f);
-	for (int attempt = 0; attempt < START_TRIES; attempt++) {
-		char port[16];
-		pid_t pid;
-		int status;
-		double until;
-
-		smtpd_port = free_tcp_port();
-		snprintf(port, sizeof port, "%d", smtpd_port);
-		unlink(pid_path);
-		fflush(stdout);
-		if ((pid = fork()) < 0)
-			return -1;
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a crashed test leaves no server behind */
-			execl(bin, "smtpd", "--port", port, "--config", conf_path, "--log", log_path,
-			      "--pidfile", pid_path, (char *)NULL);
-			_exit(127);
-		}
-		until = now() + START_WAIT_MS / 1000.0;
-		while (now() < until) {
-			if (access(pid_path, F_OK) == 0) {
-				smtpd_pid = pid;
-				return 0;
-			}
-			if (waitpid(pid, &status, WNOHANG) == pid)
-				break;      /* port taken meanwhile: try another */
-			usleep(10000);
-		}
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	return -1;
 }
+
+/* smtpd_exec - smtpd with its port, config, log and pidfile (in the child) */
+static void smtpd_exec(const char *bin, const struct daemon *srv)
+{
+	char port[16];
+
+	snprintf(port, sizeof port, "%d", srv->port);
+	execl(bin, "smtpd", "--port", port, "--config", srv->conf_path, "--log", srv->log_path,
+	      "--pidfile", srv->pid_path, (char *)NULL);
+}
+
+static struct daemon smtpd = {
+	.name = "smtpd",
+	.tmp_prefix = "test_smtp",
+	.sock_type = SOCK_STREAM,
+	.conf_name = "personas.conf",
+	.conf_write = personas_write,
+	.exec = smtpd_exec,
+};
+static struct event_base *base;
 
 /* ---------------------------------------------------------------- smtpd's log */
 
@@ -173,13 +76,13 @@ static long log_size(void)
 {
 	struct stat st;
 
-	return stat(log_path, &st) == 0 ? (long)st.st_size : 0;
+	return stat(smtpd.log_path, &st) == 0 ? (long)st.st_size : 0;
 }
 
 /* seg_read - the log from byte FROM on, into BUF (NUL-terminated) */
 static void seg_read(long from, char *buf, size_t len)
 {
-	FILE *f = fopen(log_path, "r");
+	FILE *f = fopen(smtpd.log_path, "r");
 	size_t n = 0;
 
 	if (f != NULL && fseek(f, from, SEEK_SET) == 0)
@@ -364,7 +267,7 @@ static void guard_cb(evutil_socket_t fd, short what, void *arg)
 
 static const struct smtp_callbacks callbacks = {p_next_rcpt, p_rcpt_done, p_done};
 
-/* probe_run - one session to mx.test (127.0.0.1:smtpd_port) with P's script, the loop until
+/* probe_run - one session to mx.test (127.0.0.1:smtpd.port) with P's script, the loop until
  * done (or the guard: then the session is cancelled); SEG gets smtpd's log of it */
 static void probe_run(struct probe *p, double reply_timeout, int resume_at_start, char *seg,
                       size_t seglen)
@@ -379,7 +282,7 @@ static void probe_run(struct probe *p, double reply_timeout, int resume_at_start
 	long from = log_size();
 
 	config_defaults(&cfg, helo_buf, sizeof helo_buf, from_buf, sizeof from_buf);
-	cfg.smtp_port = smtpd_port;
+	cfg.smtp_port = smtpd.port;
 	cfg.helo = "test.example";
 	cfg.mail_from = "verify@test.example";
 	cfg.connect_timeout = 2.0;
@@ -453,8 +356,8 @@ static void test_world_starts(void)
 	struct event_config *ec = event_config_new();
 	char seg[SEG_MAX];
 
-	CHECK(smtpd_start() == 0, "smtpd started");
-	if (smtpd_pid == 0)
+	CHECK(daemon_start(&smtpd) == 0, "smtpd started");
+	if (smtpd.pid == 0)
 		exit(1);            /* nothing else can run */
 	/* CLOCK_MONOTONIC timers, the clock the test measures with */
 	CHECK(ec != NULL && event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER) == 0 &&
@@ -577,16 +480,11 @@ static void test_mixed_outcomes(void)
 static void test_world_stops(void)
 {
 	char seg[SEG_MAX];
-	int status = -1;
+	int status = daemon_stop(&smtpd);
 
-	if (smtpd_pid > 0) {
-		kill(smtpd_pid, SIGTERM);
-		waitpid(smtpd_pid, &status, 0);
-		smtpd_pid = 0;
-	}
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "smtpd exits cleanly on SIGTERM (%d)",
 	      status);
-	CHECK(access(pid_path, F_OK) != 0, "smtpd removed its pidfile");
+	CHECK(access(smtpd.pid_path, F_OK) != 0, "smtpd removed its pidfile");
 	seg_read(0, seg, sizeof seg);
 	CHECK(strstr(seg, "!!! ") == NULL, "no message was ever sent");
 	CHECK_INT(seg_count(seg, "CLOSE shutdown", 0), 0, "sessions still open at the end");
