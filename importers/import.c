@@ -70,6 +70,7 @@ struct importer {
 	int64_t row_no;              /* data rows read so far (committed or not) */
 	int64_t skip;                /* rows committed by an earlier run: read but not stored */
 	int64_t batch_rows;          /* rows stored in the open transaction */
+	int64_t batch_max;           /* rows per transaction (IMPORT_BATCH_ROWS) */
 	uint64_t raw_offset;         /* input consumed, as last reported by the reader thread */
 	int64_t blank_lines;
 	int64_t max_fields;
@@ -279,7 +280,7 @@ static int commit_rows(struct importer *im, const struct pbatch *b)
 			return -1;
 		if (r->kind == PROW_BLANK || r->kind == PROW_SKIPPED)
 			continue;
-		if (++im->batch_rows >= IMPORT_BATCH_ROWS ||
+		if (++im->batch_rows >= im->batch_max ||
 		    (im->batch_rows % CLOCK_EVERY_ROWS == 0 &&
 		     elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS)) {
 			if (commit_batch(im, 1) < 0)
@@ -496,6 +497,10 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	memset(res, 0, sizeof *res);
 	memset(&im, 0, sizeof im);
 	im.store = s;
+	im.batch_max = IMPORT_BATCH_ROWS;
+	const char *knob = getenv("MAILSIFT_IMPORT_BATCH_ROWS");
+	if (knob && atoll(knob) > 0)
+		im.batch_max = atoll(knob);
 	im.opts = o;
 	im.name = strcmp(path, "-") == 0 ? "stdin" : path;
 	im.list.email_col = -1;
