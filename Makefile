@@ -66,7 +66,7 @@ $(BUILD)/gen/lists.c: $(LISTS) tools/embed.sh
 	sh tools/embed.sh lines flags_disposable importers/data/disposable.txt >> $@
 	sh tools/embed.sh lines flags_free importers/data/free.txt >> $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/check.h tests/daemon.h
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/check.h tests/daemon.h tests/tmpdir.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

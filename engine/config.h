@@ -57,6 +57,11 @@
  * DEF_SLOW_RTT seconds (a slow host pays for parallel sessions, a fast one for connections). */
 #define DEF_SLOW_RTT 0.005
 #define DEF_SESSION_MIN_ADDRESSES 10
+/* Distinct MX hosts whose TCP connection failed (refused, timed out) with not one connection
+ * made to any host, after which a run stops: outbound port 25 is blocked here (home ISPs and
+ * many clouds do it), and going on would only turn the whole list into unknowns after hours
+ * of retries. One live host among them and the run goes on. */
+#define DEF_BLOCKED_HOSTS 20
 /* Seconds a session is reused for at most: long sessions look like a harvester. */
 #define DEF_SESSION_SECONDS 180.0
 /* Seconds open sessions get to finish after the first SIGINT/SIGTERM. */

@@ -333,6 +333,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	char text[640], eta[96], retry[128] = "", d1[32], d2[32];
 	int64_t wall = (int64_t)now_wall();
 	double rate, secs = progress_now() - r->started;
+	size_t blocked;
 
 	(void)fd;
 	(void)what;
@@ -350,6 +351,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		r->last_commit = progress_now();
 	}
 	progress_sample(r);
+	if (!r->failed && (blocked = sched_smtp_blocked(r->sched)) > 0) {
+		snprintf(r->err, sizeof r->err,
+		         "outbound SMTP looks blocked here: %zu mail hosts refused or timed out a TCP "
+		         "connection on port %d and none took one. Home ISPs and many cloud providers "
+		         "block outbound SMTP: run mailsift where it is open. Nothing was marked "
+		         "invalid; the addresses tried so far retry after --greylist-delay, the rest "
+		         "are untouched.",
+		         blocked, r->o->cfg->smtp_port);
+		r->failed = 1;
+		event_base_loopbreak(r->base);
+		return;
+	}
 	if (r->waiting)
 		return;
 	/* the recent rate once there is one, the whole run's until then */

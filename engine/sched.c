@@ -93,6 +93,8 @@ struct shost {
 	/* statistics */
 	long sessions, pushback, connect_failures, pauses;
 	int max_window;
+	int reached;                /* some session to it made a TCP connection */
+	int unreached;              /* counted in sched.hosts_unreached */
 };
 
 struct job {
@@ -131,6 +133,8 @@ struct sched {
 	size_t active;
 	int draining;
 	long sessions, retries;
+	size_t hosts_reached;       /* hosts some session made a TCP connection to */
+	size_t hosts_unreached;     /* hosts whose connections failed, never reached */
 };
 
 static double now_mono(void)
@@ -814,6 +818,11 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 	if (j->probe_d)
 		probe_end(s, j->probe_d, 0, OUTCOME_TEMPORARY); /* unanswered: another session asks */
 	paused = host_feedback(h, j, sr);
+	if (!sr->connected && !h->reached && !h->unreached &&
+	           (sr->end == SMTP_END_CONNECT || sr->end == SMTP_END_TIMEOUT)) {
+		h->unreached = 1;
+		s->hosts_unreached++;
+	}
 	/* Spacing after a disconnect too: the host may count a connection we closed a moment ago
 	 * (after QUIT) against its limit, and refuse the next one if it comes at once. */
 	if (h->next_start < now_mono() + DEF_HOST_SPACING)
@@ -850,10 +859,22 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 	sched_pump(s);
 }
 
+/* job_connected - the session's TCP connection is up: its host is reachable from here */
+static void job_connected(void *ctx)
+{
+	struct job *j = ctx;
+
+	if (!j->h->reached) {
+		j->h->reached = 1;
+		j->s->hosts_reached++;
+	}
+}
+
 /* job_start - one session to H; D is the domain that asked for it (its MX name is used) */
 static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 {
-	static const struct smtp_callbacks cb = {job_next_rcpt, job_rcpt_done, job_done};
+	static const struct smtp_callbacks cb = {job_next_rcpt, job_rcpt_done, job_done,
+	                                         job_connected};
 	struct smtp_target t[SMTP_MAX_TARGETS];
 	const struct dns_host *mx = &d->hosts[d->route];
 	struct job *j = calloc(1, sizeof *j);
@@ -1025,6 +1046,12 @@ size_t sched_hosts_paused(const struct sched *s)
 		for (const struct shost *h = s->hosts[b]; h; h = h->hnext)
 			n += h->paused_until > now;
 	return n;
+}
+
+size_t sched_smtp_blocked(const struct sched *s)
+{
+	return s->hosts_reached == 0 && s->hosts_unreached >= DEF_BLOCKED_HOSTS ? s->hosts_unreached
+	                                                                        : 0;
 }
 
 void sched_drain(struct sched *s)

@@ -100,6 +100,10 @@ size_t sched_held(const struct sched *s);
 size_t sched_sessions(const struct sched *s);
 size_t sched_hosts_paused(const struct sched *s);
 
+/* sched_smtp_blocked - DEF_BLOCKED_HOSTS distinct hosts failed to take a TCP connection and
+ * no session has ever made one: the number of hosts tried, else 0 */
+size_t sched_smtp_blocked(const struct sched *s);
+
 /* sched_drain - start no new session; open ones finish */
 void sched_drain(struct sched *s);
 

@@ -108,6 +108,7 @@ struct smtp_session {
 	int have_last;
 	char detail[256];
 	int greeted;                  /* a 2xx banner arrived on some connection */
+	int connected;                /* a TCP connection was established to some target */
 	int busy;                     /* inside the read loop: freeing waits for it */
 	int finished;                 /* done was called; free when no longer busy */
 };
@@ -230,6 +231,7 @@ static void finish(struct smtp_session *s, enum smtp_end end, enum reply_outcome
 	r.tls = s->tls;
 	r.smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0;
 	r.greeted = s->greeted;
+	r.connected = s->connected;
 	s->cb.done(s->ctx, &r);
 	session_free(s);
 }
@@ -553,7 +555,10 @@ static void smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			s->ext = 0;
 			send_cmd(s, SMTP_EHLO, "EHLO %s", s->cfg->helo); /* RFC 3207: start over */
 		} else {
+			s->connected = 1;
 			enter(s, SMTP_BANNER);
+			if (s->cb.connected)
+				s->cb.connected(s->ctx);
 		}
 		return;
 	}

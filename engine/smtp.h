@@ -55,6 +55,7 @@ struct smtp_session_result {
 	int tls;                      /* the session ran over TLS */
 	int smtputf8;                 /* the server advertised SMTPUTF8 */
 	int greeted;                  /* a host sent a 2xx banner (the session got past connecting) */
+	int connected;                /* a TCP connection was established, to some target */
 };
 
 /* next_rcpt's *id with a NULL address: nothing to ask now, more is coming (smtp_resume) */
@@ -71,6 +72,8 @@ struct smtp_callbacks {
 	                  const struct smtp_session_result *s);
 	/* done - the session is over; addresses pulled but not answered get END's failure */
 	void (*done)(void *ctx, const struct smtp_session_result *s);
+	/* connected - a TCP connection was established (NULL: not wanted) */
+	void (*connected)(void *ctx);
 };
 
 struct smtp_session;

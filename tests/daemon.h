@@ -3,18 +3,18 @@
  * unit test that talks to it (test_smtp, test_dns).
  *
  * The test describes its server in a struct daemon (which binary, its config file, its argv,
- * TCP or UDP) and calls daemon_start: the config goes into a fresh temp dir ($TMPDIR, else
- * /tmp), the server (MAILSIFT_BUILD/tests/world/NAME, else build/tests/world/NAME) starts on a
- * free port of 127.0.0.1, and daemon_start returns once the server wrote its pidfile. A server
- * that exits before that (its port was taken meanwhile) is started again on another port. At
- * exit the server is killed and the temp dir removed; a test that crashes takes its server
- * with it (PR_SET_PDEATHSIG). One server a test program: the exit hooks know only one.
+ * TCP or UDP) and calls daemon_start: the config goes into the test's temp dir (tmpdir.h, under
+ * $TMPDIR, else /tmp), the server (MAILSIFT_BUILD/tests/world/NAME, else build/tests/world/NAME)
+ * starts on a free port of 127.0.0.1, and daemon_start returns once the server wrote its
+ * pidfile. A server that exits before that (its port was taken meanwhile) is started again on
+ * another port. At exit the server is killed and the temp dir removed; a test that crashes
+ * takes its server with it (PR_SET_PDEATHSIG). One server a test program: the exit hooks know
+ * only one.
  */
 #ifndef MAILSIFT_DAEMON_H
 #define MAILSIFT_DAEMON_H
 
 #include <errno.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/tmpdir.h"
+
 #define DAEMON_START_TRIES 5          /* ports tried before giving up on starting the server */
 #define DAEMON_START_WAIT_MS 5000     /* time the server gets to write its pidfile */
 
 struct daemon {
 	/* set by the test */
 	const char *name;             /* the binary in tests/world, e.g. "smtpd" */
-	const char *tmp_prefix;       /* the temp dir's name before ".XXXXXX", e.g. "test_smtp" */
+	const char *tmp_prefix;       /* tmpdir's name before ".XXXXXX", e.g. "test_smtp" */
 	int sock_type;                /* SOCK_STREAM or SOCK_DGRAM: what it listens on */
 	const char *conf_name;        /* its config file in the temp dir */
 	void (*conf_write)(FILE *f);  /* writes that config */
@@ -41,32 +43,13 @@ struct daemon {
 	 * returns only when exec failed */
 	void (*exec)(const char *bin, const struct daemon *srv);
 
-	/* set by daemon_start */
-	char dir[512];
+	/* set by daemon_start; the files are in tmpdir */
 	char conf_path[600], log_path[600], pid_path[600];
 	pid_t pid;                    /* 0: not running */
 	int port;
 };
 
 static struct daemon *daemon_started;   /* the server the exit hooks clean up after */
-
-static void daemon_tmp_cleanup(void)
-{
-	DIR *dir = opendir(daemon_started->dir);
-	struct dirent *e;
-	char p[1100];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", daemon_started->dir, e->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(daemon_started->dir);
-}
 
 static void daemon_kill(void)
 {
@@ -109,7 +92,6 @@ static int daemon_free_port(int sock_type)
 static int daemon_start(struct daemon *srv)
 {
 	const char *b = getenv("MAILSIFT_BUILD");
-	const char *t = getenv("TMPDIR");
 	char bin[1024];
 	FILE *f;
 
@@ -118,15 +100,15 @@ static int daemon_start(struct daemon *srv)
 		printf("  %s: %s (make builds it)\n", bin, strerror(errno));
 		return -1;
 	}
-	snprintf(srv->dir, sizeof srv->dir, "%s/%s.XXXXXX", t && *t ? t : "/tmp", srv->tmp_prefix);
-	if (mkdtemp(srv->dir) == NULL)
+	if (tmpdir_make(srv->tmp_prefix) != 0)
 		return -1;
 	daemon_started = srv;
-	atexit(daemon_tmp_cleanup);
+	/* exit hooks run last-registered first: the server dies before tmpdir_remove empties its
+	 * directory, so it cannot write its log there again meanwhile */
 	atexit(daemon_kill);
-	snprintf(srv->conf_path, sizeof srv->conf_path, "%s/%s", srv->dir, srv->conf_name);
-	snprintf(srv->log_path, sizeof srv->log_path, "%s/log", srv->dir);
-	snprintf(srv->pid_path, sizeof srv->pid_path, "%s/pid", srv->dir);
+	snprintf(srv->conf_path, sizeof srv->conf_path, "%s/%s", tmpdir, srv->conf_name);
+	snprintf(srv->log_path, sizeof srv->log_path, "%s/log", tmpdir);
+	snprintf(srv->pid_path, sizeof srv->pid_path, "%s/pid", tmpdir);
 	if ((f = fopen(srv->conf_path, "w")) == NULL)
 		return -1;
 	srv->conf_write(f);

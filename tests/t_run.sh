@@ -19,7 +19,9 @@
 # 10. never DATA; sessions that sent MAIL end with QUIT, RSET between transactions, a session
 #     stops after about ten rejections (24 unknown users at s2.test);
 # 11. setup errors (a job store that does not exist, a --source that is not ours) fail the run
-#     instead of becoming verdicts.
+#     instead of becoming verdicts;
+# 12. no mail host takes a TCP connection (outbound port 25 blocked, as on many ISPs): the run
+#     stops early with a message saying so, and decides nothing.
 # Each phase uses its own source address (--source 127.0.0.N), so smtpd.log tells them apart.
 # Runs in a private network namespace with only loopback (unshare -n) when it can.
 if [ "${MAILSIFT_NETNS:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
@@ -68,6 +70,11 @@ EOF
 	for i in 1 2; do echo "mx th$i.test 10 mx.throttle.test"; done
 	for i in 1 2 3; do echo "mx dead$i.test 10 mx.dead.test"; done
 	for i in 1 2; do echo "mx pol$i.test 10 mx.policy.test"; done
+	# 12. a world where no mail host answers: 25 domains on 25 addresses nobody listens on
+	for i in $(seq 1 25); do
+		echo "a mx.nowhere$i.test 127.0.3.$i"
+		echo "mx nw$i.test 10 mx.nowhere$i.test"
+	done
 } > world.zone
 
 # main.csv: email,group,expect (STATUS/REASON[|REASON]), shuffled so that hosts interleave
@@ -352,5 +359,29 @@ rc=$?
 check "11. --source not an address of this host: exit 1 (got $rc: $(head -c 200 badsource.out))" test "$rc" = 1
 check_eq "11. --source not an address of this host: no verdict stored (our problem, not the addresses')" \
 	"$(sqlite3 setup.db "SELECT count(*) FROM addresses WHERE state = 2")" 0
+
+# 12. Nothing answers on port 25 (25 MX hosts, all refused): the run stops and says why.
+for i in $(seq 1 25); do echo "user$i@nw$i.test"; done > nowhere.txt
+"$MAILSIFT" import nowhere.txt --db nowhere.db --quiet
+t0=$(now)
+timeout 60 "$MAILSIFT" run --db nowhere.db $PROBE --source 127.0.0.12 --quiet > nowhere.out 2>&1
+rc=$?
+echo "  port 25 blocked: run stopped after $(since "$t0") s: $(head -c 300 nowhere.out)"
+check "12. no host takes a connection: the run fails (exit 1, got $rc)" test "$rc" = 1
+check "12. ... saying that outbound SMTP looks blocked and naming the port" \
+	grep -q "outbound SMTP looks blocked here: [0-9]* mail hosts refused or timed out a TCP connection on port $PORT and none took one" nowhere.out
+check_eq "12. ... and deciding nothing (no final verdict)" \
+	"$(sqlite3 nowhere.db "SELECT count(*) FROM addresses WHERE state = 2")" 0
+# One live host among 25 dead ones: not blocked, the run goes on and ends.
+{ cat nowhere.txt; echo "alice@s1.test"; } > nowhere2.txt
+"$MAILSIFT" import nowhere2.txt --db nowhere2.db --quiet
+timeout 60 "$MAILSIFT" run --db nowhere2.db $PROBE --source 127.0.0.12 --max-attempts 1 --quiet \
+	> nowhere2.out 2>&1
+rc=$?
+check "12. one host answering among 25 that refuse: no such stop (exit 0, got $rc: $(head -c 200 nowhere2.out))" \
+	test "$rc" = 0
+check_eq "12. ... the live host's address valid, the refusing hosts' unknown/connect_failed" \
+	"$(sqlite3 nowhere2.db "SELECT status || '/' || reason, count(*) FROM addresses GROUP BY 1 ORDER BY 1" | tr '\n' ' ')" \
+	"unknown/connect_failed|25 valid/accepted|1 "
 
 echo "  time: whole test $(since "$t_start") s"

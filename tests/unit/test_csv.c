@@ -7,7 +7,6 @@
  * Records are rendered as text ("LINE+LINES [field][field] FLAGS") so a table row states the
  * whole expected result.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,31 +19,13 @@
 #include "importers/csv.h"
 #include "importers/instream.h"
 #include "tests/check.h"
+#include "tests/tmpdir.h"
 
 #define CHUNK (256 * 1024) /* csv.c's read buffer, for the boundary tests */
 
 /* ---------------------------------------------------------------- helpers */
 
-static char tmpdir[512];
 static int tmpseq;
-
-static void tmp_cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[1024];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
 
 /* tmp_write - a new file holding DATA; returns its path (static, overwritten by the next call) */
 static const char *tmp_write(const void *data, size_t n)
@@ -52,15 +33,9 @@ static const char *tmp_write(const void *data, size_t n)
 	static char path[1024];
 	FILE *f;
 
-	if (tmpdir[0] == '\0') {
-		const char *t = getenv("TMPDIR");
-
-		snprintf(tmpdir, sizeof tmpdir, "%s/test_csv.XXXXXX", t && *t ? t : "/tmp");
-		if (mkdtemp(tmpdir) == NULL) {
-			perror("mkdtemp");
-			exit(1);
-		}
-		atexit(tmp_cleanup);
+	if (tmpdir_make("test_csv") != 0) {
+		perror("mkdtemp");
+		exit(1);
 	}
 	snprintf(path, sizeof path, "%s/in%d.csv", tmpdir, ++tmpseq);
 	f = fopen(path, "wb");

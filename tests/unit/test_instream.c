@@ -7,7 +7,6 @@
  * gzip data is made with zlib's gzopen/gzwrite in a private directory under $TMPDIR (or /tmp),
  * removed at exit.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,44 +22,20 @@
 #include "importers/csv.h"
 #include "importers/instream.h"
 #include "tests/check.h"
+#include "tests/tmpdir.h"
 
 /* ---------------------------------------------------------------- helpers */
 
-static char tmpdir[512];
 static int tmpseq;
-
-static void tmp_cleanup(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char p[1024];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
 
 /* tmp_path - a new path in the private directory (static, overwritten by the next call) */
 static const char *tmp_path(const char *suffix)
 {
 	static char path[1024];
 
-	if (tmpdir[0] == '\0') {
-		const char *t = getenv("TMPDIR");
-
-		snprintf(tmpdir, sizeof tmpdir, "%s/test_instream.XXXXXX", t && *t ? t : "/tmp");
-		if (mkdtemp(tmpdir) == NULL) {
-			perror("mkdtemp");
-			exit(1);
-		}
-		atexit(tmp_cleanup);
+	if (tmpdir_make("test_instream") != 0) {
+		perror("mkdtemp");
+		exit(1);
 	}
 	snprintf(path, sizeof path, "%s/f%d%s", tmpdir, ++tmpseq, suffix);
 	return path;
@@ -110,6 +85,15 @@ static void *slurp(const char *path, size_t *n)
 	fclose(f);
 	*n = (size_t)len;
 	return buf;
+}
+
+/* gzip_bytes - DATA as one gzip member (zlib, through a new file); *ZN bytes, malloc'd */
+static char *gzip_bytes(const void *data, size_t n, size_t *zn)
+{
+	const char *gz = tmp_path(".csv.gz");
+
+	gz_append(gz, data, n, "wb");
+	return slurp(gz, zn);
 }
 
 /* what reading one stream to its end gave */
@@ -417,14 +401,11 @@ static void test_fifo_gzip(void)
 {
 	size_t n, zn;
 	char *data = rows(10000, &n);
-	const char *gz = tmp_path(".csv.gz");
+	char *z = gzip_bytes(data, n, &zn);
 	char fifo[1024];
-	char *z;
 	pid_t pid;
 	struct got g;
 
-	gz_append(gz, data, n, "wb");
-	z = slurp(gz, &zn);
 	snprintf(fifo, sizeof fifo, "%s", tmp_path(".fifo"));
 	if (mkfifo(fifo, 0600) != 0) {
 		CHECK(0, "mkfifo: %s", strerror(errno));
@@ -640,14 +621,9 @@ static void test_gzip_truncated(void)
 {
 	size_t n, zn;
 	char *data = rows(200000, &n);
-	const char *gz = tmp_path(".csv.gz");
-	char path[1024];
-	char *z;
+	char *z = gzip_bytes(data, n, &zn);
 	static const double cuts[] = {0.5, 0.9};
 
-	snprintf(path, sizeof path, "%s", gz);
-	gz_append(path, data, n, "wb");
-	z = slurp(path, &zn);
 	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
 		size_t cut = (size_t)(zn * cuts[i]);
 		struct got g;
@@ -696,14 +672,8 @@ static void test_gzip_corrupt(void)
 {
 	size_t n, zn;
 	char *data = rows(200000, &n);
-	const char *gz = tmp_path(".csv.gz");
-	char path[1024];
-	char *z;
+	char *z = gzip_bytes(data, n, &zn);
 	struct got g;
-
-	snprintf(path, sizeof path, "%s", gz);
-	gz_append(path, data, n, "wb");
-	z = slurp(path, &zn);
 
 	/* an unknown compression method in the header */
 	z[2] = 7;
@@ -752,9 +722,8 @@ static void test_csv_over_damaged_gzip(void)
 {
 	size_t n, zn;
 	char *data = rows(100000, &n);
-	const char *gz = tmp_path(".csv.gz");
-	char path[1024], t[1024];
-	char *z;
+	char *z = gzip_bytes(data, n, &zn);
+	char t[1024];
 	char err[512];
 	struct instream *in;
 	struct csv_reader *r;
@@ -763,9 +732,6 @@ static void test_csv_over_damaged_gzip(void)
 	uint64_t last_line = 0;
 	int rc;
 
-	snprintf(path, sizeof path, "%s", gz);
-	gz_append(path, data, n, "wb");
-	z = slurp(path, &zn);
 	snprintf(t, sizeof t, "%s", tmp_write(z, zn / 2));
 	in = instream_open(t, err, sizeof err);
 	r = csv_open(in, CSV_MODE_SNIFF, 0, 0);

@@ -1,7 +1,8 @@
 /*
  * test_smtp - the SMTP session module (engine/smtp.c) against tests/world/smtpd on loopback,
  * above all its idle wait: next_rcpt returning NULL with *id = SMTP_WAIT parks the session
- * without a command until smtp_resume (or, at the latest, the reply timeout: then QUIT, END_OK).
+ * without a command until smtp_resume (or, at the latest, the reply timeout: then QUIT, END_OK);
+ * and its connected callback / result flag (once per TCP connection; none when refused).
  *
  * The first test starts smtpd (MAILSIFT_BUILD/tests/world/smtpd, else build/tests/world/smtpd)
  * with one `strict` persona on 127.0.0.1 and a free port; the last one stops it with SIGTERM and
@@ -165,6 +166,7 @@ struct probe {
 	int nscript, pos;
 	double resume_after;     /* seconds after a WAIT until smtp_resume; < 0: never */
 	int resume_everywhere;   /* call smtp_resume inside every callback too (not idle then) */
+	int port;                /* connect here instead of smtpd's port (0: smtpd's) */
 
 	/* what happened */
 	struct smtp_session *s;
@@ -182,6 +184,8 @@ struct probe {
 	char detail[256];
 	char mx_host[64];
 	int greeted, tls;
+	int connects;                    /* connected callbacks */
+	int connected;                   /* done's result says a TCP connection was made */
 	double done_t;
 	int lost;                        /* the guard fired */
 };
@@ -239,6 +243,7 @@ static void p_done(void *ctx, const struct smtp_session_result *s)
 	p->done_t = now();
 	p->end = s->end;
 	p->greeted = s->greeted;
+	p->connected = s->connected;
 	p->tls = s->tls;
 	snprintf(p->detail, sizeof p->detail, "%s", s->detail ? s->detail : "");
 	snprintf(p->mx_host, sizeof p->mx_host, "%s", s->mx_host ? s->mx_host : "(null)");
@@ -265,7 +270,15 @@ static void guard_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
-static const struct smtp_callbacks callbacks = {p_next_rcpt, p_rcpt_done, p_done};
+static void p_connected(void *ctx)
+{
+	struct probe *p = ctx;
+
+	if (p->dones == 0)       /* counted only while the session lives, as the contract says */
+		p->connects++;
+}
+
+static const struct smtp_callbacks callbacks = {p_next_rcpt, p_rcpt_done, p_done, p_connected};
 
 /* probe_run - one session to mx.test (127.0.0.1:smtpd.port) with P's script, the loop until
  * done (or the guard: then the session is cancelled); SEG gets smtpd's log of it */
@@ -282,7 +295,7 @@ static void probe_run(struct probe *p, double reply_timeout, int resume_at_start
 	long from = log_size();
 
 	config_defaults(&cfg, helo_buf, sizeof helo_buf, from_buf, sizeof from_buf);
-	cfg.smtp_port = smtpd.port;
+	cfg.smtp_port = p->port ? p->port : smtpd.port;
 	cfg.helo = "test.example";
 	cfg.mail_from = "verify@test.example";
 	cfg.connect_timeout = 2.0;
@@ -330,6 +343,10 @@ static void want_end(const struct probe *p, enum smtp_end want)
 	CHECK(!p->lost, "the session ended by itself within %d s", GUARD_SECONDS);
 	CHECK_INT(p->dones, 1, "done calls");
 	CHECK_STR(smtp_end_name(p->end), smtp_end_name(want), "how the session ended");
+	if (want != SMTP_END_CONNECT) {
+		CHECK_INT(p->connects, 1, "connected callbacks (one TCP connection)");
+		CHECK_INT(p->connected, 1, "done's result: a TCP connection was made");
+	}
 	if (p->end != want)
 		printf("  detail: %s\n", p->detail);
 }
@@ -477,6 +494,24 @@ static void test_mixed_outcomes(void)
 	CHECK_INT(seg_count(seg, "S: 550 5.1.1", 0), 1, "smtpd rejected zed");
 }
 
+/* A port nobody listens on: the connection is refused, no connected callback, no next_rcpt,
+ * and the result says no connection was made (the scheduler counts such hosts to tell a
+ * blocked port 25 from dead hosts). */
+static void test_refused(void)
+{
+	struct probe p = {.script = {{"alice@" DOMAIN, 21}}, .nscript = 1, .resume_after = -1};
+	char seg[SEG_MAX];
+
+	p.port = daemon_free_port(SOCK_STREAM);
+	CHECK(p.port > 0, "a free port");
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_CONNECT);
+	CHECK_INT(p.connects, 0, "connected callbacks");
+	CHECK_INT(p.connected, 0, "done's result: no TCP connection");
+	CHECK_INT(p.calls, 0, "next_rcpt calls");
+	CHECK_INT(p.greeted, 0, "greeted");
+}
+
 static void test_world_stops(void)
 {
 	char seg[SEG_MAX];
@@ -494,4 +529,4 @@ static void test_world_stops(void)
 }
 
 TESTS(test_world_starts, test_wait_then_resume, test_wait_times_out, test_resume_not_idle,
-      test_mixed_outcomes, test_world_stops)
+      test_mixed_outcomes, test_refused, test_world_stops)
