@@ -511,8 +511,15 @@ static size_t domain_fail_host(struct sched *s, struct sdomain *d, size_t n, con
 {
 	struct decide_in in = {.dns = DNS_OK, .session = h->last_end, .catch_all = d->ca};
 
-	return domain_fail(s, d, n, &in, h->have_last_reply ? &h->last_reply : NULL,
-	                   h->last_detail[0] ? h->last_detail : "no MX host of the domain took a session",
+	/* The reply, when there is one, answered another command of the session (another RCPT,
+	 * MAIL FROM, the banner): said so, since it may quote another address. */
+	const char *detail = h->last_detail[0] ? h->last_detail
+	                     : h->have_last_reply
+	                           ? "not asked: the server's reply shown, to another command of the "
+	                             "session, ended it"
+	                           : "no MX host of the domain took a session";
+
+	return domain_fail(s, d, n, &in, h->have_last_reply ? &h->last_reply : NULL, detail,
 	                   h->last_mx[0] ? h->last_mx : NULL);
 }
 
