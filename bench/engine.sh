@@ -153,23 +153,9 @@ $CC -O2 $WARN -D_GNU_SOURCE bench/rusage.c -o "$RUSAGE" || exit 1
 # shellcheck disable=SC2086
 $CC -O2 $WARN -D_GNU_SOURCE bench/mailworld.c -o "$MW" || exit 1
 
-# ---- helpers (the style of bench/run.sh) ----
+# ---- helpers ----
 
-num() {
-	awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); o = ""; neg = (s ~ /^-/); if (neg) s = substr(s, 2);
-	                       while (length(s) > 3) { o = "," substr(s, length(s) - 2) o;
-	                                               s = substr(s, 1, length(s) - 3) }
-	                       print (neg ? "-" : "") s o }'
-}
-calc() {
-	awk "BEGIN { printf \"${2:-%.2f}\", ($1) }"
-}
-field() {
-	awk -v k="$2" '{ print $k }' "$1"
-}
-verdict() {
-	if [ "$1" = 1 ]; then echo PASS; else echo MISS; fi
-}
+. "$TOP/bench/lib.sh" # num, calc, field, verdict
 say() {
 	echo "bench-engine: $*" >&2
 }

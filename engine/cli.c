@@ -16,6 +16,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include "engine/clock.h"
 #include "engine/config.h"
 #include "engine/progress.h"
 #include "engine/run.h"
@@ -301,7 +302,7 @@ struct import_progress_ctx {
 static void show_import_progress(void *ctx, const struct import_progress *ip)
 {
 	struct import_progress_ctx *c = ctx;
-	double secs = progress_now() - c->started;
+	double secs = clock_now() - c->started;
 	double frac = ip->raw_total ? (double)ip->raw_done / (double)ip->raw_total : -1;
 	char text[512];
 
@@ -356,7 +357,7 @@ static int import_all(struct store *s, char **lists, int n, const char *column, 
 		enum import_status st;
 
 		err[0] = '\0';
-		pc.started = progress_now();
+		pc.started = clock_now();
 		st = import_list(s, lists[i], &o, &r, err, sizeof err);
 		progress_end(&p);
 		if (st != IMPORT_FAILED)

@@ -5,16 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-double progress_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "engine/clock.h"
 
 void progress_init(struct progress *p, FILE *out, int quiet)
 {
@@ -22,7 +15,7 @@ void progress_init(struct progress *p, FILE *out, int quiet)
 	p->out = out;
 	p->quiet = quiet;
 	p->tty = isatty(fileno(out));
-	p->started = progress_now();
+	p->started = clock_now();
 	p->last = p->started;
 	p->interval = PROGRESS_LINE_INTERVAL;
 	const char *knob = getenv("MAILSIFT_PROGRESS_INTERVAL");
@@ -32,7 +25,7 @@ void progress_init(struct progress *p, FILE *out, int quiet)
 
 void progress_show(struct progress *p, double fraction, const char *text, int force)
 {
-	double now = progress_now();
+	double now = clock_now();
 	char bar[PROGRESS_BAR_WIDTH + 1];
 
 	if (p->quiet)

@@ -32,7 +32,4 @@ void progress_show(struct progress *p, double fraction, const char *text, int fo
 /* progress_end - finish the live line so that later output starts on a fresh line */
 void progress_end(struct progress *p);
 
-/* progress_now - monotonic seconds */
-double progress_now(void);
-
 #endif

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/progress.h"
 #include "engine/smtp.h"
 
@@ -60,7 +61,6 @@ struct run {
 	int64_t uncommitted;
 	int64_t total, done_at_start, verdicts, retries;
 	int64_t by_status[STATUS_COUNT];
-	int64_t waiting_count;
 	double started;
 	/* progress: a recent rate (not the whole run's, which waits for retries) and the
 	 * addresses waiting for a retry, read from the store's index every RETRY_STATS_INTERVAL */
@@ -102,12 +102,9 @@ static void on_result(void *ctx, const struct sched_result *res)
 	if (r->closing)
 		return;
 	if (res->verdict.retry) {
-		double wait = config_greylist_wait(r->o->cfg, res->attempts + 1);
-		int attempts = res->attempts;
-		int64_t at = (int64_t)(now_wall() + wait);
-		if (res->verdict.reason && strcmp(res->verdict.reason, REASON_NOT_VERIFIED) == 0)
-			at = 0; /* interrupted or not asked: due at once next time */
-		rc = store_retry_save(r->store, res->id, attempts, at, res->source);
+		double wait = sched_retry_wait(r->o->cfg, res);
+		int64_t at = wait > 0 ? (int64_t)(now_wall() + wait) : 0; /* 0: due at once */
+		rc = store_retry_save(r->store, res->id, res->attempts, at, res->source);
 		r->retries++;
 	} else {
 		struct store_verdict v = {
@@ -263,7 +260,7 @@ static void finish_or_wait(struct run *r)
 		event_base_loopbreak(r->base);
 		return;
 	}
-	r->waiting_count = ps.waiting;
+	r->retry_wait = ps.waiting;
 	if (ps.due > 0) {
 		r->scan_done = 0;
 		r->cursor = 0;
@@ -309,12 +306,11 @@ static const char *duration_text(double secs, char *buf, size_t n)
 /* progress_sample - refresh the recent rate and the count of addresses waiting to retry */
 static void progress_sample(struct run *r)
 {
-	double now = progress_now();
+	double now = clock_now();
 
 	if (now - r->rate_at >= RATE_INTERVAL) {
 		double sample = (double)(r->verdicts - r->rate_verdicts) / (now - r->rate_at);
-		r->rate = r->rate_verdicts == 0 && r->rate == 0 ? sample
-		          : (1 - RATE_WEIGHT) * r->rate + RATE_WEIGHT * sample;
+		r->rate = r->rate == 0 ? sample : (1 - RATE_WEIGHT) * r->rate + RATE_WEIGHT * sample;
 		r->rate_at = now;
 		r->rate_verdicts = r->verdicts;
 	}
@@ -332,7 +328,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t first_pass = r->total - done - r->retry_wait; /* not waiting for a retry */
 	char text[640], eta[96], retry[128] = "", d1[32], d2[32];
 	int64_t wall = (int64_t)now_wall();
-	double rate, secs = progress_now() - r->started;
+	double rate, secs = clock_now() - r->started;
 	size_t blocked;
 
 	(void)fd;
@@ -346,9 +342,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(r->base);
 		return;
 	}
-	if (progress_now() - r->last_commit >= DEF_COMMIT_INTERVAL) {
+	if (clock_now() - r->last_commit >= DEF_COMMIT_INTERVAL) {
 		commit(r);
-		r->last_commit = progress_now();
+		r->last_commit = clock_now();
 	}
 	progress_sample(r);
 	if (!r->failed && (blocked = sched_smtp_blocked(r->sched)) > 0) {
@@ -532,7 +528,7 @@ int run_store(struct store *s, const struct run_opts *o, struct run_result *res,
 	}
 	r.total = ps.due + ps.waiting + ps.done;
 	r.done_at_start = ps.done;
-	r.started = progress_now();
+	r.started = clock_now();
 	r.rate_at = r.started;
 	r.retry_wait = ps.waiting;
 	r.retry_stats_at = r.started - RETRY_STATS_INTERVAL; /* first and last due: at the first tick */
@@ -541,7 +537,7 @@ int run_store(struct store *s, const struct run_opts *o, struct run_result *res,
 	event_base_dispatch(r.base);
 
 	progress_end(&r.progress);
-	res->seconds = progress_now() - r.started;
+	res->seconds = clock_now() - r.started;
 	res->verdicts = r.verdicts;
 	res->interrupted = r.stopping;
 	if (r.failed) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/providers.h"
 #include "engine/smtp.h"
 
@@ -137,14 +138,6 @@ struct sched {
 	size_t hosts_unreached;     /* hosts whose connections failed, never reached */
 };
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static unsigned str_hash(const char *a, const char *b)
 {
 	unsigned h = 2166136261u;
@@ -235,7 +228,7 @@ static int is_pushback(const struct smtp_session_result *r)
  * toward a pause (15 s x penalty^2, at most an hour). Returns 1 when the host was just paused. */
 static int host_feedback(struct shost *h, const struct job *j, const struct smtp_session_result *sr)
 {
-	double now = now_mono(), pause;
+	double now = clock_now(), pause;
 
 	if (!session_failed(sr->end))
 		return 0; /* the window grew when the session was admitted (host_admitted) */
@@ -541,7 +534,7 @@ static void domain_catch_all(struct sched *s, struct sdomain *d)
  * NULL (then d->failed_host says why, when some host did) */
 static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index)
 {
-	double now = now_mono();
+	double now = clock_now();
 
 	for (size_t i = 0; i < d->nhosts; i++) {
 		struct shost *h;
@@ -600,7 +593,7 @@ static void domain_move(struct sched *s, struct sdomain *d, struct shost *h)
 /* domain_has_other_route - D has an MX host besides its current one that it may still try */
 static int domain_has_other_route(struct sched *s, struct sdomain *d)
 {
-	double now = now_mono();
+	double now = clock_now();
 
 	for (size_t i = 0; i < d->nhosts; i++)
 		if ((int)i != d->route && !d->tried[i] && d->hosts[i].naddrs &&
@@ -703,14 +696,14 @@ static const char *job_next_rcpt(void *ctx, long *id, int *utf8)
 
 	if (!j->admitted) {
 		/* Connect, banner, EHLO and MAIL FROM took about four round trips. */
-		double sample = (now_mono() - j->started) / 4;
+		double sample = (clock_now() - j->started) / 4;
 		j->admitted = 1;
 		h->rtt = h->rtt > 0 ? 0.7 * h->rtt + 0.3 * sample : sample;
 		host_admitted(h);
 		sched_pump(s); /* the window may have grown */
 	}
 	if (s->draining || j->offered >= DEF_SESSION_ADDRESSES ||
-	    now_mono() - j->started > DEF_SESSION_SECONDS)
+	    clock_now() - j->started > DEF_SESSION_SECONDS)
 		return NULL; /* stopping, or long enough: QUIT */
 	d = host_pick(s, h, &probe);
 	if (d == NULL) {
@@ -832,8 +825,8 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 	}
 	/* Spacing after a disconnect too: the host may count a connection we closed a moment ago
 	 * (after QUIT) against its limit, and refuse the next one if it comes at once. */
-	if (h->next_start < now_mono() + DEF_HOST_SPACING)
-		h->next_start = now_mono() + DEF_HOST_SPACING;
+	if (h->next_start < clock_now() + DEF_HOST_SPACING)
+		h->next_start = clock_now() + DEF_HOST_SPACING;
 	if (j->cur) {
 		/* The address being asked when the session ended. */
 		struct saddr *a = j->cur;
@@ -905,8 +898,8 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 	j->concurrent = h->active;
 	h->sessions++;
 	s->sessions++;
-	h->next_start = now_mono() + DEF_HOST_SPACING;
-	j->started = now_mono();
+	h->next_start = clock_now() + DEF_HOST_SPACING;
+	j->started = clock_now();
 	j->next = s->jobs;
 	if (s->jobs)
 		s->jobs->prev = j;
@@ -933,7 +926,7 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
 /* sched_pump - start every session the limits allow now; wake up later for the rest */
 static void sched_pump(struct sched *s)
 {
-	double now = now_mono(), wake = 0;
+	double now = clock_now(), wake = 0;
 	struct shost **pp = &s->work;
 
 	while (*pp) {
@@ -1034,6 +1027,13 @@ void sched_add(struct sched *s, const struct sched_addr *in)
 	}
 }
 
+double sched_retry_wait(const struct probe_config *c, const struct sched_result *r)
+{
+	if (r->verdict.reason && strcmp(r->verdict.reason, REASON_NOT_VERIFIED) == 0)
+		return 0;
+	return config_greylist_wait(c, r->attempts + 1);
+}
+
 size_t sched_held(const struct sched *s)
 {
 	return s->held;
@@ -1046,7 +1046,7 @@ size_t sched_sessions(const struct sched *s)
 
 size_t sched_hosts_paused(const struct sched *s)
 {
-	double now = now_mono();
+	double now = clock_now();
 	size_t n = 0;
 
 	for (size_t b = 0; b < SCHED_BUCKETS; b++)

@@ -93,6 +93,10 @@ struct sched *sched_new(struct event_base *base, const struct probe_config *c,
 /* sched_add - probe A (copied); its result comes later from the loop */
 void sched_add(struct sched *s, const struct sched_addr *a);
 
+/* sched_retry_wait - seconds until result R (a retry) is due again: at once for an address not
+ * asked (interrupted), else the greylist backoff for its next attempt */
+double sched_retry_wait(const struct probe_config *c, const struct sched_result *r);
+
 /* sched_held - addresses added and not yet reported */
 size_t sched_held(const struct sched *s);
 

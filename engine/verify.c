@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/decide.h"
 #include "engine/dns.h"
 #include "engine/sched.h"
@@ -55,14 +56,6 @@ struct verify {
 	int closing;                 /* results printed: late callbacks change nothing */
 	struct event *end_check;     /* the loop ends once sessions finished their QUIT */
 };
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void submit(struct vaddr *a)
 {
@@ -113,15 +106,13 @@ static void on_result(void *ctx, const struct sched_result *r)
 	a->tls = r->tls;
 	a->catch_all = r->catch_all;
 	if (r->verdict.retry) {
-		double wait = strcmp(r->verdict.reason, REASON_NOT_VERIFIED) == 0
-		                      ? 0
-		                      : config_greylist_wait(v->cfg, r->attempts + 1);
+		double wait = sched_retry_wait(v->cfg, r);
 		struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
 		evtimer_add(a->retry, &tv);
 		return;
 	}
 	a->done = 1;
-	a->finished = now_mono();
+	a->finished = clock_now();
 	v->pending--;
 }
 
@@ -220,7 +211,7 @@ int verify_run(const struct probe_config *c, char *const *addresses, int n, FILE
 		a->v = &v;
 		a->index = i;
 		a->input = addresses[i];
-		a->started = now_mono();
+		a->started = clock_now();
 		check_address(v.check, a->input, strlen(a->input), &a->cr);
 		if (a->cr.problem != ADDR_OK) {
 			a->verdict.status = STATUS_INVALID;

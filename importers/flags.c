@@ -23,14 +23,6 @@
 #include "importers/addr.h"
 #include "schema/verdict.h"
 
-/* The generated lists (build/gen/lists.c): sorted, unique, lowercase. */
-extern const char *const flags_role[];
-extern const size_t flags_role_count;
-extern const char *const flags_disposable[];
-extern const size_t flags_disposable_count;
-extern const char *const flags_free[];
-extern const size_t flags_free_count;
-
 /* Without libpsl's table, parents are tried down to this many labels: "mailinator.com" is
  * right for most domains, and never reaching a bare TLD keeps "com" from matching anything. */
 #define FLAGS_FALLBACK_MIN_LABELS 2

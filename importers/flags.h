@@ -12,6 +12,16 @@
 #ifndef MAILSIFT_FLAGS_H
 #define MAILSIFT_FLAGS_H
 
+#include <stddef.h>
+
+/* The generated lists (build/gen/lists.c): sorted, unique, lowercase. */
+extern const char *const flags_role[];
+extern const size_t flags_role_count;
+extern const char *const flags_disposable[];
+extern const size_t flags_disposable_count;
+extern const char *const flags_free[];
+extern const size_t flags_free_count;
+
 /* flags_for - FLAG_ROLE | FLAG_DISPOSABLE | FLAG_FREE bits (schema/verdict.h) for a normalized
  * address: LOCAL as given, DOMAIN lowercase A-label */
 unsigned flags_for(const char *local, const char *domain);

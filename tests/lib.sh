@@ -24,6 +24,21 @@ check_contains() {
 	if grep -qF -- "$3" "$2"; then pass "$1"; else fail "$1" "$2 lacks [$3]: $(head -c 600 "$2")"; fi
 }
 
+# world_start BASEPORT [PERSONAS] - the loopback world (tests/world/world.sh) in $WORK/world with
+# $WORK/world.zone and PERSONAS (default: world.sh's own), smtpd on PORT and dnsd on PORT + 1;
+# five ports are tried from BASEPORT on (another test may hold one). Sets PORT; on failure
+# prints FAIL and exits the test.
+world_start() {
+	for try in 0 1 2 3 4; do
+		PORT=$(($1 + try * 10))
+		WORLD_SMTP_PORT=$PORT WORLD_DNS_PORT=$((PORT + 1)) WORLD_SMTP_CONFIG=${2:-} \
+			WORLD_ZONE="$WORK/world.zone" sh "$TOP/tests/world/world.sh" start "$WORK/world" \
+			> "$WORK/world.out" 2>&1 && return 0
+	done
+	fail "world starts" "$(cat "$WORK/world.out")"
+	exit 1
+}
+
 # data_rows FILE - rows of an exported CSV (header excluded), counting records not lines
 data_rows() {
 	python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape"))); print(max(len(r)-1,0))' "$1"

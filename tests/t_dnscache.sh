@@ -10,17 +10,7 @@ fi
 cat "$TOP/tests/world/world.zone" - > "$WORK/world.zone" <<'ZONE'
 servfail broken.test
 ZONE
-port=$((40000 + $$ % 10000))
-for try in 0 1 2 3 4; do
-	PORT=$((port + try * 10))
-	WORLD_SMTP_PORT=$PORT WORLD_DNS_PORT=$((PORT + 1)) WORLD_ZONE="$WORK/world.zone" \
-		sh "$TOP/tests/world/world.sh" start "$WORK/world" > "$WORK/world.out" 2>&1 && break
-	PORT=""
-done
-if [ -z "$PORT" ]; then
-	fail "world starts" "$(cat "$WORK/world.out")"
-	exit 1
-fi
+world_start $((40000 + $$ % 10000))
 trap 'sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 RUN="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test
 	--timeout 3 --connect-timeout 2 --max-attempts 1 --quiet"

@@ -111,18 +111,7 @@ TOTAL=$(($(wc -l < main.csv) - 1))
 grep -E '^[a-z]+@d([1-9]|10)\.test,|@gl\.test,|@ca1\.test,|^email,' main.csv > small.csv
 SMALL=$(($(wc -l < small.csv) - 1))
 
-port=$((30000 + ($$ * 7) % 20000))
-for try in 0 1 2 3 4; do
-	PORT=$((port + try * 10))
-	WORLD_SMTP_PORT=$PORT WORLD_DNS_PORT=$((PORT + 1)) WORLD_SMTP_CONFIG="$WORK/personas.conf" \
-		WORLD_ZONE="$WORK/world.zone" sh "$TOP/tests/world/world.sh" start "$WORK/world" \
-		> "$WORK/world.out" 2>&1 && break
-	PORT=""
-done
-if [ -z "$PORT" ]; then
-	fail "world starts" "$(cat "$WORK/world.out")"
-	exit 1
-fi
+world_start $((30000 + ($$ * 7) % 20000)) "$WORK/personas.conf"
 # T_RUN_KEEP=DIR keeps the test's files (logs, stores, exports) there for a post-mortem
 trap 'sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1
 	[ -n "${T_RUN_KEEP:-}" ] && rm -rf "$T_RUN_KEEP" && cp -a "$WORK" "$T_RUN_KEEP"; rm -rf "$WORK"' EXIT

@@ -21,18 +21,7 @@ a amx.test 127.0.1.10
 nodata nohost.test
 servfail broken.test
 ZONE
-port=$((30000 + $$ % 20000))
-for try in 0 1 2 3 4; do
-	PORT=$((port + try * 10))
-	WORLD_SMTP_PORT=$PORT WORLD_DNS_PORT=$((PORT + 1)) WORLD_SMTP_CONFIG="$WORK/personas.conf" \
-		WORLD_ZONE="$WORK/world.zone" sh "$TOP/tests/world/world.sh" start "$WORK/world" \
-		> "$WORK/world.out" 2>&1 && break
-	PORT=""
-done
-if [ -z "$PORT" ]; then
-	fail "world starts" "$(cat "$WORK/world.out")"
-	exit 1
-fi
+world_start $((30000 + $$ % 20000)) "$WORK/personas.conf"
 trap 'sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 LOG="$WORK/world/smtpd.log"
 

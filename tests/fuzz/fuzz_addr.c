@@ -12,8 +12,7 @@
 #include <string.h>
 
 #include "importers/addr.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 #define FILL 0x5A /* garbage written over the output before each call */
 

@@ -19,18 +19,9 @@
 
 #include "importers/csv.h"
 #include "importers/instream.h"
+#include "tests/fuzz/fuzz.h"
 
 #define FUZZ_READ_BUFFER (256 * 1024) /* csv.c's read buffer, for the memory bound */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                  \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 /* fuzz_file - a memfd holding DATA; returns its /proc path (static buffer per slot) */
 static const char *fuzz_file(int slot, const void *data, size_t n)

@@ -18,16 +18,7 @@
 #include <string.h>
 
 #include "engine/reply.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                  \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 #define FUZZ_EXT_ALL (REPLY_EXT_STARTTLS | REPLY_EXT_SMTPUTF8 | REPLY_EXT_PIPELINING | \
                       REPLY_EXT_8BITMIME | REPLY_EXT_SIZE)

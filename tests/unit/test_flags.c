@@ -9,13 +9,6 @@
 #include "schema/verdict.h"
 #include "tests/check.h"
 
-extern const char *const flags_role[];
-extern const size_t flags_role_count;
-extern const char *const flags_disposable[];
-extern const size_t flags_disposable_count;
-extern const char *const flags_free[];
-extern const size_t flags_free_count;
-
 static void test_role(void)
 {
 	static const struct {
