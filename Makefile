@@ -25,6 +25,7 @@ EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c
 ENGINE_SRC    := engine/progress.c engine/cli.c engine/config.c engine/decide.c \
                  engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c
 ENGINE_SRC    += engine/dns.c
+ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c
 MAIN_SRC      := engine/main.c
 

@@ -84,7 +84,7 @@ void cli_usage(FILE *out)
 	"\n"
 	"Probe options: --helo NAME, --mail-from ADDR, --timeout SECS, --connect-timeout SECS,\n"
 	"--greylist-delay SECS, --max-attempts N, --resolver HOST[:PORT] (repeatable),\n"
-	"--smtp-port N, --no-starttls (see `mailsift verify --help` for defaults).\n"
+	"--smtp-port N, --no-starttls, --allow-private-mx (see `mailsift verify --help`).\n"
 	"\n"
 	"Run options (run, clean): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
 	"--max-age DAYS (see `mailsift run --help`).\n"
@@ -106,6 +106,7 @@ enum {
 	OPT_RESOLVER,
 	OPT_SMTP_PORT,
 	OPT_NO_STARTTLS,
+	OPT_ALLOW_PRIVATE_MX,
 	OPT_CONCURRENCY,
 	OPT_PER_HOST,
 	OPT_SOURCE,
@@ -121,7 +122,8 @@ enum {
 	{"max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS},                   \
 	{"resolver", required_argument, NULL, OPT_RESOLVER},                           \
 	{"smtp-port", required_argument, NULL, OPT_SMTP_PORT},                         \
-	{"no-starttls", no_argument, NULL, OPT_NO_STARTTLS}
+	{"no-starttls", no_argument, NULL, OPT_NO_STARTTLS},                           \
+	{"allow-private-mx", no_argument, NULL, OPT_ALLOW_PRIVATE_MX}
 
 /* Options of the commands that run the scheduler (run, clean). */
 #define RUN_LONG_OPTIONS                                                           \
@@ -144,7 +146,7 @@ struct run_cli {
 static void run_cli_defaults(struct run_cli *rc)
 {
 	memset(rc, 0, sizeof *rc);
-	config_defaults(&rc->pc, rc->helo, sizeof rc->helo, rc->from, sizeof rc->from);
+	config_defaults(&rc->pc, rc->helo, sizeof rc->helo);
 	rc->concurrency = DEF_CONCURRENCY;
 	rc->per_host = DEF_PER_HOST;
 }
@@ -194,8 +196,21 @@ static int probe_option(const char *cmd, int c, const char *v, struct probe_conf
 		pc->resolvers[pc->nresolvers++] = v;
 		return 0;
 	case OPT_NO_STARTTLS: pc->starttls = 0; return 0;
+	case OPT_ALLOW_PRIVATE_MX: pc->allow_private_mx = 1; return 0;
 	default: return 1;
 	}
+}
+
+/* probe_finish - the probe options are all read: a fully qualified HELO name, the MAIL FROM
+ * built from it; 0, or -1 after a usage error message */
+static int probe_finish(const char *cmd, struct probe_config *pc, char *from, size_t fromlen)
+{
+	char err[512];
+
+	if (config_finish(pc, from, fromlen, err, sizeof err) == 0)
+		return 0;
+	usage_error(cmd, "%s", err);
+	return -1;
 }
 
 /* run_option - a probe or run option; 0 handled, 1 not one, -1 usage error */
@@ -631,7 +646,7 @@ int cli_status(int argc, char **argv)
 static const char run_options_help[] =
 	"Probe options (defaults: `mailsift verify --help`): --helo NAME, --mail-from ADDR,\n"
 	"  --timeout SECS, --connect-timeout SECS, --greylist-delay SECS, --max-attempts N,\n"
-	"  --resolver HOST[:PORT] (repeatable), --smtp-port N, --no-starttls\n"
+	"  --resolver HOST[:PORT] (repeatable), --smtp-port N, --no-starttls, --allow-private-mx\n"
 	"Run options:\n"
 	"  --concurrency N     sessions open at once, all hosts [%d]\n"
 	"  --per-host N        ceiling of sessions to one MX host address [%d]\n"
@@ -701,6 +716,8 @@ int cli_clean(int argc, char **argv)
 		return usage_error("clean", "no LIST given");
 	if (argc - optind > MAX_LISTS)
 		return usage_error("clean", "at most %d lists at once", MAX_LISTS);
+	if (!syntax_only && probe_finish("clean", &run.pc, run.from, sizeof run.from) < 0)
+		return EXIT_USAGE;
 	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "mailsift: %s: cannot create folder: %s\n", outdir, strerror(errno));
 		return EXIT_FAILURE_;
@@ -769,6 +786,8 @@ int cli_run(int argc, char **argv)
 		return usage_error("run", "--db JOB.db is required");
 	if (optind < argc)
 		return usage_error("run", "unexpected argument \"%s\"", argv[optind]);
+	if (probe_finish("run", &run.pc, run.from, sizeof run.from) < 0)
+		return EXIT_USAGE;
 	if (access(db, F_OK) != 0) {
 		fprintf(stderr, "mailsift run: %s: no such job store (import a list into it first)\n", db);
 		return EXIT_FAILURE_;
@@ -788,8 +807,9 @@ static const char verify_help_fmt[] =
 	"message, TLS, catch-all, attempts, duration. A greylisted address is retried after\n"
 	"--greylist-delay, then after longer waits (x5, x10, x20), up to --max-attempts.\n"
 	"Probe options (defaults in brackets):\n"
-	"  --helo NAME             EHLO name [this host's FQDN: %s]\n"
-	"  --mail-from ADDR        envelope sender [%s]\n"
+	"  --helo NAME             EHLO name, fully qualified [this host's FQDN: %s]; without\n"
+	"                          one (a host name with no domain) nothing starts: pass --helo\n"
+	"  --mail-from ADDR        envelope sender [" DEF_MAIL_FROM_LOCAL "@ the HELO name]\n"
 	"  --timeout SECS          per SMTP reply [%g]\n"
 	"  --connect-timeout SECS  per connection attempt [%g]\n"
 	"  --greylist-delay SECS   before the first retry of a 4xx [%g]\n"
@@ -797,6 +817,9 @@ static const char verify_help_fmt[] =
 	"  --resolver HOST[:PORT]  DNS server, repeatable [the system's resolv.conf]\n"
 	"  --smtp-port N           SMTP port of the mail hosts [%d]\n"
 	"  --no-starttls           never use STARTTLS\n"
+	"  --allow-private-mx      connect to MX hosts whose address is not public (loopback,\n"
+	"                          private, link-local, ...: refused by default, the domain is\n"
+	"                          unknown / mx_not_public); for test worlds on this machine\n"
 	"Exit status: 0 every address got a verdict; 1 setup failure; 2 usage error.\n";
 
 int cli_verify(int argc, char **argv)
@@ -810,10 +833,10 @@ int cli_verify(int argc, char **argv)
 	char helo[256], from[320], err[1024] = "";
 	int c, rc;
 
-	config_defaults(&pc, helo, sizeof helo, from, sizeof from);
+	config_defaults(&pc, helo, sizeof helo);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
-			printf(verify_help_fmt, pc.helo, pc.mail_from, pc.reply_timeout, pc.connect_timeout,
+			printf(verify_help_fmt, pc.helo, pc.reply_timeout, pc.connect_timeout,
 			       pc.greylist_delay, pc.max_attempts, pc.smtp_port);
 			return EXIT_DONE;
 		}
@@ -825,9 +848,8 @@ int cli_verify(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("verify", "no ADDRESS given");
-	if (strchr(pc.helo, '.') == NULL)
-		fprintf(stderr, "mailsift verify: note: HELO name \"%s\" is not fully qualified; many "
-		                "servers refuse it: set --helo\n", pc.helo);
+	if (probe_finish("verify", &pc, from, sizeof from) < 0)
+		return EXIT_USAGE;
 	if (verify_run(&pc, argv + optind, argc - optind, stdout, err, sizeof err) < 0) {
 		fprintf(stderr, "mailsift verify: %s\n", err);
 		return EXIT_FAILURE_;

@@ -1,5 +1,7 @@
 /*
- * config - defaults of the probe engine (see config.h).
+ * config - defaults of the probe engine (see config.h): the HELO name from the host name, and
+ * once the options are read, the check that it is fully qualified and the MAIL FROM built
+ * from it. Never reads the network: /etc/hosts at most.
  */
 #include "engine/config.h"
 
@@ -43,14 +45,12 @@ static void host_fqdn(char *out, size_t n)
 	fclose(f);
 }
 
-void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len, char *from_buf,
-                     size_t from_len)
+void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len)
 {
 	memset(c, 0, sizeof *c);
 	host_fqdn(helo_buf, helo_len);
-	snprintf(from_buf, from_len, "%s@%s", DEF_MAIL_FROM_LOCAL, helo_buf);
 	c->helo = helo_buf;
-	c->mail_from = from_buf;
+	c->mail_from = NULL;        /* config_finish: from the HELO name the options leave */
 	c->smtp_port = DEF_SMTP_PORT;
 	c->connect_timeout = DEF_CONNECT_TIMEOUT;
 	c->reply_timeout = DEF_REPLY_TIMEOUT;
@@ -60,6 +60,34 @@ void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len, ch
 	c->max_rejections = DEF_MAX_REJECTIONS;
 	c->connect_attempts = DEF_CONNECT_ATTEMPTS;
 	c->starttls = 1;
+}
+
+int config_helo_qualified(const char *name)
+{
+	size_t n = strlen(name);
+	const char *dot = strchr(name, '.');
+
+	if (n >= 3 && name[0] == '[' && name[n - 1] == ']')
+		return 1;               /* address literal, RFC 5321 4.1.3 */
+	return dot != NULL && dot != name && name[n - 1] != '.' && strstr(name, "..") == NULL;
+}
+
+int config_finish(struct probe_config *c, char *from_buf, size_t from_len, char *err,
+                  size_t errlen)
+{
+	if (!config_helo_qualified(c->helo)) {
+		snprintf(err, errlen,
+		         "HELO name \"%s\" is not fully qualified (servers refuse such a name, and the "
+		         "default MAIL FROM %s@HELO must be an address at a real domain): pass --helo "
+		         "NAME, a fully qualified name of this host",
+		         c->helo, DEF_MAIL_FROM_LOCAL);
+		return -1;
+	}
+	if (c->mail_from == NULL) {
+		snprintf(from_buf, from_len, "%s@%s", DEF_MAIL_FROM_LOCAL, c->helo);
+		c->mail_from = from_buf;
+	}
+	return 0;
 }
 
 double config_greylist_wait(const struct probe_config *c, int attempt)

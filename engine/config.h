@@ -20,8 +20,9 @@
 #define DEF_GREYLIST_DELAY 360.0
 /* Attempts per address, the first included, before a temporary failure becomes unknown. */
 #define DEF_MAX_ATTEMPTS 4
-/* Local part of the default MAIL FROM, at the HELO name's domain. An address we own, never a
- * big provider's: a sender it could not verify would get us refused. */
+/* Local part of the default MAIL FROM, at the HELO name (verify@HELO, whether the HELO name is
+ * the host's or --helo's). An address we own, never a big provider's: a sender it could not
+ * verify would get us refused. */
 #define DEF_MAIL_FROM_LOCAL "verify"
 /* RCPT commands per transaction before RSET: RFC 5321 says servers take at least 100; we stay
  * well under to look like ordinary mail. */
@@ -82,7 +83,8 @@
 
 struct probe_config {
 	const char *helo;             /* HELO/EHLO name: the host's FQDN by default */
-	const char *mail_from;        /* envelope sender; default DEF_MAIL_FROM_LOCAL@<helo> */
+	const char *mail_from;        /* envelope sender; default DEF_MAIL_FROM_LOCAL@<helo>
+	                               * (NULL until config_finish) */
 	int smtp_port;
 	double connect_timeout;       /* seconds */
 	double reply_timeout;         /* seconds, per command */
@@ -94,12 +96,25 @@ struct probe_config {
 	const char *resolvers[8];     /* --resolver HOST[:PORT]; none: the system's resolv.conf */
 	size_t nresolvers;
 	int starttls;                 /* use STARTTLS when offered (default 1) */
+	int allow_private_mx;         /* --allow-private-mx: connect to MX addresses that are not
+	                               * public (loopback, private, ...: engine/netaddr.h); 0 */
 };
 
-/* config_defaults - C filled with the DEF_ values; helo/mail_from from the host name,
- * written into the caller's buffers (kept alive as long as C) */
-void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len, char *from_buf,
-                     size_t from_len);
+/* config_defaults - C filled with the DEF_ values; helo from the host name (its FQDN when one
+ * can be found), written into the caller's HELO_BUF (which must live as long as C); mail_from
+ * is left NULL: config_finish builds it once the options have said which HELO name is used */
+void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len);
+
+/* config_finish - after the options: refuse a HELO name that is not fully qualified (no dot,
+ * and not an address literal "[...]"): -1 with a message in ERR saying to pass --helo NAME;
+ * else 0, and unless --mail-from set it, mail_from is DEF_MAIL_FROM_LOCAL@<helo> written into
+ * FROM_BUF (which must live as long as C) */
+int config_finish(struct probe_config *c, char *from_buf, size_t from_len, char *err,
+                  size_t errlen);
+
+/* config_helo_qualified - 1 when NAME may be sent as HELO: it has a dot (and does not end
+ * with one alone) or is an address literal "[...]" */
+int config_helo_qualified(const char *name);
 
 /* config_greylist_wait - seconds to wait before attempt number ATTEMPT (2, 3, ...) */
 double config_greylist_wait(const struct probe_config *c, int attempt);

@@ -26,6 +26,10 @@ static void from_dns(const struct decide_in *in, struct decide_out *o)
 	case DNS_NO_MAIL_HOST: set(o, STATUS_INVALID, REASON_NO_MAIL_HOST, 0); return;
 	case DNS_NO_HOST_ADDRESS:
 	case DNS_TEMPFAIL: temporary(in, o, REASON_DNS_ERROR); return;
+	case DNS_MX_NOT_PUBLIC:
+		/* never connected to: asking again gets the same addresses */
+		set(o, STATUS_UNKNOWN, REASON_MX_NOT_PUBLIC, 0);
+		return;
 	case DNS_OK: break;
 	}
 	set(o, STATUS_UNKNOWN, REASON_DNS_ERROR, 0);

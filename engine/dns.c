@@ -20,9 +20,21 @@
  *   both, has no address; hosts without an address are dropped. None left -> DNS_NO_HOST_ADDRESS
  *   (temporary: a broken MX host name is the domain's problem, not proof about the mailbox), or
  *   DNS_TEMPFAIL when a host lookup failed temporarily.
+ * - What a c-ares status means is one table, ares_statuses[] (dns_ares_status): NXDOMAIN
+ *   (ARES_ENOTFOUND) is the only "does not exist"; NODATA the only "no record"; the query was
+ *   cancelled (dns_free); everything else is temporary. A name that cannot be put in a query
+ *   (dns_name_queryable: empty, over 253 bytes, a label empty or over 63) does not exist either,
+ *   but that is decided from the name before anything is sent, so an ARES_EBADNAME that comes
+ *   back later (from a name in an answer, e.g. a compression-pointer loop) is told apart: any
+ *   answer that does not parse is malformed, and malformed is temporary.
  * - SERVFAIL, REFUSED, timeout, connection refused, a malformed answer: the query is sent again
  *   DNS_RETRIES more times (each time c-ares itself tries DNS_TRIES times, except that with
  *   ARES_FLAG_NOCHECKRESP a SERVFAIL or REFUSED comes straight back), then DNS_TEMPFAIL.
+ * - Addresses that are not public (engine/netaddr.h: loopback, private, link-local, ...) are
+ *   dropped from what a caller gets, fresh answers, implicit MX and the job store's cache
+ *   (dns_result_parse) alike, unless dns_allow_private; hosts left without an address are
+ *   dropped; no host left -> DNS_MX_NOT_PUBLIC, which keeps the refused hosts in the result
+ *   (so the job store keeps them, and a later run with --allow-private-mx can use them).
  * - Cache: every domain and every MX host name is looked up once for the life of the struct dns;
  *   concurrent lookups of one name wait on the same query. Temporary outcomes are not cached
  *   (a later lookup asks again), and neither is a domain whose answer depended on a host lookup
@@ -42,6 +54,7 @@
  *   timeouts take a fraction of a second.
  */
 #include "engine/dns.h"
+#include "engine/netaddr.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -58,7 +71,6 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#define DNS_NAME_MAX 253            /* longest domain name in text form (RFC 1035 2.3.4) */
 #define DNS_DETAIL_MAX 160          /* a result's detail text; longer is cut */
 #define DNS_SERVERS_TEXT_MAX 64     /* the resolver list as quoted in details */
 #define DNS_SERVER_MAX 64           /* one --resolver argument; an IPv6 literal with port fits */
@@ -106,6 +118,7 @@ struct dns_mxhost {                 /* an MX host name (or a domain for its impl
 	int pending;                /* A / AAAA queries not answered yet */
 	int nxdomain;               /* a query said NXDOMAIN */
 	int temp_status;            /* ares status of a query that failed for now; 0 none */
+	int temp_malformed;         /* ... and that failure was an answer that did not parse */
 	size_t n4, n6;              /* addresses in a4 / a6 */
 	unsigned char a4[DNS_MAX_ADDRS][4];
 	unsigned char a6[DNS_MAX_ADDRS][16];
@@ -142,24 +155,13 @@ struct dns_domain {
 	struct dns_waiter *wait_head, *wait_tail; /* callers waiting for the answer */
 };
 
-enum dns_qtype { QUERY_MX, QUERY_A, QUERY_AAAA };
 
 struct dns_query {                  /* one question, from the FIFO to its answer (and retries) */
 	struct dns *d;
-	enum dns_qtype type;
+	enum dns_qtype type;        /* DNS_Q_MX, DNS_Q_A, DNS_Q_AAAA */
 	struct dns_entry *owner;    /* domain (MX) or host (A, AAAA); holds a ref */
 	int round;                  /* 0 first time, then 1 .. DNS_RETRIES */
 	struct dns_query *next;     /* in the FIFO */
-};
-
-enum dns_outcome { OUT_OK, OUT_NODATA, OUT_NXDOMAIN, OUT_TEMP };
-
-struct dns_answer {                 /* one query's answer, parsed */
-	enum dns_outcome outcome;
-	int status;                 /* ares status behind OUT_TEMP / OUT_NXDOMAIN */
-	struct ares_mx_reply *mx;   /* QUERY_MX, OUT_OK: freed by query_cb */
-	size_t naddrs;
-	unsigned char addr[DNS_MAX_ADDRS][16]; /* QUERY_A uses 4 bytes of each */
 };
 
 struct dns_sock {                   /* one c-ares socket and its event */
@@ -186,6 +188,7 @@ struct dns {
 	int delivering;             /* inside deliver_cb */
 	int closing;                /* dns_free has started */
 	int free_pending;           /* dns_free was called from a callback in deliver_cb */
+	int allow_private;          /* dns_allow_private: keep addresses that are not public */
 	uint64_t rng;               /* xorshift64 state */
 	char servers[DNS_SERVERS_TEXT_MAX]; /* for details */
 	struct dns_result result;   /* the result handed to a callback (one at a time) */
@@ -267,21 +270,94 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-/* status_text - an ares status as a report word */
-static const char *status_text(int status)
+/* ---------------------------------------------------------------- c-ares statuses */
+
+#define ROW(st, meaning, text) {st, #st, meaning, text}
+
+/* Every status of c-ares 1.18's ares.h, what it means for the name asked, and its words in
+ * details. Temporary is the default for anything that is not an answer about the name: a
+ * false "does not exist" is the worst mistake a list cleaner can make. */
+static const struct dns_ares_status ares_statuses[] = {
+	ROW(ARES_SUCCESS, DNS_MEANS_OK, "answer"),
+	ROW(ARES_ENODATA, DNS_MEANS_NODATA, "no record of that type (NODATA)"),
+	ROW(ARES_EFORMERR, DNS_MEANS_TEMPORARY, "FORMERR (the server could not read the query)"),
+	ROW(ARES_ESERVFAIL, DNS_MEANS_TEMPORARY, "SERVFAIL"),
+	ROW(ARES_ENOTFOUND, DNS_MEANS_NOT_EXIST, "NXDOMAIN"),
+	ROW(ARES_ENOTIMP, DNS_MEANS_TEMPORARY, "NOTIMP"),
+	ROW(ARES_EREFUSED, DNS_MEANS_TEMPORARY, "REFUSED"),
+	ROW(ARES_EBADQUERY, DNS_MEANS_TEMPORARY, "query could not be built"),
+	ROW(ARES_EBADNAME, DNS_MEANS_TEMPORARY, "bad name (a name that does not decode)"),
+	ROW(ARES_EBADFAMILY, DNS_MEANS_TEMPORARY, "bad address family"),
+	ROW(ARES_EBADRESP, DNS_MEANS_TEMPORARY, "bad response"),
+	ROW(ARES_ECONNREFUSED, DNS_MEANS_TEMPORARY, "connection refused"),
+	ROW(ARES_ETIMEOUT, DNS_MEANS_TEMPORARY, "timeout"),
+	ROW(ARES_EOF, DNS_MEANS_TEMPORARY, "connection closed by the server"),
+	ROW(ARES_EFILE, DNS_MEANS_TEMPORARY, "cannot read the resolver configuration"),
+	ROW(ARES_ENOMEM, DNS_MEANS_TEMPORARY, "out of memory"),
+	ROW(ARES_EDESTRUCTION, DNS_MEANS_CANCELLED, "resolver shut down"),
+	ROW(ARES_EBADSTR, DNS_MEANS_TEMPORARY, "bad string"),
+	ROW(ARES_EBADFLAGS, DNS_MEANS_TEMPORARY, "bad flags"),
+	ROW(ARES_ENONAME, DNS_MEANS_TEMPORARY, "not a host name"),
+	ROW(ARES_EBADHINTS, DNS_MEANS_TEMPORARY, "bad hints"),
+	ROW(ARES_ENOTINITIALIZED, DNS_MEANS_TEMPORARY, "c-ares not initialized"),
+	ROW(ARES_ELOADIPHLPAPI, DNS_MEANS_TEMPORARY, "cannot load iphlpapi (Windows)"),
+	ROW(ARES_EADDRGETNETWORKPARAMS, DNS_MEANS_TEMPORARY,
+	    "GetNetworkParams failed (Windows)"),
+	ROW(ARES_ECANCELLED, DNS_MEANS_CANCELLED, "query cancelled"),
+};
+
+#undef ROW
+
+static const struct dns_ares_status ares_status_other = {
+	-1, "ARES_?", DNS_MEANS_TEMPORARY, "unknown c-ares status"
+};
+
+const struct dns_ares_status *dns_ares_status(int status)
 {
-	switch (status) {
-	case ARES_ESERVFAIL: return "SERVFAIL";
-	case ARES_EREFUSED: return "REFUSED";
-	case ARES_ETIMEOUT: return "timeout";
-	case ARES_ECONNREFUSED: return "connection refused";
-	case ARES_EBADRESP: return "malformed answer";
-	case ARES_EFORMERR: return "FORMERR";
-	case ARES_ENOTIMP: return "NOTIMP";
-	case ARES_ENOTFOUND: return "NXDOMAIN";
-	case ARES_EBADNAME: return "not a valid DNS name";
-	default: return ares_strerror(status);
+	for (size_t i = 0; i < sizeof ares_statuses / sizeof ares_statuses[0]; i++)
+		if (ares_statuses[i].status == status)
+			return &ares_statuses[i];
+	return &ares_status_other;
+}
+
+const struct dns_ares_status *dns_ares_statuses(size_t *n)
+{
+	*n = sizeof ares_statuses / sizeof ares_statuses[0];
+	return ares_statuses;
+}
+
+/* failure_text - the words for a failed query: its status, "malformed answer (...)" when an
+ * answer came and did not parse */
+static const char *failure_text(int status, int malformed, char *buf, size_t n)
+{
+	const char *text = dns_ares_status(status)->text;
+
+	if (!malformed)
+		return text;
+	snprintf(buf, n, "malformed answer (%s)", text);
+	return buf;
+}
+
+int dns_name_queryable(const char *name)
+{
+	size_t n = strlen(name), label = 0;
+
+	if (n == 0 || n > DNS_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > DNS_LABEL_MAX)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (c <= ' ' || c == 0x7f || c == '\\')
+			return 0;
+		label++;
 	}
+	return 1;
 }
 
 /* ---------------------------------------------------------------- cache tables */
@@ -464,9 +540,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
 
 static const int qtype_rr[] = {
-	[QUERY_MX] = 15,            /* ns_t_mx */
-	[QUERY_A] = 1,              /* ns_t_a */
-	[QUERY_AAAA] = 28,          /* ns_t_aaaa */
+	[DNS_Q_MX] = 15,            /* ns_t_mx */
+	[DNS_Q_A] = 1,              /* ns_t_a */
+	[DNS_Q_AAAA] = 28,          /* ns_t_aaaa */
 };
 #define DNS_CLASS_IN 1
 
@@ -517,48 +593,81 @@ static void query_send(struct dns *d, enum dns_qtype type, struct dns_entry *own
 	kick(d);
 }
 
-/* answer_parse - classify an ares status and answer into ANS */
-static void answer_parse(enum dns_qtype type, int status, const unsigned char *abuf, int alen,
-                         struct dns_answer *ans)
+void dns_answer_read(enum dns_qtype type, int status, const unsigned char *abuf, int alen,
+                     struct dns_answer *ans)
 {
 	int rc = status;
 
 	memset(ans, 0, sizeof *ans);
-	if (status == ARES_SUCCESS) {
-		if (type == QUERY_MX) {
-			rc = ares_parse_mx_reply(abuf, alen, &ans->mx);
-			if (rc == ARES_SUCCESS && ans->mx == NULL)
-				rc = ARES_ENODATA;
-		} else if (type == QUERY_A) {
-			struct ares_addrttl t[DNS_MAX_ADDRS];
-			int n = DNS_MAX_ADDRS;
+	if (status == ARES_SUCCESS && (abuf == NULL || alen <= 0)) {
+		rc = ARES_EBADRESP;     /* "success" without an answer: nothing to trust */
+	} else if (status == ARES_SUCCESS && type == DNS_Q_MX) {
+		rc = ares_parse_mx_reply(abuf, alen, &ans->mx);
+		if (rc == ARES_SUCCESS && ans->mx == NULL)
+			rc = ARES_ENODATA;
+	} else if (status == ARES_SUCCESS && type == DNS_Q_A) {
+		struct ares_addrttl t[DNS_MAX_ADDRS];
+		int n = DNS_MAX_ADDRS;
 
-			rc = ares_parse_a_reply(abuf, alen, NULL, t, &n);
-			for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
-				memcpy(ans->addr[ans->naddrs++], &t[i].ipaddr, 4);
-			if (rc == ARES_SUCCESS && ans->naddrs == 0)
-				rc = ARES_ENODATA;
-		} else {
-			struct ares_addr6ttl t[DNS_MAX_ADDRS];
-			int n = DNS_MAX_ADDRS;
+		rc = ares_parse_a_reply(abuf, alen, NULL, t, &n);
+		for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
+			memcpy(ans->addr[ans->naddrs++], &t[i].ipaddr, 4);
+		if (rc == ARES_SUCCESS && ans->naddrs == 0)
+			rc = ARES_ENODATA;
+	} else if (status == ARES_SUCCESS) {
+		struct ares_addr6ttl t[DNS_MAX_ADDRS];
+		int n = DNS_MAX_ADDRS;
 
-			rc = ares_parse_aaaa_reply(abuf, alen, NULL, t, &n);
-			for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
-				memcpy(ans->addr[ans->naddrs++], &t[i].ip6addr, 16);
-			if (rc == ARES_SUCCESS && ans->naddrs == 0)
-				rc = ARES_ENODATA;
-		}
+		rc = ares_parse_aaaa_reply(abuf, alen, NULL, t, &n);
+		for (int i = 0; rc == ARES_SUCCESS && i < n; i++)
+			memcpy(ans->addr[ans->naddrs++], &t[i].ip6addr, 16);
+		if (rc == ARES_SUCCESS && ans->naddrs == 0)
+			rc = ARES_ENODATA;
 	}
 	ans->status = rc;
-	switch (rc) {
-	case ARES_SUCCESS: ans->outcome = OUT_OK; break;
-	case ARES_ENODATA: ans->outcome = OUT_NODATA; break;
-	case ARES_ENOTFOUND: /* NXDOMAIN */
-	case ARES_EBADNAME:  /* cannot be put in a query: no such name can exist */
-		ans->outcome = OUT_NXDOMAIN;
-		break;
-	default: ans->outcome = OUT_TEMP; break;
+	if (status == ARES_SUCCESS && rc != ARES_SUCCESS && rc != ARES_ENODATA) {
+		/* an answer came and did not parse: whatever the parser's status says (ARES_EBADNAME
+		 * for a compression-pointer loop), it is not an answer about the name */
+		dns_answer_free(ans);
+		ans->naddrs = 0;
+		ans->malformed = 1;
+		ans->meaning = DNS_MEANS_TEMPORARY;
+		return;
 	}
+	ans->meaning = dns_ares_status(rc)->meaning;
+}
+
+void dns_answer_free(struct dns_answer *ans)
+{
+	if (ans->mx != NULL)
+		ares_free_data(ans->mx);
+	ans->mx = NULL;
+}
+
+size_t dns_mx_targets(const struct dns_answer *ans, struct dns_mx_target *out, size_t max,
+                      size_t *nnull, size_t *nbad)
+{
+	size_t n = 0;
+
+	*nnull = *nbad = 0;
+	for (const struct ares_mx_reply *m = ans->mx; m; m = m->next) {
+		char name[DNS_NAME_MAX + 1];
+
+		if (m->host == NULL || m->host[0] == '\0' || strcmp(m->host, ".") == 0) {
+			(*nnull)++;         /* null target: RFC 7505 */
+			continue;
+		}
+		if (name_norm(m->host, name) != 0 || !dns_name_queryable(name)) {
+			(*nbad)++;          /* cannot be a host we could ask about */
+			continue;
+		}
+		if (n < max) {
+			out[n].preference = m->priority;
+			memcpy(out[n].name, name, strlen(name) + 1);
+		}
+		n++;
+	}
+	return n;
 }
 
 static void domain_mx_answer(struct dns *d, struct dns_domain *dom, const struct dns_answer *ans,
@@ -576,21 +685,20 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
 
 	(void)timeouts;
 	d->inflight--;
-	if (d->closing || status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+	if (d->closing || dns_ares_status(status)->meaning == DNS_MEANS_CANCELLED) {
 		entry_unref(d, q->owner);
 		free(q);
 		return;
 	}
-	answer_parse(q->type, status, abuf, alen, &ans);
-	if (ans.outcome == OUT_TEMP && q->round < DNS_RETRIES) {
+	dns_answer_read(q->type, status, abuf, alen, &ans);
+	if (ans.meaning == DNS_MEANS_TEMPORARY && q->round < DNS_RETRIES) {
 		query_send(d, q->type, q->owner, q->round + 1);
-	} else if (q->type == QUERY_MX) {
+	} else if (q->type == DNS_Q_MX) {
 		domain_mx_answer(d, (struct dns_domain *)q->owner, &ans, q->round + 1);
 	} else {
 		host_answer(d, (struct dns_mxhost *)q->owner, q->type, &ans);
 	}
-	if (ans.mx)
-		ares_free_data(ans.mx);
+	dns_answer_free(&ans);
 	entry_unref(d, q->owner);
 	free(q);
 }
@@ -622,6 +730,7 @@ static void domain_hosts_done(struct dns *d, struct dns_domain *dom)
 {
 	size_t naddr = 0, ntemp = 0;
 	const struct dns_mxhost *temp = NULL, *first = dom->slots[0].host;
+	char words[DNS_DETAIL_MAX];
 
 	if (dom->implicit) {
 		switch (first->state) {
@@ -639,7 +748,8 @@ static void domain_hosts_done(struct dns *d, struct dns_domain *dom)
 			break;
 		default:
 			detail_set(dom, "no MX; A/AAAA lookup: %s via %s",
-			           status_text(first->temp_status), d->servers);
+			           failure_text(first->temp_status, first->temp_malformed, words,
+			                        sizeof words), d->servers);
 			domain_finish(d, dom, DNS_TEMPFAIL, 0);
 			break;
 		}
@@ -657,7 +767,8 @@ static void domain_hosts_done(struct dns *d, struct dns_domain *dom)
 		detail_set(dom, "%zu of %zu MX hosts have an address", naddr, dom->nslots);
 		domain_finish(d, dom, DNS_OK, ntemp == 0);
 	} else if (temp != NULL) {
-		detail_set(dom, "MX host %s: %s via %s", temp->e.name, status_text(temp->temp_status),
+		detail_set(dom, "MX host %s: %s via %s", temp->e.name,
+		           failure_text(temp->temp_status, temp->temp_malformed, words, sizeof words),
 		           d->servers);
 		domain_finish(d, dom, DNS_TEMPFAIL, 0);
 	} else {
@@ -683,8 +794,8 @@ static struct dns_mxhost *host_get(struct dns *d, const char *name)
 	table_add(&d->hosts, &h->e);
 	h->state = HOST_PENDING;
 	h->pending = 2;
-	query_send(d, QUERY_A, &h->e, 0);
-	query_send(d, QUERY_AAAA, &h->e, 0);
+	query_send(d, DNS_Q_A, &h->e, 0);
+	query_send(d, DNS_Q_AAAA, &h->e, 0);
 	return h;
 }
 
@@ -715,17 +826,16 @@ static void domain_attach(struct dns *d, struct dns_domain *dom)
 }
 
 struct dns_mxcand {                 /* an MX record while sorting */
-	int preference;
+	struct dns_mx_target t;
 	uint64_t tiebreak;          /* random: which of equal preferences survives the cut */
-	char name[DNS_NAME_MAX + 1];
 };
 
 static int mxcand_cmp(const void *a, const void *b)
 {
 	const struct dns_mxcand *x = a, *y = b;
 
-	if (x->preference != y->preference)
-		return x->preference < y->preference ? -1 : 1;
+	if (x->t.preference != y->t.preference)
+		return x->t.preference < y->t.preference ? -1 : 1;
 	return x->tiebreak < y->tiebreak ? -1 : x->tiebreak > y->tiebreak;
 }
 
@@ -733,21 +843,24 @@ static int mxcand_cmp(const void *a, const void *b)
 static void domain_mx_answer(struct dns *d, struct dns_domain *dom, const struct dns_answer *ans,
                              int rounds)
 {
+	struct dns_mx_target *t;
 	struct dns_mxcand *c;
-	size_t n = 0, nnull = 0, kept = 0;
+	size_t n, nnull, nbad, kept = 0;
+	char words[DNS_DETAIL_MAX];
 
-	switch (ans->outcome) {
-	case OUT_NXDOMAIN:
-		detail_set(dom, "%s", ans->status == ARES_EBADNAME ? "not a valid DNS name" :
-		           "domain does not exist (NXDOMAIN)");
+	switch (ans->meaning) {
+	case DNS_MEANS_NOT_EXIST:
+		detail_set(dom, "domain does not exist (NXDOMAIN)");
 		domain_finish(d, dom, DNS_NXDOMAIN, 1);
 		return;
-	case OUT_TEMP:
-		detail_set(dom, "MX lookup: %s via %s, %d rounds", status_text(ans->status),
-		           d->servers, rounds);
+	case DNS_MEANS_TEMPORARY:
+	case DNS_MEANS_CANCELLED:   /* not here: query_cb lets cancelled queries go */
+		detail_set(dom, "MX lookup: %s via %s, %d rounds",
+		           failure_text(ans->status, ans->malformed, words, sizeof words), d->servers,
+		           rounds);
 		domain_finish(d, dom, DNS_TEMPFAIL, 0);
 		return;
-	case OUT_NODATA:            /* RFC 5321 5.1: the domain is its own MX */
+	case DNS_MEANS_NODATA:      /* RFC 5321 5.1: the domain is its own MX */
 		dom->implicit = 1;
 		dom->nslots = 1;
 		dom->slots = dns_alloc(sizeof *dom->slots);
@@ -755,43 +868,35 @@ static void domain_mx_answer(struct dns *d, struct dns_domain *dom, const struct
 		dom->slots[0].host = host_get(d, dom->e.name);
 		domain_attach(d, dom);
 		return;
-	case OUT_OK:
+	case DNS_MEANS_OK:
 		break;
 	}
-	for (const struct ares_mx_reply *m = ans->mx; m; m = m->next)
-		n++;
-	c = dns_alloc(n * sizeof *c);
-	n = 0;
-	for (const struct ares_mx_reply *m = ans->mx; m; m = m->next) {
-		if (m->host == NULL || m->host[0] == '\0' || strcmp(m->host, ".") == 0) {
-			nnull++;            /* null target: RFC 7505 */
-			continue;
-		}
-		if (name_norm(m->host, c[n].name) != 0)
-			continue;           /* longer than a DNS name: cannot be a host */
-		c[n].preference = m->priority;
-		c[n].tiebreak = rng_next(d);
-		n++;
-	}
+	n = dns_mx_targets(ans, NULL, 0, &nnull, &nbad);
 	if (n == 0 && nnull > 0) {
-		free(c);
 		detail_set(dom, "null MX: the domain takes no mail (RFC 7505)");
 		domain_finish(d, dom, DNS_NULL_MX, 1);
 		return;
 	}
+	t = dns_alloc((n + 1) * sizeof *t);   /* +1: never a zero-size allocation */
+	c = dns_alloc((n + 1) * sizeof *c);
+	dns_mx_targets(ans, t, n, &nnull, &nbad);
+	for (size_t i = 0; i < n; i++) {
+		c[i].t = t[i];
+		c[i].tiebreak = rng_next(d);
+	}
+	free(t);
 	qsort(c, n, sizeof *c, mxcand_cmp);
-	/* +1: never a zero-size allocation when every name was unusable */
 	dom->slots = dns_alloc(((n < DNS_MAX_HOSTS ? n : DNS_MAX_HOSTS) + 1) * sizeof *dom->slots);
 	for (size_t i = 0; i < n && kept < DNS_MAX_HOSTS; i++) {
 		size_t j;
 
 		for (j = 0; j < kept; j++)  /* the same host twice: keep its best preference */
-			if (strcmp(dom->slots[j].host->e.name, c[i].name) == 0)
+			if (strcmp(dom->slots[j].host->e.name, c[i].t.name) == 0)
 				break;
 		if (j < kept)
 			continue;
-		dom->slots[kept].preference = c[i].preference;
-		dom->slots[kept].host = host_get(d, c[i].name);
+		dom->slots[kept].preference = c[i].t.preference;
+		dom->slots[kept].host = host_get(d, c[i].t.name);
 		kept++;
 	}
 	dom->nslots = kept;
@@ -811,9 +916,9 @@ static void host_answer(struct dns *d, struct dns_mxhost *h, enum dns_qtype type
 	struct dns_domain **waiting;
 	size_t nwaiting;
 
-	switch (ans->outcome) {
-	case OUT_OK:
-		if (type == QUERY_A) {
+	switch (ans->meaning) {
+	case DNS_MEANS_OK:
+		if (type == DNS_Q_A) {
 			for (size_t i = 0; i < ans->naddrs && h->n4 < DNS_MAX_ADDRS; i++)
 				memcpy(h->a4[h->n4++], ans->addr[i], 4);
 		} else {
@@ -821,13 +926,15 @@ static void host_answer(struct dns *d, struct dns_mxhost *h, enum dns_qtype type
 				memcpy(h->a6[h->n6++], ans->addr[i], 16);
 		}
 		break;
-	case OUT_NXDOMAIN:
+	case DNS_MEANS_NOT_EXIST:
 		h->nxdomain = 1;
 		break;
-	case OUT_TEMP:
+	case DNS_MEANS_TEMPORARY:
+	case DNS_MEANS_CANCELLED:   /* not here: query_cb lets cancelled queries go */
 		h->temp_status = ans->status;
+		h->temp_malformed = ans->malformed;
 		break;
-	case OUT_NODATA:
+	case DNS_MEANS_NODATA:
 		break;
 	}
 	if (--h->pending > 0)
@@ -894,6 +1001,69 @@ static void host_fill(struct dns_host *out, const struct dns_slot *s)
 	}
 }
 
+/* addr_text - SS's address as text into BUF */
+static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t n)
+{
+	const void *a = ss->ss_family == AF_INET ?
+	                (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
+	                (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+	if (inet_ntop(ss->ss_family, a, buf, (socklen_t)n) == NULL)
+		snprintf(buf, n, "?");
+	return buf;
+}
+
+/* result_keep_public - drop R's addresses that are not public (engine/netaddr.h), and the
+ * hosts left without one; when no host is left, R becomes DNS_MX_NOT_PUBLIC with every host
+ * and address as it was and a detail naming the first refused address */
+static void result_keep_public(struct dns_result *r)
+{
+	size_t kept = 0;
+	int any = 0;
+
+	if (r->status != DNS_OK)
+		return;
+	for (size_t h = 0; h < r->nhosts && !any; h++)
+		for (size_t a = 0; a < r->hosts[h].naddrs && !any; a++)
+			any = netaddr_is_public((const struct sockaddr *)&r->hosts[h].addr[a]);
+	if (!any) {
+		const struct dns_host *h = &r->hosts[0];
+		char ip[INET6_ADDRSTRLEN];
+
+		r->status = DNS_MX_NOT_PUBLIC;
+		snprintf(r->detail_buf, sizeof r->detail_buf,
+		         "%s %.100s has no public address: %s is %s (%zu MX host%s, none public; "
+		         "--allow-private-mx lets them through)",
+		         r->implicit_mx ? "the domain (implicit MX)" : "MX host", h->name,
+		         addr_text(&h->addr[0], ip, sizeof ip),
+		         h->naddrs ? netaddr_special((const struct sockaddr *)&h->addr[0]) : "missing",
+		         r->nhosts, r->nhosts == 1 ? "" : "s");
+		r->detail = r->detail_buf;
+		return;
+	}
+	for (size_t h = 0; h < r->nhosts; h++) {
+		struct dns_host *in = &r->hosts[h];
+		size_t n = 0;
+
+		for (size_t a = 0; a < in->naddrs; a++) {
+			if (!netaddr_is_public((const struct sockaddr *)&in->addr[a]))
+				continue;
+			if (n != a) {
+				in->addr[n] = in->addr[a];
+				in->addrlen[n] = in->addrlen[a];
+			}
+			n++;
+		}
+		in->naddrs = n;
+		if (n == 0)
+			continue;
+		if (kept != h)
+			r->hosts[kept] = *in;
+		kept++;
+	}
+	r->nhosts = kept;
+}
+
 /* result_build - the result W's callback gets, in d->result */
 static const struct dns_result *result_build(struct dns *d, const struct dns_waiter *w)
 {
@@ -932,6 +1102,8 @@ static const struct dns_result *result_build(struct dns *d, const struct dns_wai
 	for (size_t i = 0; i < n; i++)
 		host_fill(&r->hosts[i], &dom->slots[idx[i]]);
 	r->nhosts = n;
+	if (!d->allow_private)
+		result_keep_public(r);
 	return r;
 }
 
@@ -1130,6 +1302,11 @@ fail:
 	return NULL;
 }
 
+void dns_allow_private(struct dns *d, int allow)
+{
+	d->allow_private = allow != 0;
+}
+
 void dns_mail_hosts(struct dns *d, const char *domain,
                     void (*cb)(void *arg, const struct dns_result *r), void *arg)
 {
@@ -1147,9 +1324,11 @@ void dns_mail_hosts(struct dns *d, const char *domain,
 		ready_push(d, w);
 		return;
 	}
-	if (name_norm(domain, name) != 0) {
+	if (name_norm(domain, name) != 0 || !dns_name_queryable(name)) {
+		/* decided from the name, before anything is sent: it cannot exist in the DNS */
 		w->status = DNS_NXDOMAIN;
-		w->detail = "not a domain name (empty or longer than 253)";
+		w->detail = "not a valid DNS name (empty, longer than 253 bytes, or a label empty or "
+		            "longer than 63): it cannot exist";
 		ready_push(d, w);
 		return;
 	}
@@ -1160,7 +1339,7 @@ void dns_mail_hosts(struct dns *d, const char *domain,
 		entry_init(&dom->e, DNS_ENT_DOMAIN, name);
 		table_add(&d->domains, &dom->e);
 		dom->state = DOM_MX;
-		query_send(d, QUERY_MX, &dom->e, 0);
+		query_send(d, DNS_Q_MX, &dom->e, 0);
 	}
 	w->dom = dom;
 	dom->e.refs++;
@@ -1294,13 +1473,14 @@ const char *dns_status_name(enum dns_status s)
 	case DNS_NO_MAIL_HOST: return "no_mail_host";
 	case DNS_NO_HOST_ADDRESS: return "no_host_address";
 	case DNS_TEMPFAIL: return "tempfail";
+	case DNS_MX_NOT_PUBLIC: return "mx_not_public";
 	}
 	return "unknown";
 }
 
 int dns_status_from_name(const char *name)
 {
-	for (int st = DNS_OK; st <= DNS_TEMPFAIL; st++)
+	for (int st = DNS_OK; st <= DNS_STATUS_LAST; st++)
 		if (strcmp(name, dns_status_name((enum dns_status)st)) == 0)
 			return st;
 	return -1;
@@ -1334,7 +1514,8 @@ void dns_result_text(const struct dns_result *r, char *buf, size_t n)
 	}
 }
 
-int dns_result_parse(const char *status, const char *text, struct dns_result *r)
+int dns_result_parse(const struct dns *d, const char *status, const char *text,
+                     struct dns_result *r)
 {
 	int st = dns_status_from_name(status);
 	const char *p = text ? text : "";
@@ -1375,7 +1556,12 @@ int dns_result_parse(const char *status, const char *text, struct dns_result *r)
 		r->nhosts++;
 		p = end ? end + 1 : p + len;
 	}
-	if (r->status == DNS_OK && r->nhosts == 0)
+	if ((r->status == DNS_OK || r->status == DNS_MX_NOT_PUBLIC) && r->nhosts == 0)
 		return -1;
+	/* the rule for addresses that are not public is this run's, not the storing run's */
+	if (r->status == DNS_MX_NOT_PUBLIC)
+		r->status = DNS_OK;
+	if (r->status == DNS_OK && !d->allow_private)
+		result_keep_public(r);
 	return 0;
 }

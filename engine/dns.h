@@ -5,10 +5,15 @@
  * ares_parse_aaaa_reply, driven from the event_base through ARES_OPT_SOCK_STATE_CB,
  * ares_process_fd and a timer from ares_timeout. Never blocks. MX lookup; MX hosts resolved to
  * addresses (A and AAAA); no MX -> implicit MX on the domain's own A/AAAA (RFC 5321 5.1), but
- * never when any MX exists; "MX 0 ." -> null MX (RFC 7505); NXDOMAIN -> the domain does not
- * exist; SERVFAIL / REFUSED / timeout -> retried (c-ares tries, then DNS_RETRIES more rounds),
- * then temporary. MX hosts are ordered by preference, equal preferences shuffled. Answers are
- * cached per domain (and per MX host name) for the life of the struct dns.
+ * never when any MX exists; "MX 0 ." -> null MX (RFC 7505); NXDOMAIN, or a name that cannot be
+ * put in a query at all (checked from the name before sending) -> the domain does not exist;
+ * SERVFAIL / REFUSED / timeout / an answer that does not parse (a compression-pointer loop, a
+ * cut record) -> retried (c-ares tries, then DNS_RETRIES more rounds), then temporary. Every
+ * c-ares status has one row in one table (dns_ares_status) saying what it means. MX hosts are
+ * ordered by preference, equal preferences shuffled. Addresses that are not public
+ * (engine/netaddr.h) are dropped from the result unless dns_allow_private says otherwise; a
+ * domain left with none is DNS_MX_NOT_PUBLIC. Answers are cached per domain (and per MX host
+ * name) for the life of the struct dns.
  */
 #ifndef MAILSIFT_DNS_H
 #define MAILSIFT_DNS_H
@@ -23,6 +28,11 @@ struct event_base;
 #define DNS_TIMEOUT_MS 5000       /* per try, c-ares ARES_OPT_TIMEOUTMS */
 #define DNS_TRIES 2               /* c-ares tries per query (ARES_OPT_TRIES) */
 #define DNS_RETRIES 1             /* whole-query retries after a temporary failure */
+#define DNS_NAME_MAX 253          /* longest domain name in text form (RFC 1035 2.3.4) */
+#define DNS_LABEL_MAX 63          /* longest label (RFC 1035 2.3.4) */
+#define DNS_RESULT_DETAIL_MAX 320 /* a result's own detail text (dns_result.detail_buf) */
+
+struct ares_mx_reply;
 
 enum dns_status {
 	DNS_OK = 0,           /* hosts[] holds at least one host with at least one address */
@@ -30,8 +40,13 @@ enum dns_status {
 	DNS_NULL_MX,          /* "MX 0 ." the domain takes no mail: invalid */
 	DNS_NO_MAIL_HOST,     /* no MX and no A/AAAA: invalid */
 	DNS_NO_HOST_ADDRESS,  /* MX hosts exist but none has an address: temporary (unknown) */
-	DNS_TEMPFAIL          /* SERVFAIL, REFUSED, timeout after retries: temporary (unknown) */
+	DNS_TEMPFAIL,         /* SERVFAIL, REFUSED, timeout, malformed answer, after retries:
+	                       * temporary (unknown) */
+	DNS_MX_NOT_PUBLIC     /* every address of every mail host is not public (loopback,
+	                       * private, ...: engine/netaddr.h) and private ones are not allowed:
+	                       * unknown, never connected to; hosts[] holds the refused addresses */
 };
+#define DNS_STATUS_LAST DNS_MX_NOT_PUBLIC
 
 struct dns_host {
 	char name[256];                           /* MX host name (the domain itself when implicit) */
@@ -44,10 +59,75 @@ struct dns_host {
 struct dns_result {
 	enum dns_status status;
 	const char *detail;         /* short text for reports ("SERVFAIL from 127.0.0.1", ...) */
+	char detail_buf[DNS_RESULT_DETAIL_MAX]; /* where detail points when it is the result's own */
 	int implicit_mx;            /* hosts[0] is the domain itself (no MX records) */
 	size_t nhosts;
 	struct dns_host hosts[DNS_MAX_HOSTS]; /* by preference, equal ones shuffled */
 };
+
+/* What a c-ares status means for the name asked about: one row per status of c-ares 1.18's
+ * ares.h (dns_ares_status), used by every path that reads one. */
+enum dns_meaning {
+	DNS_MEANS_OK = 0,        /* an answer with records */
+	DNS_MEANS_NODATA,        /* the name exists, no record of the type asked */
+	DNS_MEANS_NOT_EXIST,     /* NXDOMAIN: the name does not exist (the only "does not exist") */
+	DNS_MEANS_TEMPORARY,     /* no answer to trust now: retried, then temporary (unknown) */
+	DNS_MEANS_CANCELLED      /* the query was cancelled (dns_free): nobody waits for it */
+};
+
+struct dns_ares_status {
+	int status;              /* ARES_SUCCESS, ARES_ENODATA, ... */
+	const char *name;        /* "ARES_ENODATA" */
+	enum dns_meaning meaning;
+	const char *text;        /* for details: "SERVFAIL", "timeout", ... */
+};
+
+/* dns_ares_status - the row of c-ares status STATUS; a status not in the table (a newer
+ * c-ares) gets a row of its own meaning DNS_MEANS_TEMPORARY */
+const struct dns_ares_status *dns_ares_status(int status);
+
+/* dns_ares_statuses - the whole table, *N rows (for tests) */
+const struct dns_ares_status *dns_ares_statuses(size_t *n);
+
+/* dns_name_queryable - 1 when NAME (lowercase, no trailing dot) can be put in a DNS query:
+ * 1 to DNS_NAME_MAX bytes, labels of 1 to DNS_LABEL_MAX bytes, no control byte, space or
+ * backslash (c-ares reads "\" as an escape). A name that is not cannot exist in the DNS. */
+int dns_name_queryable(const char *name);
+
+enum dns_qtype { DNS_Q_MX, DNS_Q_A, DNS_Q_AAAA };
+
+/* One query's answer, read: what query callbacks act on (dns_answer_read). */
+struct dns_answer {
+	enum dns_meaning meaning;
+	int status;                 /* the c-ares status behind it: the query's, or the parser's
+	                             * when the answer did not parse (malformed) */
+	int malformed;              /* an answer came and did not parse: DNS_MEANS_TEMPORARY */
+	struct ares_mx_reply *mx;   /* DNS_Q_MX, DNS_MEANS_OK: the records (dns_answer_free) */
+	size_t naddrs;              /* DNS_Q_A / DNS_Q_AAAA, DNS_MEANS_OK: addresses kept */
+	unsigned char addr[DNS_MAX_ADDRS][16]; /* DNS_Q_A uses the first 4 bytes of each */
+};
+
+/* dns_answer_read - classify c-ares' STATUS for a query of TYPE and parse its answer ABUF
+ * (ALEN bytes; may be NULL when STATUS is not ARES_SUCCESS) into ANS. Pure: no network, no
+ * state. A parse failure other than "no record of that type" is a malformed answer: temporary,
+ * never "does not exist". Free with dns_answer_free. */
+void dns_answer_read(enum dns_qtype type, int status, const unsigned char *abuf, int alen,
+                     struct dns_answer *ans);
+
+/* dns_answer_free - what dns_answer_read allocated in ANS */
+void dns_answer_free(struct dns_answer *ans);
+
+struct dns_mx_target {              /* a usable MX target of an answer */
+	int preference;
+	char name[DNS_NAME_MAX + 1];    /* lowercase, no trailing dot, dns_name_queryable */
+};
+
+/* dns_mx_targets - the MX records of ANS (an MX answer meaning DNS_MEANS_OK) as targets in
+ * OUT (room for MAX; the rest are counted, not kept), in answer order; *NNULL counts the null
+ * targets (RFC 7505 "."), *NBAD the names that cannot be queried. Returns the usable targets
+ * found (may exceed MAX). */
+size_t dns_mx_targets(const struct dns_answer *ans, struct dns_mx_target *out, size_t max,
+                      size_t *nnull, size_t *nbad);
 
 struct dns;
 
@@ -56,6 +136,10 @@ struct dns;
  * here: MAILSIFT_DNS_TIMEOUT_MS replaces DNS_TIMEOUT_MS, MAILSIFT_DNS_SEED fixes the shuffle. */
 struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
                     char *err, size_t errlen);
+
+/* dns_allow_private - ALLOW 1: keep MX addresses that are not public (--allow-private-mx, for
+ * loopback test worlds); 0 (the default of dns_new): drop them (engine/netaddr.h) */
+void dns_allow_private(struct dns *d, int allow);
 
 /* dns_free - cancel pending lookups (their callbacks run with DNS_TEMPFAIL, from inside this
  * call) and free; may be called from a dns callback (the free completes when it returns) */
@@ -75,7 +159,10 @@ int dns_status_from_name(const char *name);
 /* dns_result_text - R's hosts as "PREF NAME ADDR,ADDR;..." into BUF (for the job store) */
 void dns_result_text(const struct dns_result *r, char *buf, size_t n);
 
-/* dns_result_parse - R from a status name and dns_result_text's text; 0 ok, -1 malformed */
-int dns_result_parse(const char *status, const char *text, struct dns_result *r);
+/* dns_result_parse - R from a status name and dns_result_text's text (the job store's DNS
+ * cache), under D's rule for addresses that are not public, as a fresh answer would be: 0 ok,
+ * -1 malformed */
+int dns_result_parse(const struct dns *d, const char *status, const char *text,
+                     struct dns_result *r);
 
 #endif

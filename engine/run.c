@@ -157,7 +157,7 @@ static int on_dns_cached(void *ctx, const char *domain, struct dns_result *out)
 	char *status = NULL, *mx = NULL;
 	int ok = store_dns_get(r->store, domain, (int64_t)now_wall() - DEF_DNS_CACHE_SECONDS, &status,
 	                       &mx) == 1 &&
-	         dns_result_parse(status, mx, out) == 0;
+	         dns_result_parse(r->dns, status, mx, out) == 0;
 
 	free(status);
 	free(mx);
@@ -500,6 +500,7 @@ int run_store(struct store *s, const struct run_opts *o, struct run_result *res,
 	r.dns = dns_new(r.base, o->cfg->resolvers, o->cfg->nresolvers, err, errlen);
 	if (r.dns == NULL)
 		goto out;
+	dns_allow_private(r.dns, o->cfg->allow_private_mx);
 	r.sched = sched_new(r.base, o->cfg, &so, r.dns, r.ssl, &cb, &r);
 	r.feed_ev = event_new(r.base, -1, 0, feed_cb, &r);
 	r.commit_ev = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);

@@ -199,6 +199,7 @@ int verify_run(const struct probe_config *c, char *const *addresses, int n, FILE
 	v.dns = dns_new(v.base, c->resolvers, c->nresolvers, err, errlen);
 	if (v.dns == NULL)
 		goto out;
+	dns_allow_private(v.dns, c->allow_private_mx);
 	v.sched = sched_new(v.base, c, &so, v.dns, v.ssl, &cb, &v);
 	v.end_check = evtimer_new(v.base, end_check_cb, &v);
 	if (v.sched == NULL || v.end_check == NULL) {

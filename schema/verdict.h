@@ -42,6 +42,7 @@ enum verdict_status {
 #define REASON_NOT_VERIFIED "not_verified"
 #define REASON_THROTTLED "throttled"         /* the host kept pushing back (421, 4.7.x rate) */
 #define REASON_REJECTED "rejected"           /* a permanent refusal that does not say the mailbox is missing */
+#define REASON_MX_NOT_PUBLIC "mx_not_public" /* every MX address is loopback, private, ...: never probed */
 
 enum addr_flag {
 	FLAG_ROLE = 1 << 0,       /* role account: info@, admin@, ... */

@@ -19,11 +19,11 @@ check_contains "usage error says what is missing" e.out "--db"
 "$MAILSIFT" status --db nosuch.db 2> e.out; check_eq "status of a missing store exits 1" "$?" 1
 check_contains "missing store is named" e.out "nosuch.db"
 "$MAILSIFT" run 2> e.out; check_eq "run without --db exits 2" "$?" 2
-"$MAILSIFT" run --db nosuch.db 2> e.out; check_eq "run of a missing store exits 1" "$?" 1
+"$MAILSIFT" run --db nosuch.db --helo probe.mailsift.test 2> e.out; check_eq "run of a missing store exits 1" "$?" 1
 check_contains "run says the store is missing" e.out "no such job store"
 printf 'email\n' > header-only.csv
 "$MAILSIFT" import header-only.csv --db empty.db --quiet 2> /dev/null
-"$MAILSIFT" run --db empty.db 2> e.out; check_eq "run of a store with nothing pending exits 0" "$?" 0
+"$MAILSIFT" run --db empty.db --helo probe.mailsift.test 2> e.out; check_eq "run of a store with nothing pending exits 0" "$?" 0
 check_contains "run says what it did" e.out "0 verdicts"
 
 # One writer per job store: an import waiting on a FIFO holds the lock.

@@ -12,7 +12,7 @@ servfail broken.test
 ZONE
 world_start $((40000 + $$ % 10000))
 trap 'sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-RUN="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test
+RUN="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test --allow-private-mx
 	--timeout 3 --connect-timeout 2 --max-attempts 1 --quiet"
 cd "$WORK" || exit 1
 printf 'email\nalice@strict.test\nx@nx.test\nalice@broken.test\n' > one.csv

@@ -53,7 +53,7 @@ pass "postfix world starts (Postfix, postgrey, dnsmasq on port $PORT)"
 t1=$(now)
 LOG="$PF/maillog"
 
-PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test
+PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test --allow-private-mx
 	--mail-from verify@probe.mailsift.test --connect-timeout 5 --timeout 10
 	--greylist-delay 5 --max-attempts 3"
 

@@ -118,7 +118,7 @@ trap 'sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1
 LOG="$WORK/world/smtpd.log"
 loglines() { wc -l < "$LOG"; }
 
-PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test
+PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test --allow-private-mx
 	--mail-from verify@probe.mailsift.test --timeout 3 --connect-timeout 2 --greylist-delay 3
 	--max-attempts 2"
 MAIN_SRC="--source 127.0.0.2 --source 127.0.0.3"

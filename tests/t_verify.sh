@@ -25,7 +25,7 @@ world_start $((30000 + $$ % 20000)) "$WORK/personas.conf"
 trap 'sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 LOG="$WORK/world/smtpd.log"
 
-PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test
+PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test --allow-private-mx
 	--mail-from verify@probe.mailsift.test --connect-timeout 2 --max-attempts 2"
 
 # Group A: everything that answers within a few seconds (greylist delay 5 s: retry at 6 s).

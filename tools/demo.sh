@@ -18,7 +18,8 @@ export WORLD_SMTP_PORT WORLD_DNS_PORT
 sh "$top/tests/world/world.sh" start "$world" >/dev/null || { echo "demo: the world did not start" >&2; exit 1; }
 trap 'sh "$top/tests/world/world.sh" stop "$world" >/dev/null 2>&1; rm -rf "$world"' EXIT
 "$top/build/mailsift" clean "$list" -o "$out" --resolver "127.0.0.1:$WORLD_DNS_PORT" \
-	--smtp-port "$WORLD_SMTP_PORT" --helo demo.mailsift.test --greylist-delay 6 --timeout 15
+	--smtp-port "$WORLD_SMTP_PORT" --helo demo.mailsift.test --allow-private-mx --greylist-delay 6 \
+	--timeout 15
 rc=$?
 echo
 for f in valid invalid risky catch_all unknown duplicates; do

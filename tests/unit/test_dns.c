@@ -7,6 +7,9 @@
  * leaves loopback, inside `unshare -n` or outside. dnsd's query log ("name TYPE RCODE" lines)
  * shows how many queries reached it. Timeouts are shortened with MAILSIFT_DNS_TIMEOUT_MS where a
  * test waits for one. Every loop run has a guard timer, so a lost callback fails, not hangs.
+ * The zone's MX hosts live on loopback, so resolvers here allow private addresses
+ * (dns_allow_private) except in the tests of that rule. Pure parts (the c-ares status table,
+ * dns_answer_read on hand-made answers) are tested without the server.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ares.h>
 #include <event2/event.h>
 
 #include "engine/dns.h"
@@ -82,7 +86,24 @@ static void zone_write(FILE *f)
 	      "a mx.case.test 127.0.8.1\n"
 	      "mx dup.test 10 mx.dup.test\n"
 	      "mx dup.test 20 mx.dup.test\n"
-	      "a mx.dup.test 127.0.9.1\n", f);
+	      "a mx.dup.test 127.0.9.1\n"
+	      "badmx badloop.test loop\n"
+	      "badmx badshort.test short\n"
+	      "badmx badcut.test cut\n"
+	      "mx pubmix.test 10 mx1.pubmix.test\n"
+	      "mx pubmix.test 20 mx2.pubmix.test\n"
+	      "a mx1.pubmix.test 10.1.2.3\n"
+	      "a mx1.pubmix.test 192.0.2.80\n"
+	      "aaaa mx1.pubmix.test fe80::1\n"
+	      "a mx2.pubmix.test 127.0.0.1\n"
+	      "a mx2.pubmix.test 93.184.216.34\n"
+	      "aaaa mx2.pubmix.test 2a00:1450:4001::1a\n"
+	      "mx zero.test 10 mx.zero.test\n"
+	      "a mx.zero.test 0.0.0.0\n"
+	      "mx priv.test 10 mx1.priv.test\n"
+	      "mx priv.test 20 mx2.priv.test\n"
+	      "a mx1.priv.test 10.0.0.25\n"
+	      "aaaa mx2.priv.test ::ffff:192.168.1.1\n", f);
 	for (int i = 1; i <= 20; i++)     /* more MX hosts than DNS_MAX_HOSTS */
 		fprintf(f, "mx bg.test %d h%d.bg\na h%d.bg 127.0.10.%d\n", i, i, i, i);
 	for (int i = 1; i <= 10; i++)     /* more addresses than DNS_MAX_ADDRS, both families */
@@ -199,7 +220,8 @@ static int run(void)
 	return fired ? -1 : 0;
 }
 
-static struct dns *resolver(void)
+/* resolver_rule - a resolver on the test server; PRIVATE: allow private addresses */
+static struct dns *resolver_rule(int private)
 {
 	const char *servers[] = {server};
 	char err[256] = "";
@@ -210,13 +232,21 @@ static struct dns *resolver(void)
 	d = dns_new(cur_base, servers, 1, err, sizeof err);
 	if (d == NULL)
 		printf("  dns_new: %s\n", err);
+	else
+		dns_allow_private(d, private);
 	return d;
 }
 
-/* lookup - one domain on a fresh resolver */
-static void lookup(const char *domain, struct got *g)
+/* resolver - one that lets the zone's loopback MX hosts through */
+static struct dns *resolver(void)
 {
-	struct dns *d = resolver();
+	return resolver_rule(1);
+}
+
+/* lookup_rule - one domain on a fresh resolver, PRIVATE as in resolver_rule */
+static void lookup_rule(const char *domain, struct got *g, int private)
+{
+	struct dns *d = resolver_rule(private);
 
 	memset(g, 0, sizeof *g);
 	if (d == NULL)
@@ -226,6 +256,12 @@ static void lookup(const char *domain, struct got *g)
 	dns_free(d);
 	CHECK(g->calls == 1, "%s: callback ran %d times", domain, g->calls);
 	CHECK(g->inside == 0, "%s: callback ran inside dns_mail_hosts", domain);
+}
+
+/* lookup - one domain on a fresh resolver that allows private addresses */
+static void lookup(const char *domain, struct got *g)
+{
+	lookup_rule(domain, g, 1);
 }
 
 static void want_status(const struct got *g, enum dns_status want, const char *ctx)
@@ -824,6 +860,254 @@ static void test_bad_config(void)
 	CHECK_STR(dns_status_name(DNS_NO_HOST_ADDRESS), "no_host_address", "status name");
 }
 
+/* test_ares_status_table - every c-ares 1.18 status has its row and means what it should:
+ * only NXDOMAIN "does not exist"; a bad name is temporary (the name itself is checked before
+ * sending, so an ARES_EBADNAME that comes back is about an answer) */
+static void test_ares_status_table(void)
+{
+	static const struct {
+		int status;
+		const char *name;
+		enum dns_meaning want;
+	} rows[] = {
+		{ARES_SUCCESS, "ARES_SUCCESS", DNS_MEANS_OK},
+		{ARES_ENODATA, "ARES_ENODATA", DNS_MEANS_NODATA},
+		{ARES_EFORMERR, "ARES_EFORMERR", DNS_MEANS_TEMPORARY},
+		{ARES_ESERVFAIL, "ARES_ESERVFAIL", DNS_MEANS_TEMPORARY},
+		{ARES_ENOTFOUND, "ARES_ENOTFOUND", DNS_MEANS_NOT_EXIST},
+		{ARES_ENOTIMP, "ARES_ENOTIMP", DNS_MEANS_TEMPORARY},
+		{ARES_EREFUSED, "ARES_EREFUSED", DNS_MEANS_TEMPORARY},
+		{ARES_EBADQUERY, "ARES_EBADQUERY", DNS_MEANS_TEMPORARY},
+		{ARES_EBADNAME, "ARES_EBADNAME", DNS_MEANS_TEMPORARY},
+		{ARES_EBADFAMILY, "ARES_EBADFAMILY", DNS_MEANS_TEMPORARY},
+		{ARES_EBADRESP, "ARES_EBADRESP", DNS_MEANS_TEMPORARY},
+		{ARES_ECONNREFUSED, "ARES_ECONNREFUSED", DNS_MEANS_TEMPORARY},
+		{ARES_ETIMEOUT, "ARES_ETIMEOUT", DNS_MEANS_TEMPORARY},
+		{ARES_EOF, "ARES_EOF", DNS_MEANS_TEMPORARY},
+		{ARES_EFILE, "ARES_EFILE", DNS_MEANS_TEMPORARY},
+		{ARES_ENOMEM, "ARES_ENOMEM", DNS_MEANS_TEMPORARY},
+		{ARES_EDESTRUCTION, "ARES_EDESTRUCTION", DNS_MEANS_CANCELLED},
+		{ARES_EBADSTR, "ARES_EBADSTR", DNS_MEANS_TEMPORARY},
+		{ARES_EBADFLAGS, "ARES_EBADFLAGS", DNS_MEANS_TEMPORARY},
+		{ARES_ENONAME, "ARES_ENONAME", DNS_MEANS_TEMPORARY},
+		{ARES_EBADHINTS, "ARES_EBADHINTS", DNS_MEANS_TEMPORARY},
+		{ARES_ENOTINITIALIZED, "ARES_ENOTINITIALIZED", DNS_MEANS_TEMPORARY},
+		{ARES_ELOADIPHLPAPI, "ARES_ELOADIPHLPAPI", DNS_MEANS_TEMPORARY},
+		{ARES_EADDRGETNETWORKPARAMS, "ARES_EADDRGETNETWORKPARAMS", DNS_MEANS_TEMPORARY},
+		{ARES_ECANCELLED, "ARES_ECANCELLED", DNS_MEANS_CANCELLED},
+		{9999, "ARES_?", DNS_MEANS_TEMPORARY},    /* a status a newer c-ares may add */
+	};
+	size_t n;
+
+	dns_ares_statuses(&n);
+	CHECK_INT(n, sizeof rows / sizeof rows[0] - 1, "one table row per c-ares 1.18 status");
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct dns_ares_status *row = dns_ares_status(rows[i].status);
+		struct dns_answer ans;
+
+		CHECK_STR(row->name, rows[i].name, rows[i].name);
+		CHECK(row->meaning == rows[i].want, "%s means %d, want %d", rows[i].name,
+		      (int)row->meaning, (int)rows[i].want);
+		CHECK(row->text != NULL && row->text[0] != '\0', "%s has a text", rows[i].name);
+		if (rows[i].status == ARES_SUCCESS)
+			continue;
+		/* the answer-handling path the query callbacks take agrees with the table */
+		for (int t = DNS_Q_MX; t <= DNS_Q_AAAA; t++) {
+			dns_answer_read((enum dns_qtype)t, rows[i].status, NULL, 0, &ans);
+			CHECK(ans.meaning == rows[i].want, "%s through dns_answer_read (type %d)",
+			      rows[i].name, t);
+			CHECK(!ans.malformed, "%s: not an answer that failed to parse", rows[i].name);
+			dns_answer_free(&ans);
+		}
+	}
+	CHECK(dns_ares_status(ARES_SUCCESS)->meaning == DNS_MEANS_OK, "success");
+}
+
+/* mx_answer - a one-question, one-MX-answer message for "a.test" whose exchange is EXCH
+ * (wire form, LEN bytes) into BUF; its length */
+static int mx_answer(unsigned char *buf, const unsigned char *exch, size_t len)
+{
+	static const unsigned char head[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,    /* id, flags, 1 question, 1 answer */
+		1, 'a', 4, 't', 'e', 's', 't', 0, 0, 15, 0, 1,     /* a.test MX IN */
+		0xc0, 12, 0, 15, 0, 1, 0, 0, 1, 44,                /* a.test MX IN TTL 300 */
+	};
+	size_t n = sizeof head;
+
+	memcpy(buf, head, n);
+	buf[n++] = (unsigned char)((len + 2) >> 8);
+	buf[n++] = (unsigned char)(len + 2);
+	buf[n++] = 0;
+	buf[n++] = 10;                                           /* preference 10 */
+	memcpy(buf + n, exch, len);
+	return (int)(n + len);
+}
+
+/* test_answer_read - hand-made answers through dns_answer_read, as the query callback reads
+ * them: a good MX, a null MX, and malformed ones (never "does not exist") */
+static void test_answer_read(void)
+{
+	static const unsigned char good[] = {2, 'm', 'x', 0xc0, 12};   /* mx.a.test */
+	static const unsigned char null[] = {0};                        /* "." */
+	static const unsigned char loop[] = {0xc0, 38};                 /* points at itself */
+	static const unsigned char cut[] = {0x3f, 'a', 'b', 'c'};       /* runs past the end */
+	unsigned char buf[128];
+	struct dns_answer ans;
+	struct dns_mx_target t[2];
+	size_t nnull, nbad;
+	int len;
+
+	len = mx_answer(buf, good, sizeof good);
+	dns_answer_read(DNS_Q_MX, ARES_SUCCESS, buf, len, &ans);
+	CHECK(ans.meaning == DNS_MEANS_OK, "good MX: ok (%d, status %d)", (int)ans.meaning,
+	      ans.status);
+	CHECK_INT(dns_mx_targets(&ans, t, 2, &nnull, &nbad), 1, "one target");
+	CHECK_STR(t[0].name, "mx.a.test", "its name");
+	CHECK_INT(t[0].preference, 10, "its preference");
+	dns_answer_free(&ans);
+
+	len = mx_answer(buf, null, sizeof null);
+	dns_answer_read(DNS_Q_MX, ARES_SUCCESS, buf, len, &ans);
+	CHECK(ans.meaning == DNS_MEANS_OK, "null MX parses");
+	CHECK_INT(dns_mx_targets(&ans, t, 2, &nnull, &nbad), 0, "no usable target");
+	CHECK_INT(nnull, 1, "one null target");
+	dns_answer_free(&ans);
+
+	len = mx_answer(buf, loop, sizeof loop);
+	CHECK_INT(len, 40, "the loop's pointer sits at byte 38");
+	dns_answer_read(DNS_Q_MX, ARES_SUCCESS, buf, len, &ans);
+	CHECK(ans.meaning == DNS_MEANS_TEMPORARY, "pointer loop: temporary, not %d", (int)ans.meaning);
+	CHECK(ans.malformed, "pointer loop: malformed");
+	CHECK_INT(ans.status, ARES_EBADNAME, "c-ares says EBADNAME for the loop");
+	CHECK(ans.mx == NULL, "nothing kept");
+	dns_answer_free(&ans);
+
+	len = mx_answer(buf, cut, sizeof cut);
+	dns_answer_read(DNS_Q_MX, ARES_SUCCESS, buf, len, &ans);
+	CHECK(ans.meaning == DNS_MEANS_TEMPORARY && ans.malformed, "cut label: malformed");
+	dns_answer_free(&ans);
+
+	for (int cutat = 0; cutat < len; cutat++) {   /* every truncation of a good answer */
+		len = mx_answer(buf, good, sizeof good);
+		dns_answer_read(DNS_Q_MX, ARES_SUCCESS, buf, cutat, &ans);
+		CHECK(ans.meaning != DNS_MEANS_NOT_EXIST, "truncated at %d: never NXDOMAIN", cutat);
+		dns_answer_free(&ans);
+	}
+	dns_answer_read(DNS_Q_A, ARES_SUCCESS, NULL, 0, &ans);
+	CHECK(ans.meaning == DNS_MEANS_TEMPORARY && ans.malformed, "success without an answer");
+}
+
+/* test_malformed_answer - dnsd's badmx answers: retried, then temporary, never NXDOMAIN */
+static void test_malformed_answer(void)
+{
+	static const struct {
+		const char *domain;
+		const char *word;    /* in the detail */
+	} rows[] = {
+		{"badloop.test", "bad name"},
+		{"badshort.test", "bad response"},
+		{"badcut.test", "malformed answer"},
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char line[128];
+		struct got g;
+
+		snprintf(line, sizeof line, "%s MX NOERROR", rows[i].domain);
+		lookup(rows[i].domain, &g);
+		want_status(&g, DNS_TEMPFAIL, rows[i].domain);
+		CHECK(strstr(g.detail, "malformed answer") != NULL, "%s: detail \"%s\"",
+		      rows[i].domain, g.detail);
+		CHECK(strstr(g.detail, rows[i].word) != NULL, "%s: detail \"%s\" lacks \"%s\"",
+		      rows[i].domain, g.detail, rows[i].word);
+		CHECK_INT(log_count(line), 1 + DNS_RETRIES, "asked again after a malformed answer");
+	}
+}
+
+/* test_not_queryable - a name that cannot be put in a query does not exist, decided before
+ * anything is sent */
+static void test_not_queryable(void)
+{
+	static const struct {
+		const char *name;
+		int ok;
+	} rows[] = {
+		{"a.test", 1}, {"x", 1}, {"a..test", 0}, {".a.test", 0}, {"a b.test", 0},
+		{"a\\.test", 0}, {"a\x01.test", 0}, {"", 0},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test", 1}, /* 63 */
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test", 0}, /* 64 */
+	};
+	struct got g;
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		CHECK(dns_name_queryable(rows[i].name) == rows[i].ok, "\"%s\" queryable: want %d",
+		      rows[i].name, rows[i].ok);
+	lookup("a..test", &g);
+	want_status(&g, DNS_NXDOMAIN, "an empty label");
+	CHECK(log_count("a..test MX NXDOMAIN") == 0 && log_count("(badname) MX FORMERR") == 0,
+	      "nothing sent");
+}
+
+/* test_not_public - by default the addresses that are not public are dropped, hosts left
+ * without one too; none left: DNS_MX_NOT_PUBLIC naming the address; implicit MX alike; the
+ * job store's cached answers get the same rule (dns_result_parse) */
+static void test_not_public(void)
+{
+	struct dns_result r;
+	struct dns *d;
+	struct got g;
+	char buf[64];
+
+	lookup_rule("pubmix.test", &g, 0);
+	want_status(&g, DNS_OK, "pubmix.test has public addresses");
+	CHECK_INT(g.r.nhosts, 1, "the host with only special addresses is dropped");
+	if (g.r.nhosts == 1) {
+		CHECK_STR(g.r.hosts[0].name, "mx2.pubmix.test", "the host kept");
+		CHECK_INT(g.r.hosts[0].naddrs, 2, "its public addresses only");
+		CHECK_STR(addr_text(&g.r.hosts[0], 0, buf, sizeof buf), "93.184.216.34", "v4");
+		CHECK_STR(addr_text(&g.r.hosts[0], 1, buf, sizeof buf), "2a00:1450:4001::1a", "v6");
+	}
+	lookup("pubmix.test", &g);
+	CHECK_INT(g.r.nhosts, 2, "with private allowed, both hosts");
+
+	lookup_rule("zero.test", &g, 0);
+	want_status(&g, DNS_MX_NOT_PUBLIC, "MX at 0.0.0.0");
+	CHECK(strstr(g.detail, "0.0.0.0") && strstr(g.detail, "mx.zero.test"), "detail \"%s\"",
+	      g.detail);
+	CHECK_INT(g.r.nhosts, 1, "the refused host is kept in the result");
+	lookup_rule("priv.test", &g, 0);
+	want_status(&g, DNS_MX_NOT_PUBLIC, "MX at 10/8 and ::ffff:192.168/16");
+	CHECK(strstr(g.detail, "10.0.0.25") && strstr(g.detail, "RFC 1918"), "detail \"%s\"",
+	      g.detail);
+	lookup_rule("implicit.test", &g, 0);
+	want_status(&g, DNS_MX_NOT_PUBLIC, "implicit MX on 127.0.2.1");
+	CHECK(strstr(g.detail, "implicit") && strstr(g.detail, "loopback"), "detail \"%s\"",
+	      g.detail);
+	lookup("zero.test", &g);
+	want_status(&g, DNS_OK, "allowed");
+
+	/* the job store's DNS cache */
+	d = resolver_rule(0);
+	if (d == NULL)
+		return;
+	CHECK(dns_result_parse(d, "ok", "10 mx.a.test 127.0.0.1,10.0.0.1", &r) == 0, "parses");
+	CHECK_STR(dns_status_name(r.status), "mx_not_public", "cached loopback answer");
+	CHECK(strstr(r.detail, "127.0.0.1") != NULL, "detail \"%s\"", r.detail);
+	CHECK(dns_result_parse(d, "ok", "10 mx.a.test 127.0.0.1;20 mx.b.test 8.8.8.8", &r) == 0,
+	      "parses");
+	CHECK_STR(dns_status_name(r.status), "ok", "one public host");
+	CHECK_INT(r.nhosts, 1, "only it");
+	CHECK_STR(r.hosts[0].name, "mx.b.test", "the public one");
+	CHECK(dns_result_parse(d, "mx_not_public", "10 mx.a.test 127.0.0.1", &r) == 0, "parses");
+	CHECK_STR(dns_status_name(r.status), "mx_not_public", "stays not public");
+	dns_allow_private(d, 1);
+	CHECK(dns_result_parse(d, "mx_not_public", "10 mx.a.test 127.0.0.1", &r) == 0, "parses");
+	CHECK_STR(dns_status_name(r.status), "ok", "a stored refusal is usable when allowed");
+	CHECK_INT(r.nhosts, 1, "with its host");
+	CHECK(dns_result_parse(d, "mx_not_public", "", &r) == -1, "not public without hosts");
+	dns_free(d);
+}
+
 static void test_world_stops(void)
 {
 	int status = daemon_stop(&dnsd);
@@ -842,4 +1126,5 @@ TESTS(test_world_starts, test_preference_order, test_shuffle_varies, test_seed_r
       test_delay, test_host_no_address, test_host_tempfail, test_dedupe_and_cap, test_max_addrs,
       test_case_insensitive, test_bulk_concurrent, test_same_domain_shared,
       test_cached_not_inside, test_free_pending, test_free_from_callback,
-      test_lookup_during_free, test_bad_config, test_world_stops)
+      test_lookup_during_free, test_bad_config, test_ares_status_table, test_answer_read,
+      test_malformed_answer, test_not_queryable, test_not_public, test_world_stops)

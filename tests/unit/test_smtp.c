@@ -286,7 +286,7 @@ static void probe_run(struct probe *p, double reply_timeout, int resume_at_start
                       size_t seglen)
 {
 	struct probe_config cfg;
-	char helo_buf[256], from_buf[300];
+	char helo_buf[256];
 	struct smtp_target t;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&t.addr;
 	struct timeval tv = {GUARD_SECONDS, 0};
@@ -294,7 +294,7 @@ static void probe_run(struct probe *p, double reply_timeout, int resume_at_start
 	int fired = 0;
 	long from = log_size();
 
-	config_defaults(&cfg, helo_buf, sizeof helo_buf, from_buf, sizeof from_buf);
+	config_defaults(&cfg, helo_buf, sizeof helo_buf);
 	cfg.smtp_port = p->port ? p->port : smtpd.port;
 	cfg.helo = "test.example";
 	cfg.mail_from = "verify@test.example";

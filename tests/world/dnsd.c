@@ -15,6 +15,9 @@
  *   drop NAME               never answer (the client times out)
  *   delay NAME MS           answer normally, MS milliseconds late
  *   nodata NAME             NAME exists but has no records (NOERROR, empty answer)
+ *   badmx NAME MODE         an MX answer that does not parse (MODE: loop, a compression
+ *                           pointer in the exchange that points at itself; short, RDATA of
+ *                           one byte; cut, an exchange label that runs past the message)
  *
  * A name with no line in the zone gets NXDOMAIN; a name in the zone asked for a type it lacks
  * gets NODATA. Each query is logged as "name TYPE RCODE" (RCODE "DROP" for dropped ones), one
@@ -59,8 +62,17 @@
 #define RCODE_REFUSED 5
 
 enum rec_kind {
-	REC_MX, REC_A, REC_AAAA, REC_SERVFAIL, REC_REFUSED, REC_DROP, REC_DELAY, REC_NODATA
+	REC_MX, REC_A, REC_AAAA, REC_SERVFAIL, REC_REFUSED, REC_DROP, REC_DELAY, REC_NODATA,
+	REC_BADMX
 };
+
+enum badmx_mode { BADMX_LOOP, BADMX_SHORT, BADMX_CUT };
+
+/* Where evdns puts the answer's RDATA, for a self-pointing name: the header (12 bytes), the
+ * question (name in wire form: its text length + 2, then type and class: 4), the answer's
+ * owner (the question's name again, compressed by evdns to a 2-byte pointer), type, class,
+ * TTL and RDLENGTH (10): text length + 30. */
+#define DNSD_RDATA_OFFSET(namelen) ((namelen) + 30)
 
 struct rec {
 	enum rec_kind kind;
@@ -70,6 +82,7 @@ struct rec {
 	unsigned char rdata[DNSD_RDATA_MAX]; /* MX: wire RDATA; A/AAAA: the address */
 	size_t rdlen;                      /* bytes used in rdata */
 	int ms;                            /* delay */
+	enum badmx_mode badmx;             /* badmx */
 };
 
 struct held {                              /* a request answered late (`delay`) */
@@ -161,7 +174,7 @@ static const struct {
 } kinds[] = {
 	{"mx", REC_MX, 2}, {"a", REC_A, 1}, {"aaaa", REC_AAAA, 1}, {"servfail", REC_SERVFAIL, 0},
 	{"refused", REC_REFUSED, 0}, {"drop", REC_DROP, 0}, {"delay", REC_DELAY, 1},
-	{"nodata", REC_NODATA, 0},
+	{"nodata", REC_NODATA, 0}, {"badmx", REC_BADMX, 1},
 };
 
 /* zone_line - parse one zone line into R; NULL or a message */
@@ -218,6 +231,16 @@ static const char *zone_line(char *line, struct rec *r)
 		if (inet_pton(AF_INET6, w[2], r->rdata) != 1)
 			return "bad IPv6 address";
 		r->rdlen = 16;
+		break;
+	case REC_BADMX:
+		if (strcmp(w[2], "loop") == 0)
+			r->badmx = BADMX_LOOP;
+		else if (strcmp(w[2], "short") == 0)
+			r->badmx = BADMX_SHORT;
+		else if (strcmp(w[2], "cut") == 0)
+			r->badmx = BADMX_CUT;
+		else
+			return "bad badmx mode (loop, short or cut)";
 		break;
 	case REC_DELAY: {
 		char *end;
@@ -357,6 +380,30 @@ static int add_answers(struct evdns_server_request *req, const struct evdns_serv
 	for (size_t i = 0; i < n; i++) {
 		int type;
 
+		if (r[i].kind == REC_BADMX && (q->type == EVDNS_TYPE_MX || q->type == EVDNS_QTYPE_ALL)) {
+			unsigned char bad[8] = {0, 10};    /* preference 10, then the exchange */
+			size_t len = 0, at = DNSD_RDATA_OFFSET(strlen(q->name)) + 2;
+
+			switch (r[i].badmx) {
+			case BADMX_LOOP:        /* a pointer to itself: a loop */
+				bad[2] = (unsigned char)(0xc0 | (at >> 8));
+				bad[3] = (unsigned char)(at & 0xff);
+				len = 4;
+				break;
+			case BADMX_SHORT:       /* half a preference */
+				len = 1;
+				break;
+			case BADMX_CUT:         /* a 63-byte label with 3 bytes, then the end */
+				memcpy(bad + 2, "\x3f" "abc", 4);
+				len = 6;
+				break;
+			}
+			if (evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION, q->name,
+			                                   EVDNS_TYPE_MX, EVDNS_CLASS_INET, DNSD_TTL,
+			                                   (int)len, 0, (const char *)bad) == 0)
+				added++;
+			continue;
+		}
 		switch (r[i].kind) {
 		case REC_MX: type = EVDNS_TYPE_MX; break;
 		case REC_A: type = EVDNS_TYPE_A; break;
