@@ -73,6 +73,9 @@
 /* Addresses held in memory per open session allowed (the working set), at least the minimum. */
 #define DEF_WORKING_PER_SESSION 50
 #define DEF_WORKING_MIN 20000
+/* Seconds between looks for retries that have come due while the pass goes on (one query on
+ * the retry index): a greylisted address leaves within about this much of its time. */
+#define DEF_RETRY_CLAIM_INTERVAL 1.0
 
 /* Seconds a DNS answer kept in the job store is reused by later runs (c-ares 1.18's parsers
  * give no TTL; an hour is the usual lower end of MX TTLs). Temporary failures are never kept. */

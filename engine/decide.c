@@ -45,9 +45,15 @@ static void from_session(const struct decide_in *in, struct decide_out *o)
 	case SMTP_END_TEMPORARY: temporary(in, o, REASON_GREYLISTED); return;
 	case SMTP_END_THROTTLED: temporary(in, o, REASON_THROTTLED); return;
 	case SMTP_END_TLS: set(o, STATUS_UNKNOWN, REASON_TLS_ERROR, 0); return;
+	case SMTP_END_DROPPED:
+		/* A dropped connection (load balancer, idle limit, fail2ban): a failed session like a
+		 * timeout, asked again. */
+		temporary(in, o, REASON_CONNECT_FAILED);
+		return;
 	case SMTP_END_PROTOCOL:
-		/* Garbage, endless or oversized replies: a broken or hostile server does not get
-		 * better by asking again, and asking again costs time. */
+		/* Garbage, endless or oversized replies, a reply cut off by a close: a broken or
+		 * hostile server does not get better by asking again, and asking again costs time.
+		 * (A connection dropped between replies is SMTP_END_DROPPED, retried.) */
 		set(o, STATUS_UNKNOWN, REASON_PROTOCOL_ERROR, 0);
 		return;
 	case SMTP_END_OK:
@@ -94,6 +100,11 @@ void decide(const struct decide_in *in, struct decide_out *o)
 	case OUTCOME_UNSUPPORTED: set(o, STATUS_UNKNOWN, REASON_UNSUPPORTED, 0); return;
 	case OUTCOME_PROTOCOL: temporary(in, o, REASON_PROTOCOL_ERROR); return;
 	case OUTCOME_UNKNOWN_PERM: set(o, STATUS_UNKNOWN, REASON_REJECTED, 0); return;
+	case OUTCOME_TOO_MANY_RCPTS:
+		/* The transaction was full: nothing about the address (the session asks it again in
+		 * a new transaction; this is the fallback). */
+		temporary(in, o, REASON_NOT_VERIFIED);
+		return;
 	}
 	set(o, STATUS_UNKNOWN, REASON_PROTOCOL_ERROR, 0);
 }

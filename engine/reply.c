@@ -681,6 +681,19 @@ static enum reply_outcome reply_classify_rcpt(int code, struct reply_status st, 
 	return o != TEXT_NONE ? (enum reply_outcome)o : rule->outcome;
 }
 
+/* too_many_rcpts - a RCPT reply saying the transaction holds as many recipients as the server
+ * takes (RFC 5321 4.5.3.1.10): 452 (or 451, or the older 552) with X.5.3, or 452 / 552 saying
+ * "too many recipients" without one. "Too many recipients from <ip>" is a rate limit on us. */
+static int too_many_rcpts(int code, struct reply_status st, const char *text)
+{
+	if (code != 451 && code != 452 && code != 552)
+		return 0;
+	if (st.subject == 5 && st.detail == 3)
+		return 1;
+	return code != 451 && st.subject == ST_NONE && strstr(text, "too many recipients") != NULL &&
+	       strstr(text, "too many recipients from") == NULL;
+}
+
 enum reply_outcome reply_classify(enum reply_cmd cmd, const struct reply *r)
 {
 	char text[REPLY_LINE_MAX];
@@ -698,6 +711,8 @@ enum reply_outcome reply_classify(enum reply_cmd cmd, const struct reply *r)
 
 	st = reply_status_of(r);
 	reply_lowered(r, text);
+	if (cmd == CMD_RCPT && too_many_rcpts(r->code, st, text))
+		return OUTCOME_TOO_MANY_RCPTS;
 	if (r->code / 100 == 4)
 		return cmd_rules[cmd].temp == BY_RULES ? reply_classify_temp(cmd, st, text)
 		                                       : (enum reply_outcome)cmd_rules[cmd].temp;
@@ -725,6 +740,7 @@ static const char *const reply_outcome_names[] = {
 	[OUTCOME_UNSUPPORTED] = "unsupported",
 	[OUTCOME_PROTOCOL] = "protocol",
 	[OUTCOME_UNKNOWN_PERM] = "unknown_perm",
+	[OUTCOME_TOO_MANY_RCPTS] = "too_many_rcpts",
 };
 
 const char *reply_outcome_name(enum reply_outcome o)

@@ -86,7 +86,9 @@ enum reply_outcome {
 	OUTCOME_POLICY,         /* a refusal about us or policy: blocklist, 5.7.x, relay denied, 5xx banner */
 	OUTCOME_UNSUPPORTED,    /* the server cannot handle what we asked (SMTPUTF8, 5.5.x command problems, 5.6.7) */
 	OUTCOME_PROTOCOL,       /* a reply that makes no sense for the command */
-	OUTCOME_UNKNOWN_PERM    /* 5xx that says nothing we can trust about the mailbox: never invalid */
+	OUTCOME_UNKNOWN_PERM,   /* 5xx that says nothing we can trust about the mailbox: never invalid */
+	OUTCOME_TOO_MANY_RCPTS  /* RCPT: the transaction's recipient limit is reached (452 4.5.3, RFC
+	                         * 5321 4.5.3.1.10): ask it again in a new transaction; never a verdict */
 };
 
 /* reply_classify - the outcome of reply R to command CMD (the rules, row by row: reply.c) */

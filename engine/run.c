@@ -3,8 +3,10 @@
  *
  * The run claims pending addresses from the store in id order into a bounded working set
  * (DEF_WORKING_PER_SESSION per allowed session), hands them to sched, and writes each result in
- * the open transaction, committed every DEF_COMMIT_INTERVAL seconds. When nothing is left to
- * claim it looks at what waits for a retry and sleeps until the first one is due.
+ * the open transaction, committed every DEF_COMMIT_INTERVAL seconds. Retries that have come due
+ * are claimed too, through the store's retry index, every DEF_RETRY_CLAIM_INTERVAL while the
+ * scan goes on (claim_due), so they leave on time on a long list. When nothing is left to claim
+ * it looks at what waits for a retry and sleeps until the first one is due.
  */
 #include "engine/run.h"
 
@@ -50,6 +52,7 @@ struct run {
 	struct progress progress;
 	size_t working_set;
 	int64_t cursor;                 /* claim ids above this */
+	double due_check_at;            /* monotonic: look for due retries from then on */
 	int scan_done;                  /* the scan reached the end of the table */
 	int waiting;                    /* sleeping for retries */
 	int stopping;                   /* a signal came */
@@ -103,7 +106,9 @@ static void on_result(void *ctx, const struct sched_result *res)
 		return;
 	if (res->verdict.retry) {
 		double wait = sched_retry_wait(r->o->cfg, res);
-		int64_t at = wait > 0 ? (int64_t)(now_wall() + wait) : 0; /* 0: due at once */
+		/* Due now (not asked): claimed again within DEF_RETRY_CLAIM_INTERVAL, through the
+		 * retry index; 0 (the next pass) when stopping. */
+		int64_t at = wait > 0 ? (int64_t)(now_wall() + wait) : r->stopping ? 0 : (int64_t)now_wall();
 		rc = store_retry_save(r->store, res->id, res->attempts, at, res->source);
 		r->retries++;
 	} else {
@@ -194,6 +199,47 @@ static void claim_cb(void *ctx, const struct store_pending *p)
 
 static void finish_or_wait(struct run *r);
 
+/* feed_batch - the claimed batch to the scheduler, marked in flight; SCAN: it came from the scan
+ * (its cursor moves on), else from the retry index */
+static void feed_batch(struct run *r, int scan)
+{
+	for (size_t i = 0; i < r->nbatch; i++) {
+		struct claimed *c = &r->batch[i];
+		struct sched_addr a = {c->id, c->address, c->domain, c->flags, c->attempts, c->source};
+		store_mark_in_flight(r->store, c->id);
+		if (scan)
+			r->cursor = c->id;
+		sched_add(r->sched, &a);
+		free(c->address);
+		free(c->domain);
+		free(c->source);
+	}
+	r->nbatch = 0;
+}
+
+/* claim_due - retries that are due join the working set while the scan goes on (at most once
+ * per DEF_RETRY_CLAIM_INTERVAL, more often while a full chunk comes back): a greylisted
+ * address leaves at its time, not at the end of the pass. Returns -1 on a store error. */
+static int claim_due(struct run *r, int64_t now)
+{
+	size_t want;
+	int n;
+
+	if (clock_now() < r->due_check_at || sched_held(r->sched) >= r->working_set)
+		return 0;
+	want = r->working_set - sched_held(r->sched);
+	if (want > CLAIM_CHUNK)
+		want = CLAIM_CHUNK;
+	r->nbatch = 0;
+	n = store_claim_due(r->store, now, (int)want, claim_cb, r);
+	if (n < 0)
+		return -1;
+	feed_batch(r, 0);
+	if ((size_t)n < want)
+		r->due_check_at = clock_now() + DEF_RETRY_CLAIM_INTERVAL;
+	return 0;
+}
+
 static void feed_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct run *r = arg;
@@ -203,6 +249,12 @@ static void feed_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (r->stopping || r->failed || r->waiting)
 		return;
+	if (claim_due(r, now) < 0) {
+		snprintf(r->err, sizeof r->err, "job store: %s", store_errmsg(r->store));
+		r->failed = 1;
+		event_base_loopbreak(r->base);
+		return;
+	}
 	while (!r->scan_done && sched_held(r->sched) < r->working_set) {
 		size_t want = r->working_set - sched_held(r->sched);
 		int n;
@@ -217,17 +269,7 @@ static void feed_cb(evutil_socket_t fd, short what, void *arg)
 			event_base_loopbreak(r->base);
 			return;
 		}
-		for (size_t i = 0; i < r->nbatch; i++) {
-			struct claimed *c = &r->batch[i];
-			struct sched_addr a = {c->id, c->address, c->domain, c->flags, c->attempts,
-			                       c->source};
-			store_mark_in_flight(r->store, c->id);
-			r->cursor = c->id;
-			sched_add(r->sched, &a);
-			free(c->address);
-			free(c->domain);
-			free(c->source);
-		}
+		feed_batch(r, 1);
 		if ((size_t)n < want)
 			r->scan_done = 1;
 	}
@@ -321,6 +363,29 @@ static void progress_sample(struct run *r)
 	}
 }
 
+/* retry_progress - the progress line while only retries remain: how many wait, when the next
+ * leaves, and an ETA from the retry schedule (the last one due), not from a verdict rate that
+ * is zero meanwhile */
+static void retry_progress(struct run *r, int64_t done)
+{
+	int64_t wall = (int64_t)now_wall();
+	time_t next = (time_t)(r->retry_first > wall ? r->retry_first : wall);
+	struct tm tm;
+	char text[640], at[16] = "?", d1[32];
+
+	if (localtime_r(&next, &tm))
+		strftime(at, sizeof at, "%H:%M:%S", &tm);
+	snprintf(text, sizeof text,
+	         "verifying: %lld/%lld | valid %lld invalid %lld risky %lld catch_all %lld unknown "
+	         "%lld | %lld addresses wait for a retry, the next at %s, ETA %s (the last retry due)",
+	         (long long)done, (long long)r->total, (long long)r->by_status[STATUS_VALID],
+	         (long long)r->by_status[STATUS_INVALID], (long long)r->by_status[STATUS_RISKY],
+	         (long long)r->by_status[STATUS_CATCH_ALL], (long long)r->by_status[STATUS_UNKNOWN],
+	         (long long)r->retry_wait, at,
+	         duration_text((double)(r->retry_last - wall), d1, sizeof d1));
+	progress_show(&r->progress, r->total ? (double)done / (double)r->total : -1, text, 0);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct run *r = arg;
@@ -359,8 +424,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(r->base);
 		return;
 	}
-	if (r->waiting)
+	if (!r->waiting && !r->stopping && !r->failed && clock_now() >= r->due_check_at &&
+	    sched_held(r->sched) < r->working_set)
+		event_active(r->feed_ev, EV_TIMEOUT, 0); /* retries may be due */
+	if (r->waiting || (first_pass <= 0 && r->retry_wait > 0)) {
+		retry_progress(r, done);
 		return;
+	}
 	/* the recent rate once there is one, the whole run's until then */
 	rate = r->rate > 0 ? r->rate : secs > 0 ? (double)r->verdicts / secs : 0;
 	/* The ETA covers what can be asked now; greylisted addresses wait for their retry time,

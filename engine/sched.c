@@ -58,6 +58,8 @@ struct sdomain {
 	enum catch_all ca;
 	int ca_known;               /* probed, skipped by policy, or stored */
 	int probing;                /* a session asks the probe now */
+	int probe_tries;            /* probes answered with a temporary failure (greylisted) */
+	double probe_due;           /* monotonic: the probe is asked again from then on (0: now) */
 	int inflight;               /* RCPTs of the domain (the probe included) being asked */
 	int asked_by;               /* sessions whose last RCPT was for it (job.last_d) */
 	struct saddr *head, *tail;  /* waiting addresses */
@@ -80,6 +82,7 @@ struct shost {
 	double next_start;          /* monotonic: no new connection before */
 	double rtt;                 /* smoothed seconds per round trip (connect to MAIL FROM / 4) */
 	double paused_until;
+	int rcpt_limit;             /* RCPTs per transaction it took (452 4.5.3), 0: not found */
 	struct sdomain *ready_head, *ready_tail; /* domains with addresses waiting for it */
 	size_t queued;              /* their waiting addresses */
 	struct job *idle;           /* sessions waiting for work (job.idle_next) */
@@ -213,6 +216,7 @@ static int is_pushback(const struct smtp_session_result *r)
 	case SMTP_END_CONNECT:
 	case SMTP_END_TIMEOUT:
 	case SMTP_END_THROTTLED:
+	case SMTP_END_DROPPED:
 		return 1;
 	case SMTP_END_BANNER:
 		return r->outcome == OUTCOME_THROTTLED || r->outcome == OUTCOME_TEMPORARY;
@@ -240,8 +244,9 @@ static int host_feedback(struct shost *h, const struct job *j, const struct smtp
 	snprintf(h->last_mx, sizeof h->last_mx, "%s", sr->greeted && sr->mx_host ? sr->mx_host : "");
 	if (is_pushback(sr)) {
 		h->pushback++;
-		if (sr->end == SMTP_END_CONNECT || sr->end == SMTP_END_TIMEOUT) {
-			h->connect_failures++;
+		if (sr->end == SMTP_END_CONNECT || sr->end == SMTP_END_TIMEOUT ||
+		    sr->end == SMTP_END_DROPPED) {
+			h->connect_failures += sr->end != SMTP_END_DROPPED;
 			h->window = h->window > 1 ? h->window / 2 : 1;
 		} else {
 			int limit = j->concurrent > 1 ? j->concurrent - 1 : 1;
@@ -341,8 +346,15 @@ static struct sdomain *host_pick(struct sched *s, struct shost *h, int *probe)
 			domain_free_if_idle(s, d);
 			continue;
 		}
-		if (d->ca_known || !d->probing) {
-			*probe = !d->ca_known;
+		if (d->ca_known) {
+			*probe = 0;
+			return d;
+		}
+		if (!d->probing) {
+			/* A probe greylisted earlier is asked again when due; meanwhile its addresses
+			 * are asked (their greylist triples start too) and those accepted wait for it
+			 * (job_rcpt_done). */
+			*probe = d->probe_due == 0 || clock_now() >= d->probe_due;
 			return d;
 		}
 		/* its probe is being asked: its addresses wait for the answer */
@@ -749,7 +761,13 @@ static void probe_end(struct sched *s, struct sdomain *d, int answered, enum rep
 {
 	d->probing = 0;
 	d->inflight--;
-	if (answered) {
+	if (answered && (o == OUTCOME_TEMPORARY || o == OUTCOME_THROTTLED) &&
+	    d->probe_tries + 2 <= s->cfg.max_attempts) {
+		/* Greylisted (or deferred): asked again after the greylist delay, from the same
+		 * source and sender with the same local part, as an address would be. */
+		d->probe_tries++;
+		d->probe_due = clock_now() + config_greylist_wait(&s->cfg, d->probe_tries + 1);
+	} else if (answered) {
 		d->ca = decide_catch_all(o);
 		d->ca_known = 1;
 		if (s->cb.catch_all_learned)
@@ -786,6 +804,13 @@ static void job_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct
 	in.flags = a->flags;
 	in.last_attempt = a->attempts + 1 >= j->s->cfg.max_attempts;
 	decide(&in, &v);
+	if (o == OUTCOME_ACCEPTED && !d->ca_known && d->probe_tries > 0 && !in.last_attempt) {
+		/* Accepted while the domain's probe waits for its greylist retry: whether the domain
+		 * takes any address is not known yet, so the address waits for it too. */
+		v.retry = 1;
+		v.status = STATUS_UNKNOWN;
+		v.reason = REASON_GREYLISTED;
+	}
 	memset(d->tried, 0, sizeof d->tried); /* a host answered: start from the best again */
 	d->failed_host = NULL;
 	d->inflight--;
@@ -817,6 +842,8 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 			}
 	if (j->probe_d)
 		probe_end(s, j->probe_d, 0, OUTCOME_TEMPORARY); /* unanswered: another session asks */
+	if (sr->rcpt_limit > 0 && (h->rcpt_limit == 0 || sr->rcpt_limit < h->rcpt_limit))
+		h->rcpt_limit = sr->rcpt_limit; /* its later sessions stay within it */
 	paused = host_feedback(h, j, sr);
 	if (!sr->connected && !h->reached && !h->unreached &&
 	           (sr->end == SMTP_END_CONNECT || sr->end == SMTP_END_TIMEOUT)) {
@@ -909,6 +936,8 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d)
 		fprintf(stderr, "mailsift: out of memory starting a session\n");
 		abort();
 	}
+	if (h->rcpt_limit > 0)
+		smtp_set_rcpt_limit(j->session, h->rcpt_limit); /* found by an earlier session */
 }
 
 /* ---- pumping ---- */

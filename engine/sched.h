@@ -6,11 +6,12 @@
  * recipient domain: thousands of domains share the big providers' hosts. Each host has a window
  * of simultaneous sessions that starts at DEF_HOST_WINDOW_START, grows by one per session the
  * host admits (MAIL FROM accepted) up to the ceiling (per_host), halves at once when the host
- * pushes back (421, 4.7.x throttling, refused or timed-out connections; a 421 for a session
+ * pushes back (421, 4.7.x throttling, refused, timed-out or dropped connections; a 421 for a session
  * too many also lowers the ceiling to what was open, so the limit is found once), and pauses the
  * host for DEF_PAUSE_BASE x penalty^2 seconds (at most DEF_PAUSE_MAX) after
  * DEF_FAILURES_TO_PAUSE failed sessions in a row. New connections to a host are spaced by
- * DEF_HOST_SPACING. RCPT outcomes never move a window.
+ * DEF_HOST_SPACING. RCPT outcomes never move a window. A host's recipient limit per transaction
+ * (452 4.5.3 after N RCPTs, found by a session) is kept and given to its later sessions.
  *
  * Work belongs to the host too: a domain's waiting addresses join its MX host's list, and a
  * session takes the next address of that list whenever it is ready for a RCPT, whatever its
@@ -18,7 +19,9 @@
  * host's sessions finish together. Before a domain's first address, a session asks its
  * catch-all probe (one random local part, fixed per domain); its other addresses wait for the
  * answer, and none is asked when it is yes. A session with nothing to ask but addresses
- * waiting for a probe waits idle for them (smtp_resume).
+ * waiting for a probe waits idle for them (smtp_resume). A probe answered with a 4xx
+ * (greylisted) is asked again once the greylist delay has passed (up to max_attempts); meanwhile
+ * the domain's addresses are asked, and one accepted before the probe is answered is a retry.
  *
  * The owner feeds addresses (sched_add) and receives one result per address: final, or "retry"
  * (temporary: the owner decides when to add it again, from the same source address). A failed

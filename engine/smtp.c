@@ -70,6 +70,7 @@ static const char *const smtp_end_names[] = {
 	[SMTP_END_THROTTLED] = "throttled",
 	[SMTP_END_TLS] = "tls",
 	[SMTP_END_PROTOCOL] = "protocol",
+	[SMTP_END_DROPPED] = "dropped",
 	[SMTP_END_REJECTIONS] = "rejections",
 	[SMTP_END_CANCELLED] = "cancelled",
 };
@@ -98,6 +99,10 @@ struct smtp_session {
 	int plain_only;               /* do not STARTTLS on this connection (retry after TLS failure) */
 	int tls_retried;              /* the plain-text retry was used */
 	int rcpts_in_tx;              /* RCPTs in the current transaction */
+	int rcpt_limit;               /* RCPTs per transaction: the configuration's or the host's */
+	int limit_found;              /* the limit this session found (452 4.5.3), 0 if none */
+	const char *again;            /* the address to ask again in the next transaction, or NULL */
+	int again_utf8;
 	int rejections;               /* rejected RCPTs in this session */
 	long cur_id;                  /* id of the address awaiting its RCPT reply */
 	int have_cur;
@@ -232,6 +237,7 @@ static void finish(struct smtp_session *s, enum smtp_end end, enum reply_outcome
 	r.smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0;
 	r.greeted = s->greeted;
 	r.connected = s->connected;
+	r.rcpt_limit = s->limit_found;
 	s->cb.done(s->ctx, &r);
 	session_free(s);
 }
@@ -278,8 +284,17 @@ static void next_rcpt(struct smtp_session *s)
 	long id;
 	int utf8 = 0;
 
+	if (s->again) {
+		/* Refused for the transaction's recipient limit: the first of the new one. */
+		addr = s->again;
+		s->again = NULL;
+		s->have_cur = 1; /* cur_id is still its id */
+		s->rcpts_in_tx++;
+		send_cmd(s, SMTP_RCPT, "RCPT TO:<%s>", addr);
+		return;
+	}
 	for (;;) {
-		if (s->rcpts_in_tx >= s->cfg->rcpts_per_transaction) {
+		if (s->rcpts_in_tx >= s->rcpt_limit) {
 			send_cmd(s, SMTP_RSET, "RSET");
 			return;
 		}
@@ -305,6 +320,8 @@ static void next_rcpt(struct smtp_session *s)
 		s->cur_id = id;
 		s->have_cur = 1;
 		s->rcpts_in_tx++;
+		s->again = addr; /* kept until answered: valid until rcpt_done */
+		s->again_utf8 = utf8;
 		send_cmd(s, SMTP_RCPT, "RCPT TO:<%s>", addr);
 		return;
 	}
@@ -441,7 +458,27 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 		struct smtp_session_result sr = {.end = SMTP_END_OK, .detail = s->detail,
 		                                 .mx_host = s->target[s->cur].host, .tls = s->tls,
 		                                 .smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0};
+		if (o == OUTCOME_TOO_MANY_RCPTS && s->rcpts_in_tx > 1) {
+			/* The transaction is full (RFC 5321 4.5.3.1.10): this address opens the next one
+			 * (s->again), and no transaction of the session goes past the limit again. The
+			 * answer says nothing of the address and costs it nothing. */
+			s->rcpt_limit = s->rcpts_in_tx - 1;
+			if (s->limit_found == 0 || s->rcpt_limit < s->limit_found)
+				s->limit_found = s->rcpt_limit;
+			s->have_cur = 0;
+			send_cmd(s, SMTP_RSET, "RSET");
+			return;
+		}
+		s->again = NULL;
 		s->have_cur = 0;
+		if (o == OUTCOME_TOO_MANY_RCPTS) {
+			/* Full at the first RCPT of a transaction: a limit per session or per time, not
+			 * per transaction. A temporary answer for this address; the others wait for
+			 * another session. */
+			s->cb.rcpt_done(s->ctx, s->cur_id, OUTCOME_TEMPORARY, r, &sr);
+			quit_then(s, SMTP_END_OK, OUTCOME_ACCEPTED);
+			return;
+		}
 		s->cb.rcpt_done(s->ctx, s->cur_id, o, r, &sr);
 		if (o == OUTCOME_THROTTLED || o == OUTCOME_POLICY || o == OUTCOME_PROTOCOL) {
 			/* About us or broken: the next RCPT would get the same. */
@@ -581,16 +618,37 @@ static void smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	case SMTP_QUIT:
 		finish(s, s->pending_end, s->pending_outcome); /* closing after QUIT is fine */
 		return;
-	case SMTP_BANNER:
-		set_detail(s, "%s closed the connection before its banner", target_text(s, t, sizeof t));
-		try_next_target(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+	case SMTP_IDLE:
+		/* Closed while we waited for work and owed it nothing: nobody was asked. */
+		set_detail(s, "%s closed the idle connection", target_text(s, t, sizeof t));
+		finish(s, SMTP_END_OK, OUTCOME_ACCEPTED);
 		return;
 	default:
-		set_detail(s, "%s closed the connection in state %s", target_text(s, t, sizeof t),
-		           smtp_states[s->state].name);
-		finish(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+		break;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 || s->parser.lines > 0) {
+		/* A reply cut off by the close: a server that talks garbage, not asked again. */
+		set_detail(s, "%s closed the connection in the middle of a reply in state %s",
+		           target_text(s, t, sizeof t), smtp_states[s->state].name);
+		if (s->state == SMTP_BANNER)
+			try_next_target(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
+		else
+			finish(s, SMTP_END_PROTOCOL, OUTCOME_PROTOCOL);
 		return;
 	}
+	/* A drop between replies (EOF or reset), before the banner or in mid-transaction: a
+	 * failed session like a timeout, retried (load balancers, idle limits and fail2ban do it
+	 * every day). */
+	if (s->state == SMTP_BANNER)
+		set_detail(s, "%s %s the connection before its banner", target_text(s, t, sizeof t),
+		           (what & BEV_EVENT_ERROR) ? "reset" : "closed");
+	else
+		set_detail(s, "%s %s the connection in state %s", target_text(s, t, sizeof t),
+		           (what & BEV_EVENT_ERROR) ? "reset" : "closed", smtp_states[s->state].name);
+	if (s->state == SMTP_BANNER)
+		try_next_target(s, SMTP_END_DROPPED, OUTCOME_TEMPORARY);
+	else
+		finish(s, SMTP_END_DROPPED, OUTCOME_TEMPORARY);
 }
 
 static void smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -720,6 +778,7 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
 	s->ctx = ctx;
 	s->ntargets = ntargets < SMTP_MAX_TARGETS ? ntargets : SMTP_MAX_TARGETS;
 	snprintf(s->source, sizeof s->source, "%s", source ? source : "");
+	s->rcpt_limit = c->rcpts_per_transaction > 0 ? c->rcpts_per_transaction : 1;
 	memcpy(s->target, targets, s->ntargets * sizeof *targets);
 	s->deadline = evtimer_new(base, smtp_deadline_cb, s);
 	s->kick = evtimer_new(base, smtp_kick_cb, s);
@@ -730,6 +789,12 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
 	s->state = SMTP_CLOSED;
 	evtimer_add(s->kick, &now); /* callbacks never run inside smtp_start */
 	return s;
+}
+
+void smtp_set_rcpt_limit(struct smtp_session *s, int n)
+{
+	if (n > 0 && n < s->rcpt_limit)
+		s->rcpt_limit = n;
 }
 
 void smtp_resume(struct smtp_session *s)

@@ -3,7 +3,9 @@
  * connect (next MX address on failure or a 4xx/5xx banner) -> banner -> EHLO (HELO fallback)
  * -> STARTTLS when offered (OpenSSL filter; certificate problems do not stop a probe; on a TLS
  * failure one retry in plain text unless the server insists on TLS) -> EHLO -> MAIL FROM ->
- * RCPT TO ... (RSET between transactions) -> QUIT. Never DATA, never BDAT.
+ * RCPT TO ... (RSET between transactions) -> QUIT. Never DATA, never BDAT. A RCPT refused for
+ * the transaction's recipient limit (452 4.5.3) is asked again after RSET and MAIL FROM, and
+ * later transactions of the session stay within the limit so found (result.rcpt_limit).
  *
  * The session pulls the addresses to probe from its owner (next_rcpt) and reports each RCPT
  * outcome (rcpt_done) and its own end (done). Replies are read as bounded lines (reply.h)
@@ -41,7 +43,10 @@ enum smtp_end {
 	SMTP_END_TEMPORARY,       /* a 4xx before RCPT (MAIL FROM greylisted, 421 mid-session) */
 	SMTP_END_THROTTLED,       /* 421 / 4.7.x: the host pushes back */
 	SMTP_END_TLS,             /* TLS failed and the server insists on it */
-	SMTP_END_PROTOCOL,        /* garbage, an oversized reply, a dropped connection */
+	SMTP_END_PROTOCOL,        /* garbage, an oversized or endless reply, a reply cut by a close:
+	                           * a server that talks garbage is not asked again */
+	SMTP_END_DROPPED,         /* the server closed or reset the connection between replies after
+	                           * connecting (load balancers, idle limits, fail2ban): retried */
 	SMTP_END_REJECTIONS,      /* stopped early after too many rejected RCPTs (not a failure) */
 	SMTP_END_CANCELLED        /* smtp_cancel */
 };
@@ -56,6 +61,8 @@ struct smtp_session_result {
 	int smtputf8;                 /* the server advertised SMTPUTF8 */
 	int greeted;                  /* a host sent a 2xx banner (the session got past connecting) */
 	int connected;                /* a TCP connection was established, to some target */
+	int rcpt_limit;               /* the server said "too many recipients" (452 4.5.3) after this
+	                               * many RCPTs of a transaction: its limit; 0 when it did not */
 };
 
 /* next_rcpt's *id with a NULL address: nothing to ask now, more is coming (smtp_resume) */
@@ -85,6 +92,10 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
                                 SSL_CTX *ssl, const struct smtp_target *targets,
                                 size_t ntargets, const char *source,
                                 const struct smtp_callbacks *cb, void *ctx);
+
+/* smtp_set_rcpt_limit - at most N RCPTs per transaction (a limit the host showed before; fewer
+ * than the configuration's), N > 0; call before the loop runs the session */
+void smtp_set_rcpt_limit(struct smtp_session *s, int n);
 
 /* smtp_resume - an idle session asks next_rcpt again (soon, from the loop); else nothing */
 void smtp_resume(struct smtp_session *s);

@@ -851,6 +851,37 @@ int store_claim(struct store *s, int64_t after, int64_t now, int max,
 	return rc == SQLITE_DONE ? n : -1;
 }
 
+int store_claim_due(struct store *s, int64_t now, int max,
+                    void (*fn)(void *ctx, const struct store_pending *p), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct store_pending p;
+	int n = 0, rc;
+
+	/* The first two terms repeat the partial index's own (addresses_retry), so SQLite walks it
+	 * from the earliest due: a few rows read, whatever the size of the store. */
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT id, coalesce(address, key), domain, flags, attempts, source"
+	                       " FROM addresses WHERE state = 0 AND next_attempt_at > 0"
+	                       " AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p.id = sqlite3_column_int64(st, 0);
+		p.address = column_text(st, 1);
+		p.domain = column_text(st, 2);
+		p.flags = (unsigned)sqlite3_column_int(st, 3);
+		p.attempts = sqlite3_column_int(st, 4);
+		p.source = column_text(st, 5);
+		fn(ctx, &p);
+		n++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
 int store_mark_in_flight(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_MARK_IN_FLIGHT);

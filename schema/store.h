@@ -178,6 +178,13 @@ struct store_pending {
 int store_claim(struct store *s, int64_t after, int64_t now, int max,
                 void (*fn)(void *ctx, const struct store_pending *p), void *ctx);
 
+/* store_claim_due - up to MAX addresses waiting for a retry that is due at NOW (next_attempt_at
+ * in 1..NOW), earliest first, through the retry index: claimed while the scan of the store is
+ * still under way, so a retry leaves when due. FN as for store_claim. Returns the count, -1 on
+ * error. */
+int store_claim_due(struct store *s, int64_t now, int max,
+                    void (*fn)(void *ctx, const struct store_pending *p), void *ctx);
+
 /* store_mark_in_flight - address ID is being probed (a crash makes it pending again) */
 int store_mark_in_flight(struct store *s, int64_t id);
 

@@ -268,7 +268,10 @@ KILL_SRC=127.0.0.4
 kill_start=$(loglines)
 t0=$(now)
 mid=0 last=$(done_count kill.db) points=""
-for extra in 0.00 0.03 0.07 0.01 0.05 0.09 0.02; do
+# Nine kills, four of them mid-run at least: retries are claimed as soon as they are due, so a run
+# gets further per commit than when they waited for the end of the pass (the tail of greylisted
+# retries is often done by one run), and the last kills come after the end.
+for extra in 0.00 0.03 0.07 0.01 0.05 0.09 0.02 0.04 0.06; do
 	"$MAILSIFT" run --db kill.db $PROBE --source $KILL_SRC --quiet 2>> kill.err &
 	pid=$!
 	wait_done kill.db $((last + 1)) $pid
@@ -283,7 +286,7 @@ for extra in 0.00 0.03 0.07 0.01 0.05 0.09 0.02; do
 	last=$now_done
 done
 echo "  killed mid-run $mid times, at$points of $TOTAL verdicts ($(since "$t0") s)"
-check "6. SIGKILL landed mid-run at least 5 times ($mid of 7)" test "$mid" -ge 5
+check "6. SIGKILL landed mid-run at least 4 times ($mid of 9)" test "$mid" -ge 4
 t0=$(now)
 timeout 120 "$MAILSIFT" run --db kill.db $PROBE --source $KILL_SRC --quiet 2> kill-final.err
 check_eq "6. rerun after SIGKILLs: exit 0" "$?" 0

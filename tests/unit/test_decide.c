@@ -45,6 +45,9 @@ static const struct {
 	{"unsupported", {DNS_OK, ANSWER(OUTCOME_UNSUPPORTED), CATCH_ALL_NO, 0, MORE}, 0, STATUS_UNKNOWN, REASON_UNSUPPORTED},
 	{"unclear 5xx", {DNS_OK, ANSWER(OUTCOME_UNKNOWN_PERM), CATCH_ALL_NO, 0, LAST}, 0, STATUS_UNKNOWN, REASON_REJECTED},
 	{"protocol, last", {DNS_OK, ANSWER(OUTCOME_PROTOCOL), CATCH_ALL_NO, 0, LAST}, 0, STATUS_UNKNOWN, REASON_PROTOCOL_ERROR},
+	/* the transaction's recipient limit says nothing of the address */
+	{"too many recipients", {DNS_OK, ANSWER(OUTCOME_TOO_MANY_RCPTS), CATCH_ALL_NO, 0, MORE}, 1, STATUS_UNKNOWN, REASON_NOT_VERIFIED},
+	{"too many recipients, last", {DNS_OK, ANSWER(OUTCOME_TOO_MANY_RCPTS), CATCH_ALL_NO, 0, LAST}, 0, STATUS_UNKNOWN, REASON_NOT_VERIFIED},
 	/* sessions that never answered the address */
 	{"connect failed, retry", {DNS_OK, SESSION(SMTP_END_CONNECT), 0, 0, MORE}, 1, STATUS_UNKNOWN, REASON_CONNECT_FAILED},
 	{"connect failed, last", {DNS_OK, SESSION(SMTP_END_CONNECT), 0, 0, LAST}, 0, STATUS_UNKNOWN, REASON_CONNECT_FAILED},
@@ -55,6 +58,9 @@ static const struct {
 	{"throttled session", {DNS_OK, SESSION(SMTP_END_THROTTLED), 0, 0, LAST}, 0, STATUS_UNKNOWN, REASON_THROTTLED},
 	{"garbage", {DNS_OK, SESSION(SMTP_END_PROTOCOL), 0, 0, LAST}, 0, STATUS_UNKNOWN, REASON_PROTOCOL_ERROR},
 	{"garbage is not retried", {DNS_OK, SESSION(SMTP_END_PROTOCOL), 0, 0, MORE}, 0, STATUS_UNKNOWN, REASON_PROTOCOL_ERROR},
+	/* a dropped connection is a failed session like a timeout: retried, then unknown */
+	{"dropped, retry", {DNS_OK, SESSION(SMTP_END_DROPPED), 0, 0, MORE}, 1, STATUS_UNKNOWN, REASON_CONNECT_FAILED},
+	{"dropped, last", {DNS_OK, SESSION(SMTP_END_DROPPED), 0, 0, LAST}, 0, STATUS_UNKNOWN, REASON_CONNECT_FAILED},
 	{"temporary before rcpt", {DNS_OK, SESSION(SMTP_END_TEMPORARY), 0, 0, MORE}, 1, STATUS_UNKNOWN, REASON_GREYLISTED},
 	{"session ended before asking", {DNS_OK, SESSION(SMTP_END_REJECTIONS), 0, 0, MORE}, 1, STATUS_UNKNOWN, REASON_NOT_VERIFIED},
 };

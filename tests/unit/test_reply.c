@@ -213,7 +213,7 @@ static const struct row rows[] = {
 	     "https://www.spamhaus.org/query/ip/192.0.2.1", POLICY),
 	RCPT("554 5.7.1 Service unavailable; Sender address [probe@mailsift.example.net] blocked using "
 	     "dbl.spamhaus.org", POLICY),
-	RCPT("452 4.5.3 Error: too many recipients", TEMPORARY),
+	RCPT("452 4.5.3 Error: too many recipients", TOO_MANY_RCPTS),
 	RCPT("450 4.7.1 Error: too many recipients from [192.0.2.1]", THROTTLED),
 	RCPT("503 5.5.1 Error: need MAIL command", PROTOCOL),
 	RCPT("501 5.1.3 Bad recipient address syntax", UNKNOWN_PERM),
@@ -355,7 +355,7 @@ static const struct row rows[] = {
 	RCPT("451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP "
 	     "reputation. For e-mail delivery information, see https://postmaster.live.com (S775)", THROTTLED),
 	RCPT("452 4.5.3 Too many recipients (AS780090) [DM6NAM11FT012.eop-nam11.prod.protection.outlook.com]",
-	     TEMPORARY),
+	     TOO_MANY_RCPTS),
 	RCPT("451 4.4.4 Temporary server error. Please try again later ATTR5", TEMPORARY),
 	RCPT("421 4.3.2 Service not available", THROTTLED),
 	EHLO("250-DM6NAM11FT012.mail.protection.outlook.com Hello [192.0.2.1]\n250-SIZE 157286400\n"
@@ -487,8 +487,18 @@ static const struct row rows[] = {
 	RCPT("554 5.7.0 Reject, id=12345 - Too many errors", POLICY),
 	RCPT("550 Too many invalid recipients", POLICY),
 	/* RFC 5321 4.5.3.1.10: a 552 for too many recipients is to be treated as temporary. */
-	RCPT("552 Too many recipients", TEMPORARY),
-	RCPT("552 5.5.3 Too many recipients", TEMPORARY),
+	RCPT("552 Too many recipients", TOO_MANY_RCPTS),
+	RCPT("552 5.5.3 Too many recipients", TOO_MANY_RCPTS),
+	/* The transaction's recipient limit (RFC 5321 4.5.3.1.10): never about the address. */
+	RCPT("452 4.5.3 Too many recipients", TOO_MANY_RCPTS),
+	RCPT("452 Too many recipients", TOO_MANY_RCPTS),
+	RCPT("452 too many recipients in this message", TOO_MANY_RCPTS),
+	RCPT("451 4.5.3 Too many recipients", TOO_MANY_RCPTS),
+	RCPT("452 4.5.3 <x@example.com>: Recipient limit reached", TOO_MANY_RCPTS),
+	RCPT("451 Too many recipients", TEMPORARY),
+	RCPT("452 4.5.3 Too many recipients from [192.0.2.1]", TOO_MANY_RCPTS),
+	RCPT("452 Too many recipients from [192.0.2.1]", THROTTLED),
+	RCPT("452 4.2.2 Mailbox full", FULL),
 	RCPT("552 Requested mail action aborted: exceeded storage allocation", FULL),
 	/* RFC 5321's own texts. */
 	RCPT("450 Requested mail action not taken: mailbox unavailable", TEMPORARY),

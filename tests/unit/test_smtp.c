@@ -47,8 +47,12 @@
 /* personas_write - smtpd's config */
 static void personas_write(FILE *f)
 {
-	fputs("# test_smtp: one strict persona; alice and bob exist, nobody else\n"
-	      "127.0.0.1 strict users=alice,bob name=mx.test\n", f);
+	fputs("# test_smtp: strict personas; alice and bob exist, nobody else\n"
+	      "127.0.0.1 strict users=alice,bob name=mx.test\n"
+	      "# two RCPTs per transaction, then 452 4.5.3\n"
+	      "127.0.0.2 strict users=alice,bob max_rcpts=2 name=mx.test\n"
+	      "# the connection closed when the second RCPT comes\n"
+	      "127.0.0.3 dropper users=alice,bob after=1 name=mx.test\n", f);
 }
 
 /* smtpd_exec - smtpd with its port, config, log and pidfile (in the child) */
@@ -167,6 +171,7 @@ struct probe {
 	double resume_after;     /* seconds after a WAIT until smtp_resume; < 0: never */
 	int resume_everywhere;   /* call smtp_resume inside every callback too (not idle then) */
 	int port;                /* connect here instead of smtpd's port (0: smtpd's) */
+	const char *ip;          /* connect to this persona address (NULL: 127.0.0.1) */
 
 	/* what happened */
 	struct smtp_session *s;
@@ -186,6 +191,7 @@ struct probe {
 	int greeted, tls;
 	int connects;                    /* connected callbacks */
 	int connected;                   /* done's result says a TCP connection was made */
+	int rcpt_limit;                  /* done's result: the recipient limit found */
 	double done_t;
 	int lost;                        /* the guard fired */
 };
@@ -244,6 +250,7 @@ static void p_done(void *ctx, const struct smtp_session_result *s)
 	p->end = s->end;
 	p->greeted = s->greeted;
 	p->connected = s->connected;
+	p->rcpt_limit = s->rcpt_limit;
 	p->tls = s->tls;
 	snprintf(p->detail, sizeof p->detail, "%s", s->detail ? s->detail : "");
 	snprintf(p->mx_host, sizeof p->mx_host, "%s", s->mx_host ? s->mx_host : "(null)");
@@ -306,6 +313,8 @@ static void probe_run(struct probe *p, double reply_timeout, int resume_at_start
 	t.host = "mx.test";
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (p->ip)
+		inet_pton(AF_INET, p->ip, &sin->sin_addr);
 	t.addrlen = sizeof *sin;
 
 	p->resume_ev = evtimer_new(base, resume_cb, p);
@@ -512,6 +521,61 @@ static void test_refused(void)
 	CHECK_INT(p.greeted, 0, "greeted");
 }
 
+/* 5: a host that takes two RCPTs per transaction (452 4.5.3 at the third): the third address
+ * is asked again, at once, in a new transaction (RSET, MAIL FROM) of the same session, the next
+ * transaction stays within the limit, and the result says the limit */
+static void test_rcpt_limit(void)
+{
+	struct probe p = {
+		.script = {{"alice@" DOMAIN, 31}, {"bob@" DOMAIN, 32}, {"zed@" DOMAIN, 33},
+		           {"alice@" DOMAIN, 34}, {"bob@" DOMAIN, 35}},
+		.nscript = 5,
+		.resume_after = -1,
+		.ip = "127.0.0.2",
+	};
+	static const long want_id[] = {31, 32, 33, 34, 35};
+	static const enum reply_outcome want_o[] = {OUTCOME_ACCEPTED, OUTCOME_ACCEPTED,
+	                                            OUTCOME_NO_MAILBOX, OUTCOME_ACCEPTED,
+	                                            OUTCOME_ACCEPTED};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_OK);
+	CHECK_INT(p.nrcpt, 5, "rcpt_done calls (the 452 is no answer)");
+	for (int i = 0; i < 5 && i < p.nrcpt; i++) {
+		char ctx[64];
+
+		snprintf(ctx, sizeof ctx, "answer %d", i + 1);
+		CHECK_INT(p.rcpt_id[i], want_id[i], ctx);
+		CHECK_STR(reply_outcome_name(p.rcpt_o[i]), reply_outcome_name(want_o[i]), ctx);
+	}
+	CHECK_INT(p.rcpt_limit, 2, "the limit in the result");
+	CHECK_INT(seg_count(seg, "S: 452 4.5.3", 0), 1, "452s (one: the limit is kept)");
+	CHECK_INT(seg_count(seg, "C: RCPT TO:<zed@" DOMAIN ">", 0), 2, "RCPTs for zed (asked again)");
+	CHECK_INT(seg_count(seg, "C: MAIL FROM:", 0), 3, "transactions (2 + 1 + 2 RCPTs)");
+	CHECK_INT(seg_count(seg, "C: RSET", 0), 2, "RSETs");
+	CHECK_INT(seg_count(seg, "C: DATA", 1), 0, "DATA lines");
+}
+
+/* 6: a host that closes the connection between replies (after one RCPT): the session ends
+ * DROPPED (retried by the owner), not PROTOCOL (garbage, never retried) */
+static void test_dropped(void)
+{
+	struct probe p = {
+		.script = {{"alice@" DOMAIN, 41}, {"bob@" DOMAIN, 42}},
+		.nscript = 2,
+		.resume_after = -1,
+		.ip = "127.0.0.3",
+	};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_DROPPED);
+	CHECK_INT(p.nrcpt, 1, "rcpt_done calls (alice; bob unanswered)");
+	CHECK(strstr(p.detail, "closed the connection") != NULL, "detail: %s", p.detail);
+	CHECK_INT(seg_count(seg, "DROP after 1 RCPTs", 0), 1, "smtpd dropped the session");
+}
+
 static void test_world_stops(void)
 {
 	char seg[SEG_MAX];
@@ -529,4 +593,4 @@ static void test_world_stops(void)
 }
 
 TESTS(test_world_starts, test_wait_then_resume, test_wait_times_out, test_resume_not_idle,
-      test_mixed_outcomes, test_refused, test_world_stops)
+      test_mixed_outcomes, test_refused, test_rcpt_limit, test_dropped, test_world_stops)

@@ -136,6 +136,11 @@ struct persona {
 	int bytes_per_sec;                 /* drip: banner rate (0: from total_secs) */
 	int total_secs;                    /* drip: seconds the banner line takes */
 	int rcpt_per_session;              /* throttle: RCPTs allowed in one session */
+	int max_rcpts;                     /* RCPTs per transaction; more get 452 4.5.3 */
+	int after;                         /* dropper: RCPTs answered before the connection drops */
+	int drops;                         /* dropper: sessions dropped, then strict (0: all) */
+	int reset;                         /* dropper: drop with a TCP reset instead of a close */
+	int dropped;                       /* dropper: sessions dropped so far */
 	int interval_ms;                   /* hostile slowloris: ms between bytes */
 	int bytes;                         /* hostile bigline: bytes in the long line */
 	const struct hostile_mode *mode;   /* hostile: which misbehaviour */
@@ -183,6 +188,7 @@ struct session {
 	char mail_from[SMTPD_PATH_MAX + 1]; /* lower-cased reverse path of the open transaction */
 	unsigned rcpt_tx;                  /* RCPTs in this transaction */
 	unsigned rcpt_session;             /* RCPTs in this session (throttle) */
+	int drop;                          /* dropper: this session is dropped */
 	struct evbuffer *pending;          /* the reply being built or held for reply_ms */
 	int reply_lines;                   /* lines queued for the current reply; only the first is logged */
 	int busy;                          /* a held reply waits for the timer: input waits too */
@@ -204,6 +210,7 @@ static SSL_CTX *ssl_ctx;
 static FILE *log_fp;
 static unsigned long next_session_id;
 static int open_sessions;                  /* all personas */
+static void drop_now(struct session *s);
 static int idle_secs = SMTPD_IDLE_SECS;
 static long long start_ms;
 
@@ -868,7 +875,7 @@ static void cmd_rcpt(struct session *s, const char *arg)
 		reply(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
-	if (s->rcpt_tx >= SMTPD_RCPT_MAX) {
+	if (s->rcpt_tx >= (unsigned)s->p->max_rcpts) {
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -987,6 +994,10 @@ static void command(struct session *s, const char *line, size_t len)
 	}
 	if (strcasecmp(verb, "DATA") == 0 || strcasecmp(verb, "BDAT") == 0)
 		message_alarm(s, verb);
+	if (s->drop && s->rcpt_session >= (unsigned)s->p->after) {
+		drop_now(s);
+		return;
+	}
 	if (s->state == SS_REJECTED) {
 		if (strcasecmp(verb, "QUIT") == 0) {
 			cmd_quit(s, arg);
@@ -1060,6 +1071,27 @@ static void greet_banner(struct session *s)
 		return;
 	}
 	banner_send(s);
+}
+
+/* greet_dropper - a normal banner; the first `drops` sessions (all when 0) are dropped later */
+static void greet_dropper(struct session *s)
+{
+	if (s->p->drops == 0 || s->p->dropped < s->p->drops) {
+		s->drop = 1;
+		s->p->dropped++;
+	}
+	greet_banner(s);
+}
+
+/* drop_now - the connection goes without a reply (closed, or reset with reset=1) */
+static void drop_now(struct session *s)
+{
+	struct linger lg = {1, 0};
+
+	log_event(s, "DROP after %u RCPTs (%s)", s->rcpt_session, s->p->reset ? "reset" : "close");
+	if (s->p->reset)
+		setsockopt(bufferevent_getfd(s->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	session_close(s, s->p->reset ? "reset" : "server");
 }
 
 static void greet_banner5xx(struct session *s)
@@ -1425,6 +1457,7 @@ static const struct persona_kind persona_kinds[] = {
 		starttls_broken },
 	{ "throttle", "rcpt_per_session=5 max_sessions=4", 0, greet_banner, NULL, NULL, rcpt_throttle,
 		starttls_handshake },
+	{ "dropper", "after=3 drops=0", 0, greet_dropper, NULL, NULL, rcpt_strict, starttls_handshake },
 	{ "hostile", "mode=endless interval_ms=2000 bytes=1048576", 0, greet_hostile, ehlo_hostile, NULL,
 		rcpt_strict, starttls_handshake },
 };
@@ -1456,6 +1489,10 @@ static const struct key_def {
 	{ "disabled", KEY_LIST, offsetof(struct persona, disabled), "disabled" },
 	{ "rcpt_per_session", KEY_INT, offsetof(struct persona, rcpt_per_session), "throttle" },
 	{ "max_sessions", KEY_INT, offsetof(struct persona, max_sessions), "throttle" },
+	{ "max_rcpts", KEY_INT, offsetof(struct persona, max_rcpts), NULL },
+	{ "after", KEY_INT, offsetof(struct persona, after), "dropper" },
+	{ "drops", KEY_INT, offsetof(struct persona, drops), "dropper" },
+	{ "reset", KEY_BOOL, offsetof(struct persona, reset), "dropper" },
 	{ "mode", KEY_MODE, offsetof(struct persona, mode), "hostile" },
 	{ "interval_ms", KEY_INT, offsetof(struct persona, interval_ms), "hostile" },
 	{ "bytes", KEY_INT, offsetof(struct persona, bytes), "hostile" },
@@ -1566,6 +1603,7 @@ static struct persona *persona_parse(char *line, unsigned lineno, char *err, siz
 		return NULL;
 	}
 	snprintf(p->name, sizeof p->name, "mx.%s.test", p->kind->name);
+	p->max_rcpts = SMTPD_RCPT_MAX;
 	snprintf(defaults, sizeof defaults, "%s", p->kind->defaults);
 	for (tok = strtok_r(defaults, " ", &dsave); tok != NULL; tok = strtok_r(NULL, " ", &dsave))
 		if (key_set(p, tok, err, errsz) < 0)
