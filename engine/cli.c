@@ -404,6 +404,26 @@ static int import_all(struct store *s, char **lists, int n, const char *column, 
 	return status;
 }
 
+/* warn_incomplete_lists - say which exported lists hold only the rows before damaged input */
+static void warn_incomplete_lists(struct store *s, const int64_t *ids, int nids)
+{
+	struct store_list *v;
+	size_t n;
+
+	if (store_lists(s, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int want = ids == NULL;
+		for (int k = 0; k < nids && !want; k++)
+			want = ids[k] == v[i].id;
+		if (want && v[i].done && v[i].input_error)
+			fprintf(stderr, "mailsift: warning: %s is incomplete (its input ended early: %s); "
+			        "the export holds only its %lld rows before the damage\n", v[i].name,
+			        v[i].input_error, (long long)v[i].rows);
+	}
+	store_lists_free(v, n);
+}
+
 static int export_lists(struct store *s, const char *outdir, int gzip, const int64_t *ids,
                         int nids, int quiet)
 {
@@ -416,6 +436,7 @@ static int export_lists(struct store *s, const char *outdir, int gzip, const int
 		fprintf(stderr, "mailsift: export: %s\n", err);
 		return EXIT_FAILURE_;
 	}
+	warn_incomplete_lists(s, ids, nids);
 	if (!quiet) {
 		fprintf(stderr, "exported %lld rows to %s in %.1f s:", (long long)r.rows, outdir,
 		        r.seconds);
@@ -443,7 +464,10 @@ static const char import_help[] =
 	"Usage: mailsift import LIST... --db JOB.db [--column NAME|N] [--quiet]\n"
 	"Read each LIST (CSV or one address a line, plain or gzip, - for stdin) into the job\n"
 	"store: syntax, normalization, dedupe, role/disposable/free flags, typo suggestions.\n"
-	"Rerunning after an interruption resumes; a list already imported is skipped.\n"
+	"Rerunning after an interruption resumes; a list already imported (same bytes) is skipped.\n"
+	"An interrupted import of stdin resumes only on a stream that starts with the same bytes;\n"
+	"to import another stream, use a new job store. A list whose input ended early stays\n"
+	"failed (exit status 1 on every rerun).\n"
 	"  --db JOB.db        the job store (created when missing)\n"
 	"  --column NAME|N    the address column by header name or number (1 = first);\n"
 	"                     default: found by header name (email, e-mail, mail...) or content\n"

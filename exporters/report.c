@@ -97,7 +97,9 @@ int report_write(const char *path, const struct report_list *lists, size_t nlist
 		json_string(f, l->name);
 		fprintf(f, ",\n      \"folder\": ");
 		json_string(f, lists[i].dir);
-		fprintf(f, ",\n      \"complete\": %s,\n      \"input_error\": ", l->done ? "true" : "false");
+		/* A list whose bytes ended early is not complete, whatever its import state. */
+		fprintf(f, ",\n      \"complete\": %s,\n      \"input_error\": ",
+		        l->done && l->input_error == NULL ? "true" : "false");
 		if (l->input_error)
 			json_string(f, l->input_error);
 		else

@@ -57,6 +57,7 @@ static const char *const addr_texts[] = {
 	[ADDR_SPACE] = "white space or control character inside",
 	[ADDR_DISPLAY_NAME] = "display name or angle brackets",
 	[ADDR_COMMENT] = "comment in parentheses not accepted",
+	[ADDR_IDN_DISALLOWED] = "domain has characters IDNA2008 disallows (emoji or symbols; only IDNA2003 took them)",
 };
 
 /* What the structural scan found; positions are offsets into the trimmed input. */
@@ -325,6 +326,8 @@ static enum addr_problem idn_problem(int rc)
 	case IDN2_TOO_BIG_LABEL:
 	case IDN2_PUNYCODE_BIG_OUTPUT:
 		return ADDR_LABEL_TOO_LONG;
+	case IDN2_DISALLOWED:
+		return ADDR_IDN_DISALLOWED;
 	default:
 		return ADDR_IDN_INVALID;
 	}
@@ -332,21 +335,26 @@ static enum addr_problem idn_problem(int rc)
 
 /* idn_to_ascii - the A-label form of the NUL-terminated U-label domain u, allocated by libidn2
  * (the caller frees it with idn2_free), or NULL and a problem. IDNA2008 (non-transitional UTS 46
- * processing) first; when that refuses, transitional (IDNA2003-compatible) processing. The
- * fallback lets through symbol and emoji domains that IDNA2008 disallows: some are registered
- * and take mail (under .ws, say), and refusing them here would be a false invalid. Whether such
- * a domain exists is for DNS to say, not for the syntax check. */
+ * processing) first; when that refuses, transitional processing may map the input (dropping a
+ * stray zero-width joiner, say), but what it produces must then pass IDNA2008 too: libidn2's
+ * transitional mode lets through symbols and emoji that IDNA2008 disallows (IDNA2003 names). */
 static char *idn_to_ascii(const char *u, enum addr_problem *problem)
 {
-	char *a = NULL;
-	int rc_nt;
+	char *a = NULL, *t = NULL;
+	int rc, rc_nt;
 
 	rc_nt = idn2_to_ascii_8z(u, &a, IDN2_NONTRANSITIONAL);
 	if (rc_nt == IDN2_OK)
 		return a;
 	a = NULL;
-	if (idn2_to_ascii_8z(u, &a, IDN2_TRANSITIONAL) == IDN2_OK)
-		return a;
+	rc = idn2_to_ascii_8z(u, &t, IDN2_TRANSITIONAL);
+	if (rc == IDN2_OK) {
+		rc = idn2_to_ascii_8z(t, &a, IDN2_NONTRANSITIONAL);
+		idn2_free(t);
+		if (rc == IDN2_OK)
+			return a;
+		a = NULL;
+	}
 	*problem = idn_problem(rc_nt);
 	return NULL;
 }

@@ -22,9 +22,10 @@
  * Domains: an ASCII domain is lowercased and checked as LDH; labels already in xn-- form are
  * taken as LDH (their Punycode is not decoded). A domain with non-ASCII bytes goes through
  * libidn2: IDNA2008 with non-transitional UTS 46 mapping ("fa\u00DF.de" -> "xn--fa-hia.de");
- * when that refuses, transitional (IDNA2003-compatible) processing, so emoji and symbol domains
- * ("i\u2764.ws" -> "xn--i-7iq.ws") are accepted: some are registered and take mail, and
- * whether one exists is for DNS to say (a syntax refusal would be a false invalid).
+ * when that refuses, transitional processing may map the input (dropping a stray zero-width
+ * joiner, say), but what it produces must then pass IDNA2008 too. Emoji and symbol domains
+ * ("i\u2764.ws") are ADDR_IDN_DISALLOWED: IDNA2008 disallows their code points (IDNA2003 took
+ * them), and the registries that still sell a few (.ws) break the standard we claim.
  * ASCII labels beside U-labels are judged as in an ASCII domain.
  * Reserved-hyphen labels ("ab--cd") pass in ASCII domains; libidn2 refuses them next to
  * U-labels (ADDR_IDN_INVALID).
@@ -70,12 +71,13 @@ enum addr_problem {
 	ADDR_LABEL_HYPHEN,    /* a label starting or ending with a hyphen */
 	ADDR_NUMERIC_TLD,     /* the last label is all digits */
 	ADDR_IP_LITERAL,      /* [1.2.3.4] domain: not accepted (policy) */
-	ADDR_IDN_INVALID,     /* a non-ASCII domain that neither IDNA2008 nor IDNA2003 accepts */
+	ADDR_IDN_INVALID,     /* a non-ASCII domain that IDNA2008 does not accept */
 	ADDR_TOO_LONG,        /* whole address over 254 octets */
 	ADDR_BAD_UTF8,        /* bytes that are not UTF-8 */
 	ADDR_SPACE,           /* white space or control characters inside */
 	ADDR_DISPLAY_NAME,    /* "Name <a@b>" or angle brackets */
-	ADDR_COMMENT          /* a (comment): not accepted (policy) */
+	ADDR_COMMENT,         /* a (comment): not accepted (policy) */
+	ADDR_IDN_DISALLOWED   /* a domain with code points IDNA2008 disallows (emoji, symbols) */
 };
 
 struct addr {

@@ -3,11 +3,13 @@
  */
 #include "importers/import.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +83,10 @@ struct importer {
 	size_t rec_cap;
 	struct timespec batch_start;
 	struct timespec started;
+	uint64_t dg_bytes;           /* raw bytes read when the rows being stored were... */
+	unsigned char dg[INSTREAM_DIGEST_LEN]; /* ...handed over, and their SHA-256 */
+	int prefix;                  /* instream_prefix_state then: commits wait for 1 */
+	char resume_what[160];       /* the interrupted import being resumed, for messages */
 	char err[512];
 };
 
@@ -127,23 +133,69 @@ problem(struct importer *im, enum problem_kind kind, int64_t line, const char *f
 	store_problem_add(im->store, im->list.id, line, problem_kind_name[kind], msg);
 }
 
-/* identity_of - what makes a rerun of the same file resume: real path, size, mtime */
-static void identity_of(const char *path, char *out, size_t n)
+#define SHA_TAG ":sha256:" /* a finished file's identity: base, then this, then the hash */
+
+/* identity_of - the base identity of PATH: "file:REALPATH:SIZE:MTIME" for a regular file (1),
+ * else "stream:PATH:" (0), which a new list completes with its start time and pid */
+static int identity_of(const char *path, char *out, size_t n)
 {
 	struct stat st;
 	char real[PATH_MAX];
 
 	if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    realpath(path, real) == NULL) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		/* A pipe cannot be read twice: every import of one is a new list. */
-		snprintf(out, n, "stream:%s:%lld.%09ld:%d", path, (long long)now.tv_sec, now.tv_nsec,
-		         (int)getpid());
-		return;
+		snprintf(out, n, "stream:%s:", path);
+		return 0;
 	}
 	snprintf(out, n, "file:%s:%lld:%lld.%09ld", real, (long long)st.st_size,
 	         (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return 1;
+}
+
+/* hex_digest - D as 64 lowercase hex digits in OUT (65 bytes) */
+static void hex_digest(const unsigned char *d, char *out)
+{
+	for (int i = 0; i < INSTREAM_DIGEST_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* unhex_digest - 64 hex digits into D; 0 ok, -1 not a digest */
+static int unhex_digest(const char *hex, unsigned char *d)
+{
+	if (hex == NULL || strlen(hex) != 2 * INSTREAM_DIGEST_LEN)
+		return -1;
+	for (int i = 0; i < INSTREAM_DIGEST_LEN; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		d[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+/* snapshot_stream - the digest of what the stream has read so far (the caller owns it) */
+static void snapshot_stream(struct importer *im)
+{
+	im->dg_bytes = instream_digest(im->in, im->dg);
+	im->prefix = instream_prefix_state(im->in);
+}
+
+/* snapshot_batch - the reader thread's digest when it handed over B */
+static void snapshot_batch(struct importer *im, const struct pbatch *b)
+{
+	im->dg_bytes = b->raw_hashed;
+	memcpy(im->dg, b->digest, sizeof im->dg);
+	im->prefix = b->prefix;
+}
+
+/* prefix_mismatch - the message for an input that is not the one being resumed */
+static void prefix_mismatch(struct importer *im)
+{
+	snprintf(im->err, sizeof im->err,
+	         "%s: this is not the input whose import was interrupted (%s): it does not start with "
+	         "the bytes that import read. To finish that list, give it the same data again; to "
+	         "import this input on its own, use a new job store (--db NEW.db, or for clean a new "
+	         "-o OUTDIR)", im->name, im->resume_what);
 }
 
 /* encode_record - the fields as one canonical CSV line (comma) in im->rec; returns its length */
@@ -197,12 +249,25 @@ static void report_record_flags(struct importer *im, unsigned flags, int64_t lin
 		        im->list.has_header ? "header" : "first row", (long long)im->width);
 }
 
+/* too_long_detail - the export's detail for a row not kept: "line N: row longer than 1 MiB" */
+static const char *too_long_detail(const struct importer *im, int64_t line, char *out, size_t n)
+{
+	size_t max = im->opts->max_record ? im->opts->max_record : CSV_MAX_RECORD_DEFAULT;
+
+	if (max >= 1024 * 1024 && max % (1024 * 1024) == 0)
+		snprintf(out, n, "line %lld: row longer than %zu MiB", (long long)line, max >> 20);
+	else
+		snprintf(out, n, "line %lld: row longer than %zu bytes", (long long)line, max);
+	return out;
+}
+
 /* commit_row - one prepared row: its problems, then the row and its address into the store */
 static int commit_row(struct importer *im, const struct pbatch *b, const struct prow *r)
 {
 	struct store_row_in row = {.list_id = im->list.id, .row_no = r->row_no,
 	                           .line = (int64_t)r->line};
 	struct store_addr_in a;
+	char detail[96];
 
 	if (r->kind == PROW_BLANK) {
 		im->blank_lines++;
@@ -222,6 +287,7 @@ static int commit_row(struct importer *im, const struct pbatch *b, const struct 
 	switch (r->kind) {
 	case PROW_TOO_LONG:
 		row.problem = REASON_ROW_TOO_LONG;
+		row.detail = too_long_detail(im, (int64_t)r->line, detail, sizeof detail);
 		break;
 	case PROW_NO_ADDRESS:
 		row.problem = REASON_NO_ADDRESS;
@@ -252,13 +318,28 @@ static int commit_row(struct importer *im, const struct pbatch *b, const struct 
 	return 0;
 }
 
-/* commit_batch - the rows so far and the list's counters, in one transaction */
+/* commit_batch - the rows so far, the list's counters and the digest of the bytes they came
+ * from, in one transaction. A resumed import commits nothing before its input has been seen to
+ * start with the bytes the interrupted one read: until then (REOPEN) the batch stays open. */
 static int commit_batch(struct importer *im, int reopen)
 {
 	int64_t committed = im->row_no > im->skip ? im->row_no : im->skip;
+	char hex[2 * INSTREAM_DIGEST_LEN + 1];
 
+	if (im->prefix < 0) {
+		prefix_mismatch(im);
+		return -1;
+	}
+	if (im->prefix == 0) {
+		if (reopen)
+			return 0;
+		snprintf(im->err, sizeof im->err, "%s: internal error: input not checked", im->name);
+		return -1;
+	}
+	hex_digest(im->dg, hex);
 	if (store_list_progress(im->store, im->list.id, committed, im->max_fields,
 	                        im->blank_lines) < 0 ||
+	    store_list_set_digest(im->store, im->list.id, (int64_t)im->dg_bytes, hex) < 0 ||
 	    store_commit(im->store, im->err, sizeof im->err) < 0) {
 		if (im->err[0] == '\0')
 			snprintf(im->err, sizeof im->err, "job store: %s", store_errmsg(im->store));
@@ -271,9 +352,13 @@ static int commit_batch(struct importer *im, int reopen)
 	return 0;
 }
 
-/* commit_batch_rows - every row of B, committing a transaction when one is due */
+/* commit_rows - every row of B, committing a transaction when one is due */
 static int commit_rows(struct importer *im, const struct pbatch *b)
 {
+	if (im->prefix < 0) {
+		prefix_mismatch(im);
+		return -1;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct prow *r = &b->row[i];
 		if (commit_row(im, b, r) < 0)
@@ -337,6 +422,69 @@ static int read_sample(struct importer *im, struct sample **out, size_t *n, int 
 	return rc < 0 ? -1 : 0;
 }
 
+/* joined_position - the 1-based field number of a cell naming an email column (or the
+ * --column name) inside a header's last field, which holds every field past the last one kept
+ * joined with their delimiters; 0 when none does */
+static long joined_position(const char *joined, char delim, const char *column)
+{
+	char cell[256];
+	size_t len = 0;
+	long field = CSV_MAX_FIELDS;
+
+	if (delim == '\0')
+		return 0;
+	for (const char *p = joined;; p++) {
+		if (*p == delim || *p == '\0') {
+			cell[len] = '\0';
+			if (column ? strcasecmp(cell, column) == 0 : columns_is_header_name(cell))
+				return field;
+			if (*p == '\0')
+				return 0;
+			field++;
+			len = 0;
+		} else if (len + 1 < sizeof cell) {
+			cell[len++] = *p;
+		}
+	}
+}
+
+/* too_wide - refuse a list whose address column lies past the CSV_MAX_FIELDS fields a row is
+ * read into (the rest of a wider row is kept joined in its last field): every row would be
+ * no_address or a syntax error. COL is the column found (0-based), -1 when none was. */
+static int too_wide(struct importer *im, const struct sample *smp, size_t n, int col)
+{
+	const struct sample *head = NULL;
+	long at = 0;
+	int wide = 0;
+	const char *c = im->opts->column;
+
+	for (size_t i = 0; i < n; i++) {
+		if (smp[i].flags & CSV_TOO_MANY_FIELDS)
+			wide = 1;
+		if (head == NULL && !(smp[i].view.nfields == 1 && smp[i].len[0] == 0))
+			head = &smp[i];
+	}
+	if (c != NULL && isdigit((unsigned char)c[0]) && atol(c) > CSV_MAX_FIELDS)
+		at = atol(c);
+	else if (!wide || head == NULL)
+		return 0;
+	else if (col == CSV_MAX_FIELDS - 1 && c != NULL && isdigit((unsigned char)c[0]))
+		at = atol(c);
+	else if (col < 0 || col == CSV_MAX_FIELDS - 1)
+		at = joined_position(head->view.field[head->view.nfields - 1], csv_delimiter(im->csv),
+		                     c != NULL && !isdigit((unsigned char)c[0]) ? c : NULL);
+	if (at == 0)
+		return 0;
+	snprintf(im->err, sizeof im->err,
+	         "%s:%llu: the address column is field %ld, past the %d fields a row is read into "
+	         "(the rest of a wider row is kept joined in its last field), so no row would have "
+	         "its address: move the address column among the first %d (e.g. cut -d, -f1-%d,%ld "
+	         "for a list without quoted commas) and import again", im->name,
+	         (unsigned long long)(head ? head->line : 1), at, CSV_MAX_FIELDS, CSV_MAX_FIELDS - 1,
+	         CSV_MAX_FIELDS - 2, at);
+	return -1;
+}
+
 /* set_layout - decide header and email column from the sample; on resume, check it agrees */
 static int set_layout(struct importer *im, struct sample *smp, size_t n)
 {
@@ -353,6 +501,8 @@ static int set_layout(struct importer *im, struct sample *smp, size_t n)
 			views[nrec++] = smp[i].view;
 	rc = columns_detect(views, nrec, im->opts->column, &g, im->err, sizeof im->err);
 	free(views);
+	if (too_wide(im, smp, n, rc < 0 ? -1 : g.email_col) < 0)
+		return -1;
 	if (rc < 0)
 		return -1;
 
@@ -431,6 +581,7 @@ static int import_records(struct importer *im, struct sample *smp, size_t n, int
 	struct pbatch *sb = prepare_batch_new();
 	struct prepare *pp;
 
+	snapshot_stream(im); /* the sample's bytes: read, the thread not started */
 	for (size_t i = start; i < n; i++) {
 		prepare_record(&st, sb, smp[i].view.nfields, (const char *const *)smp[i].view.field,
 		               smp[i].len, smp[i].line, smp[i].flags);
@@ -454,6 +605,7 @@ static int import_records(struct importer *im, struct sample *smp, size_t n, int
 	for (;;) {
 		struct pbatch *b = prepare_next(pp);
 		int end = b->end;
+		snapshot_batch(im, b);
 		if (commit_rows(im, b) < 0) {
 			prepare_release(pp, b);
 			prepare_stop(pp);
@@ -484,14 +636,81 @@ static void print_summary(struct importer *im)
 			        (long long)im->first_line[k], IMPORT_MESSAGES_PER_KIND);
 }
 
+/* whole_file_digest - the SHA-256 of the raw bytes of PATH (one read, no decoding) */
+static int whole_file_digest(const char *path, uint64_t *len, char *hex, char *err, size_t errlen)
+{
+	struct instream *in = instream_open(path, err, errlen);
+	unsigned char d[INSTREAM_DIGEST_LEN];
+
+	if (in == NULL)
+		return -1;
+	if (instream_hash_rest(in) < 0) {
+		snprintf(err, errlen, "%s: read error while comparing it with its earlier import", path);
+		instream_close(in);
+		return -1;
+	}
+	*len = instream_digest(in, d);
+	hex_digest(d, hex);
+	instream_close(in);
+	return 0;
+}
+
+/* find_list - the list a rerun of PATH continues or repeats, by identity and content. Fills
+ * L and returns 1 for an unfinished list to resume, 2 for a finished one with the same bytes,
+ * 0 for none (a new list), -1 with err. A file's unfinished list has the file's base
+ * identity; a finished one has its content hash after it, so another file with the same path,
+ * size and mtime is a new list. Stdin (or a pipe) resumes its newest unfinished list. */
+static int find_list(struct store *s, const char *path, const char *base, int is_file,
+                     struct store_list *l, char *err, size_t errlen)
+{
+	struct store_list *v = NULL;
+	size_t n = 0, pick = SIZE_MAX, blen = strlen(base);
+	int rc = 0, hashed = 0;
+	uint64_t len = 0;
+	char hex[2 * INSTREAM_DIGEST_LEN + 1];
+
+	if (store_lists_by_prefix(s, base, &v, &n) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+		return -1;
+	}
+	for (size_t i = 0; i < n && pick == SIZE_MAX; i++) { /* newest first */
+		const char *rest = v[i].identity + blen;
+		if (is_file && *rest != '\0' && strncmp(rest, SHA_TAG, strlen(SHA_TAG)) != 0)
+			continue; /* another file whose name starts like this one's identity */
+		if (!v[i].done) {
+			pick = i;
+			rc = 1;
+		} else if (is_file && v[i].raw_sha256 == NULL) {
+			pick = i; /* imported before content hashes: size and mtime are all we have */
+			rc = 2;
+		} else if (is_file) {
+			if (!hashed && whole_file_digest(path, &len, hex, err, errlen) < 0) {
+				rc = -1;
+				break;
+			}
+			hashed = 1;
+			if ((uint64_t)v[i].raw_bytes == len && strcmp(v[i].raw_sha256, hex) == 0) {
+				pick = i;
+				rc = 2;
+			}
+		}
+	}
+	if (pick != SIZE_MAX) {
+		*l = v[pick];
+		memset(&v[pick], 0, sizeof v[pick]);
+	}
+	store_lists_free(v, n);
+	return rc;
+}
+
 enum import_status import_list(struct store *s, const char *path, const struct import_opts *o,
                                struct import_result *res, char *err, size_t errlen)
 {
 	struct importer im;
-	char identity[PATH_MAX + 128];
+	char base[PATH_MAX + 128], identity[PATH_MAX + 256];
 	struct sample *smp = NULL;
 	size_t nsmp = 0;
-	int sample_eof = 0, rc, found;
+	int sample_eof = 0, rc, found, is_file;
 	enum import_status st = IMPORT_FAILED;
 
 	memset(res, 0, sizeof *res);
@@ -504,21 +723,28 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	im.opts = o;
 	im.name = strcmp(path, "-") == 0 ? "stdin" : path;
 	im.list.email_col = -1;
+	im.prefix = 1;
 	clock_gettime(CLOCK_MONOTONIC, &im.started);
 	clock_gettime(CLOCK_MONOTONIC, &im.batch_start);
 
-	identity_of(path, identity, sizeof identity);
-	found = store_list_by_identity(s, identity, &im.list);
-	if (found < 0) {
-		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+	is_file = identity_of(path, base, sizeof base);
+	found = find_list(s, path, base, is_file, &im.list, err, errlen);
+	if (found < 0)
 		return IMPORT_FAILED;
-	}
-	if (found && im.list.done) {
-		res->status = IMPORT_ALREADY;
+	if (found == 2) {
 		res->list_id = im.list.id;
 		res->rows = im.list.rows;
+		res->status = IMPORT_ALREADY;
+		if (im.list.input_error != NULL) {
+			/* Its bytes ended early: it stays failed, and says so every time. */
+			snprintf(err, errlen,
+			         "%s: imported before, but incomplete: %s (the rows before the damage are "
+			         "in the job store; to import a whole copy, use a new job store)",
+			         im.name, im.list.input_error);
+			res->status = IMPORT_PARTIAL;
+		}
 		store_list_free(&im.list);
-		return IMPORT_ALREADY;
+		return res->status;
 	}
 
 	im.in = instream_open(path, err, errlen);
@@ -534,6 +760,15 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	if (store_begin(s, err, errlen) < 0)
 		goto out;
 	if (!found) {
+		if (is_file) {
+			snprintf(identity, sizeof identity, "%s", base);
+		} else {
+			struct timespec now;
+			/* A pipe cannot be read twice: its list is told apart by when it started. */
+			clock_gettime(CLOCK_REALTIME, &now);
+			snprintf(identity, sizeof identity, "%s%lld.%09ld:%d", base, (long long)now.tv_sec,
+			         now.tv_nsec, (int)getpid());
+		}
 		im.list.id = store_list_create(s, path, identity, (int64_t)time(NULL));
 		if (im.list.id < 0) {
 			snprintf(err, errlen, "job store: %s", store_errmsg(s));
@@ -542,10 +777,17 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 		im.list.name = strdup(path);
 		im.list.identity = strdup(identity);
 	} else {
+		unsigned char d[INSTREAM_DIGEST_LEN];
+
 		im.skip = im.list.rows;
 		res->resumed_from = im.skip;
 		free(im.list.header);
 		im.list.header = NULL;
+		snprintf(im.resume_what, sizeof im.resume_what, "list %lld, %lld rows saved",
+		         (long long)im.list.id, (long long)im.list.rows);
+		if (im.list.raw_bytes > 0 && unhex_digest(im.list.raw_sha256, d) == 0)
+			instream_expect_prefix(im.in, (uint64_t)im.list.raw_bytes, d);
+		im.prefix = instream_prefix_state(im.in);
 	}
 
 	if (read_sample(&im, &smp, &nsmp, &sample_eof) < 0) {
@@ -573,7 +815,9 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	}
 	res->seconds = elapsed(&im.started);
 	if (rc == 2) {
-		if (commit_batch(&im, 0) < 0 || store_begin(s, err, errlen) < 0 ||
+		if (im.prefix == 0)
+			store_rollback(s); /* nothing of this run may stay before the input is checked */
+		if ((im.prefix != 0 && commit_batch(&im, 0) < 0) || store_begin(s, err, errlen) < 0 ||
 		    store_list_add_secs(s, im.list.id, res->seconds) < 0 ||
 		    store_commit(s, err, errlen) < 0) {
 			snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
@@ -599,8 +843,21 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 		st = IMPORT_FAILED;
 		goto out;
 	}
+	/* The list's bytes, all of them: a rerun knows the file by them. Decoding may have stopped
+	 * at damage before the end of a file: hash the rest without decoding it. */
+	if (st == IMPORT_PARTIAL && instream_raw_size(im.in) > 0)
+		instream_hash_rest(im.in);
+	snapshot_stream(&im);
+	if (im.prefix == 0)
+		im.prefix = -1; /* the input ended before the bytes the interrupted import read */
+	if (is_file && im.prefix > 0) {
+		char hex[2 * INSTREAM_DIGEST_LEN + 1];
+		hex_digest(im.dg, hex);
+		snprintf(identity, sizeof identity, "%s%s%s", base, SHA_TAG, hex);
+	}
 	if (store_list_finish(s, im.list.id, (int64_t)time(NULL), res->seconds,
 	                      st == IMPORT_PARTIAL ? im.err : NULL) < 0 ||
+	    (is_file && im.prefix > 0 && store_list_set_identity(s, im.list.id, identity) < 0) ||
 	    commit_batch(&im, 0) < 0) {
 		snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
 		st = IMPORT_FAILED;

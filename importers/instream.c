@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "importers/instream.h"
@@ -50,6 +51,13 @@ struct instream {
 	uint64_t raw_size;      /* size of a regular file (from its start offset), else 0 */
 	z_stream z;             /* gzip: next_in/avail_in point into inbuf */
 	int z_ready;            /* inflateInit2 succeeded: inflateEnd is due */
+	EVP_MD_CTX *md;         /* SHA-256 of the raw bytes read */
+	uint64_t hashed;        /* raw bytes hashed so far */
+	int opening;            /* inside instream_open: bytes read are hashed later */
+	size_t unhashed_open;   /* bytes read by instream_open, at the start of inbuf */
+	uint64_t expect_len;    /* instream_expect_prefix: bytes to compare */
+	unsigned char expect[INSTREAM_DIGEST_LEN];
+	int prefix_state;       /* see instream_prefix_state */
 	char err[INSTREAM_ERR_SIZE]; /* the kept error (state INSTREAM_FAILED) */
 };
 
@@ -90,8 +98,50 @@ static ssize_t instream_sysread(int fd, void *buf, size_t n)
 	return got;
 }
 
+/* instream_hash - P[0..N) are the next raw bytes read: into the digest, checking the expected
+ * prefix when they reach its end */
+static void instream_hash(struct instream *in, const unsigned char *p, size_t n)
+{
+	if (in->prefix_state == 0 && in->hashed + n >= in->expect_len) {
+		size_t k = (size_t)(in->expect_len - in->hashed);
+		unsigned char got[INSTREAM_DIGEST_LEN];
+
+		EVP_DigestUpdate(in->md, p, k);
+		in->hashed += k;
+		p += k;
+		n -= k;
+		instream_digest(in, got);
+		in->prefix_state = memcmp(got, in->expect, sizeof got) == 0 ? 1 : -1;
+	}
+	if (n > 0)
+		EVP_DigestUpdate(in->md, p, n);
+	in->hashed += n;
+}
+
+/* instream_raw_end - read(2) found the end: an expected prefix not reached differs */
+static void instream_raw_end(struct instream *in)
+{
+	in->raw_eof = 1;
+	if (in->prefix_state == 0)
+		in->prefix_state = -1;
+}
+
+/* instream_hash_open - hash the bytes instream_open read (still at the start of inbuf) */
+static void instream_hash_open(struct instream *in)
+{
+	size_t n = in->unhashed_open;
+
+	in->unhashed_open = 0;
+	if (n > 0)
+		instream_hash(in, in->inbuf, n);
+	if (in->raw_eof && in->prefix_state == 0)
+		in->prefix_state = -1;
+}
+
 /* instream_fill - read more raw bytes after the kept ones (keep bytes at the start of inbuf
- * have already been moved there); returns bytes read, 0 at the end, -1 with the error kept */
+ * have already been moved there); returns bytes read, 0 at the end, -1 with the error kept.
+ * While opening, the bytes are hashed later (instream_hash_open): a prefix to expect may still
+ * be set. */
 static ssize_t instream_fill(struct instream *in, size_t keep)
 {
 	ssize_t got;
@@ -103,9 +153,16 @@ static ssize_t instream_fill(struct instream *in, size_t keep)
 		instream_fail(in, "%s: read error: %s", in->name, strerror(errno));
 		return -1;
 	}
-	if (got == 0)
-		in->raw_eof = 1;
 	in->raw_read += (uint64_t)got;
+	if (in->opening) {
+		in->unhashed_open += (size_t)got;
+		if (got == 0)
+			in->raw_eof = 1;
+	} else if (got > 0) {
+		instream_hash(in, in->inbuf + keep, (size_t)got);
+	} else {
+		instream_raw_end(in);
+	}
 	return got;
 }
 
@@ -145,6 +202,13 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 	}
 	in->fd = fd;
 	in->own_fd = fd != STDIN_FILENO;
+	in->opening = 1;
+	in->prefix_state = 1;
+	in->md = EVP_MD_CTX_new();
+	if (in->md == NULL || EVP_DigestInit_ex(in->md, EVP_sha256(), NULL) != 1) {
+		instream_seterr(err, errlen, "%s: cannot start SHA-256", in->name);
+		goto fail;
+	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		/* stdin may be a file someone already read into: count from where we start */
 		off_t at = lseek(fd, 0, SEEK_CUR);
@@ -179,6 +243,7 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 	} else {
 		in->state = INSTREAM_PLAIN;
 	}
+	in->opening = 0;
 	return in;
 
 fail:
@@ -216,8 +281,10 @@ static ssize_t instream_plain_read(struct instream *in, void *buf, size_t n)
 		return -1;
 	}
 	if (got == 0) {
-		in->raw_eof = 1;
+		instream_raw_end(in);
 		in->state = INSTREAM_DONE;
+	} else {
+		instream_hash(in, buf, (size_t)got);
 	}
 	in->raw_read += (uint64_t)got;
 	return got;
@@ -349,6 +416,8 @@ ssize_t instream_read(struct instream *in, void *buf, size_t n, char *err, size_
 
 	if (n > SSIZE_MAX)
 		n = SSIZE_MAX;
+	if (in->unhashed_open > 0 || (in->raw_eof && in->prefix_state == 0))
+		instream_hash_open(in);
 	switch (in->state) {
 	case INSTREAM_DONE:
 		return 0;
@@ -387,10 +456,64 @@ uint64_t instream_raw_size(const struct instream *in)
 	return in->raw_size;
 }
 
+uint64_t instream_digest(struct instream *in, unsigned char out[INSTREAM_DIGEST_LEN])
+{
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	unsigned int len = 0;
+
+	if (in->unhashed_open > 0)
+		instream_hash_open(in);
+	if (copy == NULL || EVP_MD_CTX_copy_ex(copy, in->md) != 1 ||
+	    EVP_DigestFinal_ex(copy, out, &len) != 1 || len != INSTREAM_DIGEST_LEN) {
+		fprintf(stderr, "mailsift: internal error: SHA-256 failed\n");
+		abort();
+	}
+	EVP_MD_CTX_free(copy);
+	return in->hashed;
+}
+
+void instream_expect_prefix(struct instream *in, uint64_t len,
+                            const unsigned char digest[INSTREAM_DIGEST_LEN])
+{
+	if (in->hashed > 0) {
+		fprintf(stderr, "mailsift: internal error: instream_expect_prefix after a read\n");
+		abort();
+	}
+	in->expect_len = len;
+	memcpy(in->expect, digest, INSTREAM_DIGEST_LEN);
+	in->prefix_state = len == 0 ? 1 : 0;
+}
+
+int instream_prefix_state(const struct instream *in)
+{
+	return in->prefix_state;
+}
+
+int instream_hash_rest(struct instream *in)
+{
+	if (in->unhashed_open > 0)
+		instream_hash_open(in);
+	if (in->state == INSTREAM_PLAIN || in->state == INSTREAM_DONE) {
+		in->inpos = in->inlen = 0; /* plain: buffered bytes are hashed already */
+	} else {
+		in->z.avail_in = 0; /* gzip: so is what zlib did not take */
+		in->z.next_in = in->inbuf;
+	}
+	for (;;) {
+		ssize_t got = instream_fill(in, 0);
+
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return 0;
+	}
+}
+
 void instream_close(struct instream *in)
 {
 	if (in == NULL)
 		return;
+	EVP_MD_CTX_free(in->md);
 	if (in->z_ready)
 		inflateEnd(&in->z);
 	if (in->own_fd)

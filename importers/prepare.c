@@ -236,6 +236,8 @@ static void *prepare_main(void *arg)
 			prepare_record(p->st, b, rec.nfields, rec.field, rec.len, rec.line, rec.flags);
 		}
 		b->raw_offset = p->st->in ? instream_raw_offset(p->st->in) : 0;
+		b->raw_hashed = p->st->in ? instream_digest(p->st->in, b->digest) : 0;
+		b->prefix = p->st->in ? instream_prefix_state(p->st->in) : 1;
 		put_full(p, b);
 	}
 	return NULL;

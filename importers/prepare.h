@@ -51,6 +51,9 @@ struct pbatch {
 	size_t used, cap;
 	int end;               /* 0 more follow; 1 input ended; -1 input error (err) */
 	uint64_t raw_offset;   /* input bytes consumed when the batch was full (for progress) */
+	uint64_t raw_hashed;   /* raw input bytes read when the batch was full: they hold its rows */
+	unsigned char digest[INSTREAM_DIGEST_LEN]; /* their SHA-256 */
+	int prefix;            /* instream_prefix_state then */
 	char err[512];
 };
 
@@ -60,7 +63,7 @@ struct prepare_state {
 	int email_col;         /* -1: none */
 	int64_t row_no;        /* data rows numbered so far */
 	int64_t skip;          /* rows an earlier run committed */
-	const struct instream *in; /* the stream under the CSV reader (progress), or NULL */
+	struct instream *in;   /* the stream under the CSV reader (progress, digest), or NULL */
 };
 
 /* prepare_record - one record into B (the caller's thread; used for the sampled records) */

@@ -50,13 +50,17 @@ enum stmt_id {
 	ST_CATCH_ALL_SET,
 	ST_DNS_GET,
 	ST_DNS_SET,
+	ST_LIST_SET_DIGEST,
+	ST_LIST_SET_IDENTITY,
+	ST_LISTS_BY_PREFIX,
 	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_BY_IDENTITY] =
 		"SELECT id, name, identity, state = 'done', has_header, header, email_col, delimiter,"
-		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs"
+		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs,"
+		" raw_bytes, raw_sha256"
 		" FROM lists WHERE identity = ?1",
 	[ST_LIST_CREATE] = "INSERT INTO lists(name, identity, started_at) VALUES (?1, ?2, ?3)",
 	[ST_LIST_SET_LAYOUT] =
@@ -71,7 +75,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_ADD_SECS] = "UPDATE lists SET import_secs = import_secs + ?2 WHERE id = ?1",
 	[ST_LISTS] =
 		"SELECT id, name, identity, state = 'done', has_header, header, email_col, delimiter,"
-		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs"
+		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs,"
+		" raw_bytes, raw_sha256"
 		" FROM lists ORDER BY id",
 	/* Dedupe: the address stored under hash value ?1, if any. */
 	[ST_ADDR_FIND] = "SELECT id, key, seen_list, seen_line FROM addresses WHERE key_hash = ?1",
@@ -82,13 +87,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_ADDR_CLAIM] = "UPDATE addresses SET seen_list = ?2, seen_line = ?3 WHERE id = ?1",
 	[ST_ROW_ADD] =
-		"INSERT INTO rows(id, list_id, row_no, line, record, address_id, dup_of, problem)"
-		" VALUES ((?1 << 40) | ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO rows(id, list_id, row_no, line, record, address_id, dup_of, problem, detail)"
+		" VALUES ((?1 << 40) | ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_PROBLEM_ADD] = "INSERT INTO problems(list_id, line, kind, message) VALUES (?1, ?2, ?3, ?4)",
 	[ST_ROWS_OF_LIST] =
 		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL,"
 		" coalesce(a.address, a.key),"
-		" a.status, a.reason, a.detail, a.enhanced_code, a.smtp_message, a.mx_host,"
+		" a.status, a.reason, coalesce(r.detail, a.detail), a.enhanced_code, a.smtp_message, a.mx_host,"
 		" a.suggestion, a.smtp_code, a.flags, a.checked_at"
 		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
 		" WHERE r.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff ORDER BY r.id",
@@ -115,6 +120,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO domains(name, dns_status, mx, dns_checked_at) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT(name) DO UPDATE SET dns_status = excluded.dns_status, mx = excluded.mx,"
 		" dns_checked_at = excluded.dns_checked_at",
+	[ST_LIST_SET_DIGEST] = "UPDATE lists SET raw_bytes = ?2, raw_sha256 = ?3 WHERE id = ?1",
+	[ST_LIST_SET_IDENTITY] = "UPDATE lists SET identity = ?2 WHERE id = ?1",
+	/* The lists of one input: a handful of rows, scanned (no index on a prefix). */
+	[ST_LISTS_BY_PREFIX] =
+		"SELECT id, name, identity, state = 'done', has_header, header, email_col, delimiter,"
+		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs,"
+		" raw_bytes, raw_sha256"
+		" FROM lists WHERE substr(identity, 1, length(?1)) = ?1 ORDER BY id DESC",
 	[ST_PROBLEM_COUNTS] =
 		"SELECT kind, count(*), min(line) FROM problems WHERE list_id = ?1 GROUP BY kind"
 		" ORDER BY kind",
@@ -404,6 +417,7 @@ void store_list_free(struct store_list *l)
 	free(l->identity);
 	free(l->header);
 	free(l->input_error);
+	free(l->raw_sha256);
 	memset(l, 0, sizeof *l);
 }
 
@@ -429,6 +443,8 @@ static void list_from_row(sqlite3_stmt *st, struct store_list *l)
 	l->started_at = sqlite3_column_int64(st, 13);
 	l->finished_at = sqlite3_column_int64(st, 14);
 	l->import_secs = sqlite3_column_double(st, 15);
+	l->raw_bytes = sqlite3_column_int64(st, 16);
+	l->raw_sha256 = column_strdup(st, 17, NULL);
 }
 
 int store_list_by_identity(struct store *s, const char *identity, struct store_list *l)
@@ -527,6 +543,56 @@ int store_list_fix_dups(struct store *s, int64_t list_id)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_list_set_digest(struct store *s, int64_t list_id, int64_t raw_bytes,
+                          const char *sha256_hex)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_SET_DIGEST);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, raw_bytes);
+	bind_text(st, 3, sha256_hex);
+	return step_done(s, st);
+}
+
+int store_list_set_identity(struct store *s, int64_t list_id, const char *identity)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_SET_IDENTITY);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	bind_text(st, 2, identity);
+	return step_done(s, st);
+}
+
+int store_lists_by_prefix(struct store *s, const char *prefix, struct store_list **out,
+                          size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LISTS_BY_PREFIX);
+	struct store_list *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+
+	bind_text(st, 1, prefix);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4;
+			v = realloc(v, cap * sizeof *v);
+			if (v == NULL)
+				abort();
+		}
+		list_from_row(st, &v[len++]);
+	}
+	sqlite3_reset(st);
+	*out = v;
+	*n = len;
+	if (rc != SQLITE_DONE) {
+		store_lists_free(v, len);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
 }
 
 int store_lists(struct store *s, struct store_list **out, size_t *n)
@@ -683,6 +749,7 @@ int store_row_add(struct store *s, const struct store_row_in *row)
 	if (dup_of > 0)
 		sqlite3_bind_int64(st, 6, dup_of);
 	bind_text(st, 7, row->problem);
+	bind_text(st, 8, row->detail);
 	return step_done(s, st);
 }
 

@@ -41,7 +41,7 @@ const char *store_errmsg(const struct store *s);
 struct store_list {
 	int64_t id;
 	char *name;            /* path as given */
-	char *identity;        /* realpath:size:mtime */
+	char *identity;        /* file:realpath:size:mtime[:sha256:HEX once done] or stream:... */
 	int done;              /* import finished (state 'done') */
 	int has_header;
 	char *header;          /* canonical CSV of the header record, or NULL */
@@ -55,6 +55,8 @@ struct store_list {
 	char *input_error;     /* NULL or why reading stopped early */
 	int64_t started_at, finished_at;
 	double import_secs;
+	int64_t raw_bytes;     /* input bytes (as read: compressed for gzip) raw_sha256 covers */
+	char *raw_sha256;      /* hex SHA-256 of them, or NULL (imported before migration 004) */
 };
 
 /* store_list_free - free the strings of L (not L itself) */
@@ -84,6 +86,19 @@ int store_list_add_secs(struct store *s, int64_t list_id, double secs);
  * resumed import, when a later list may have moved the per-address dedupe marks) */
 int store_list_fix_dups(struct store *s, int64_t list_id);
 
+/* store_list_set_digest - the input's first RAW_BYTES bytes hash to SHA256_HEX (inside the
+ * batch that commits the rows read from them) */
+int store_list_set_digest(struct store *s, int64_t list_id, int64_t raw_bytes,
+                          const char *sha256_hex);
+
+/* store_list_set_identity - a finished list's identity (with its content hash) */
+int store_list_set_identity(struct store *s, int64_t list_id, const char *identity);
+
+/* store_lists_by_prefix - the lists whose identity starts with PREFIX, newest first; *out is
+ * malloc'd, free with store_lists_free */
+int store_lists_by_prefix(struct store *s, const char *prefix, struct store_list **out,
+                          size_t *n);
+
 /* store_lists - every list in id order; *out is malloc'd, free with store_lists_free */
 int store_lists(struct store *s, struct store_list **out, size_t *n);
 void store_lists_free(struct store_list *v, size_t n);
@@ -108,6 +123,7 @@ struct store_row_in {
 	const char *record;     /* canonical CSV of the fields, NULL when too long */
 	size_t record_len;
 	const char *problem;    /* no_address | row_too_long | NULL */
+	const char *detail;     /* the export's detail for a row without address, or NULL */
 	const struct store_addr_in *addr; /* NULL: the row holds no address */
 };
 

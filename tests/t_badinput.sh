@@ -26,6 +26,7 @@ check_contains "10MB line: message names file and line" long.err "long.csv:3: ro
 check_contains "10MB line: row exported as invalid/row_too_long" long-out/invalid.csv "invalid,row_too_long"
 check_contains "10MB line: row before kept" long-out/unknown.csv "before@example.com"
 check_contains "10MB line: row after kept" long-out/unknown.csv "after@example.com"
+check_contains "10MB line: exported row says its line" long-out/invalid.csv "invalid,row_too_long,line 3: row longer than 1 MiB,"
 case "$MAILSIFT_BUILD" in
 *asan*) ;; # sanitizer shadow memory makes RSS meaningless there
 *) rss=$(cat rss); check "10MB line: peak RSS under 64 MiB (was ${rss} KiB)" test "$rss" -lt 65536 ;;
@@ -46,6 +47,49 @@ check "truncated gzip: rows before the damage exported ($kept)" test "$kept" -gt
 check_contains "truncated gzip: report keeps the input error" cut-out/report.json '"input_error": "cut.csv.gz'
 first=$(sed -n 2p cut-out/unknown.csv | cut -d, -f1)
 check_eq "truncated gzip: first row is the file's first row" "$first" "user1@example.com"
+check_contains "truncated gzip: report says the list is incomplete" cut-out/report.json '"complete": false'
+# Every rerun says why and fails; nothing is imported twice; the export warns.
+for n in 1 2; do
+	"$MAILSIFT" clean cut.csv.gz -o cut-out --quiet --syntax-only 2> cut-again.err
+	check_eq "truncated gzip, rerun $n: exit status 1" "$?" 1
+	check_contains "truncated gzip, rerun $n: says it is incomplete and why" cut-again.err "incomplete: cut.csv.gz: gzip data truncated"
+	check_contains "truncated gzip, rerun $n: export warns" cut-again.err "warning: cut.csv.gz is incomplete"
+done
+check_eq "truncated gzip: one list, rows stored once" \
+	"$(sqlite3 cut-out/mailsift.db 'SELECT count(*), sum(rows) FROM lists')" "1|$kept"
+check_contains "truncated gzip: report after the reruns still incomplete" cut-out/report.json '"complete": false'
+"$MAILSIFT" export --db cut-out/mailsift.db -o cut-exp 2> cut-exp.err
+check_contains "truncated gzip: export warns on stderr" cut-exp.err "warning: cut.csv.gz is incomplete (its input ended early"
+
+# --- a list replaced by another of the same size and mtime: not "already imported"
+printf 'email\nsame1@example.com\n' > same.csv
+touch -d '2024-01-02 03:04:05' same.csv
+"$MAILSIFT" import same.csv --db same.db --quiet
+printf 'email\nsame2@example.com\n' > same.csv
+touch -d '2024-01-02 03:04:05' same.csv
+"$MAILSIFT" import same.csv --db same.db 2> same.err
+check_eq "replaced file, same size and mtime: exit status" "$?" 0
+check_contains "replaced file, same size and mtime: imported, not skipped" same.err "same.csv: imported, 1 rows"
+"$MAILSIFT" import same.csv --db same.db 2> same2.err
+check_contains "replaced file: a rerun of the same content is skipped" same2.err "same.csv: already imported"
+check_eq "replaced file: two lists, each address once" \
+	"$(sqlite3 same.db 'SELECT count(*) FROM lists; SELECT group_concat(key) FROM (SELECT key FROM addresses ORDER BY key)')" \
+	"2
+same1@example.com,same2@example.com"
+
+# --- the address column past the 4,096 fields a row is read into: refused with the reason
+awk 'BEGIN { for (r = 0; r <= 3; r++) { line = ""
+	for (c = 1; c <= 5000; c++) {
+		if (c == 4500) v = (r == 0 ? "email" : "wide" r "@example.com"); else v = (r == 0 ? "c" c : "v" c)
+		line = line (c > 1 ? "," : "") v }
+	print line } }' > wide.csv
+for how in "" "--column 4500" "--column email"; do
+	# shellcheck disable=SC2086
+	"$MAILSIFT" import wide.csv --db "wide$(echo "$how" | tr -dc a-z0-9).db" $how 2> wide.err
+	check_eq "address column past field 4096 ($how): exit status 1" "$?" 1
+	check_contains "address column past field 4096 ($how): says where and why" wide.err \
+		"wide.csv:1: the address column is field 4500, past the 4096 fields"
+done
 
 # --- corrupt gzip: bytes overwritten in the middle
 cp full.csv.gz bad.csv.gz

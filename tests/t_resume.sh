@@ -75,3 +75,41 @@ fi
 check_eq "rerun after SIGINT" "$?" 0
 "$MAILSIFT" export --db int.db -o int-out --quiet
 check "export after SIGINT equals reference" cmp -s ref-out/unknown.csv int-out/unknown.csv
+
+# stdin: a piped import killed mid-way, then the same pipe again, finishes that list (one list,
+# every row once); a different stream is refused and leaves the interrupted list as it was.
+mkfifo pipe.fifo
+cat big.csv > pipe.fifo &
+catpid=$!
+MAILSIFT_IMPORT_BATCH_ROWS=20000 "$MAILSIFT" import - --db pipe.db --quiet < pipe.fifo 2> pipe.err &
+pid=$!
+tries=0
+while [ $tries -lt 600 ] && kill -0 "$pid" 2>/dev/null; do
+	now=$(committed_rows pipe.db)
+	[ -n "$now" ] && [ "$now" -gt 0 ] && break
+	sleep 0.05
+	tries=$((tries + 1))
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+wait "$catpid" 2>/dev/null # ends with SIGPIPE
+saved=$(committed_rows pipe.db)
+check "stdin: SIGKILL landed mid-import ($saved rows saved)" test -n "$saved" -a "${saved:-0}" -gt 0 -a "${saved:-0}" -lt $ROWS
+sed '2s/^User1@/Other1@/' big.csv | "$MAILSIFT" import - --db pipe.db 2> pipe-other.err
+check_eq "stdin: another stream is refused" "$?" 1
+check_contains "stdin: the refusal says how to start over" pipe-other.err "not the input whose import was interrupted"
+check_contains "stdin: the refusal names a new job store" pipe-other.err "--db NEW.db"
+check_eq "stdin: the interrupted list is untouched" "$(sqlite3 pipe.db "SELECT count(*), sum(rows) FROM lists WHERE state = 'importing'")" "1|$saved"
+cat big.csv | "$MAILSIFT" import - --db pipe.db 2> pipe-rerun.err
+check_eq "stdin: the same stream again finishes the list" "$?" 0
+check_contains "stdin: it says it resumed" pipe-rerun.err "resumed"
+check_eq "stdin: one list, every row once" \
+	"$(sqlite3 pipe.db "SELECT count(*), sum(rows), sum(state = 'done') FROM lists; SELECT count(*), count(DISTINCT row_no) FROM rows")" \
+	"1|$ROWS|1
+$ROWS|$ROWS"
+"$MAILSIFT" export --db pipe.db -o pipe-out --quiet
+same=1
+for f in ref-out/*.csv; do
+	cmp -s "$f" "pipe-out/$(basename "$f")" || { same=0; echo "  $(basename "$f") differs"; }
+done
+check "stdin: export after SIGKILL and rerun equals the uninterrupted import's" test $same = 1
