@@ -424,11 +424,11 @@ static void warn_incomplete_lists(struct store *s, const int64_t *ids, int nids)
 	store_lists_free(v, n);
 }
 
-static int export_lists(struct store *s, const char *outdir, int gzip, const int64_t *ids,
-                        int nids, int quiet)
+static int export_lists(struct store *s, const char *db, const char *outdir, int gzip,
+                        const int64_t *ids, int nids, int quiet)
 {
 	struct export_opts o = {.outdir = outdir, .gzip = gzip, .list_ids = ids,
-	                        .nlists = (size_t)nids, .messages = stderr};
+	                        .nlists = (size_t)nids, .messages = stderr, .store_path = db};
 	struct export_result r;
 	char err[1024] = "";
 
@@ -585,7 +585,7 @@ int cli_export(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	rc = export_lists(s, outdir, gzip, nnames ? ids : NULL, nnames, quiet);
+	rc = export_lists(s, db, outdir, gzip, nnames ? ids : NULL, nnames, quiet);
 	store_close(s);
 	return rc;
 }
@@ -760,7 +760,7 @@ int cli_clean(int argc, char **argv)
 	}
 	rc2 = syntax_only ? EXIT_DONE : run_job_store(s, &run, quiet);
 	if (rc2 == EXIT_DONE)
-		rc2 = export_lists(s, outdir, gzip, ids, nids, quiet);
+		rc2 = export_lists(s, db, outdir, gzip, ids, nids, quiet);
 	store_close(s);
 	return rc != EXIT_DONE ? rc : rc2;
 }

@@ -4,12 +4,15 @@
 #include "exporters/export.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,15 +33,26 @@ static const char *const annotation_names[] = {
 	"mailsift_duplicate_of_line",
 };
 
-/* One output file, written to a temporary name and renamed when complete. */
+#define TMP_MARK ".mailsift-tmp-" /* temporaries: "." FINAL TMP_MARK + TMP_RANDOM letters */
+#define TMP_RANDOM 12                /* random letters and digits: 71 bits, not guessable */
+#define TMP_TRIES 16                 /* names tried before giving up (EEXIST) */
+#define EXPORT_FILE_MODE 0644        /* before the umask (README): readable like other output */
+
+/* One output file, written to a temporary name in its folder and renamed when the whole set
+ * is written. */
 struct outfile {
-	char final[PATH_MAX];
-	char tmp[PATH_MAX];
+	int dirfd;          /* its folder (borrowed) */
+	char shown[PATH_MAX]; /* the folder as the user sees it, for messages */
+	char final[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1];
+	int fd;             /* the temporary file, -1 when closed */
+	int exists;         /* the temporary is on disk */
 	FILE *f;
 	gzFile gz;
 	char *buf;          /* OUT_BUFFER bytes */
 	size_t used;
 	int64_t rows;
+	int64_t bytes;      /* size when finished */
 	int failed;         /* a write failed: errno saved */
 	int err_no;
 };
@@ -47,6 +61,9 @@ struct outfile {
 struct fileset {
 	struct outfile file[FILE_COUNT];
 	int64_t width;       /* input columns written per row */
+	int dirfd;           /* its folder; OUTDIR's descriptor is not owned */
+	int created;         /* the subfolder was made by this export */
+	char name[256];      /* subfolder name, "" = OUTDIR */
 };
 
 struct exporter {
@@ -58,10 +75,92 @@ struct exporter {
 	size_t line_cap, line_len;
 };
 
+/* random_letters - N unpredictable letters and digits (getrandom) into OUT */
+static void random_letters(char *out, size_t n)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char r[64];
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = getrandom(r + got, n - got, 0);
+		if (k < 0 && errno != EINTR)
+			abort(); /* the kernel's random source cannot fail after boot */
+		if (k > 0)
+			got += (size_t)k;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = abc[r[i] % (sizeof abc - 1)];
+	out[n] = '\0';
+}
+
+/* is_our_temporary - NAME is "." FINAL TMP_MARK + TMP_RANDOM letters, FINAL one of our names */
+static int is_our_temporary(const char *name)
+{
+	static const char *const finals[] = {"valid", "invalid", "risky", "catch_all", "unknown",
+	                                     "duplicates"};
+	size_t n = strlen(name), m = strlen(TMP_MARK), k;
+	const char *mark;
+
+	if (name[0] != '.' || n < 1 + m + TMP_RANDOM)
+		return 0;
+	mark = name + n - TMP_RANDOM - m;
+	if (memcmp(mark, TMP_MARK, m) != 0)
+		return 0;
+	for (size_t i = 0; i < TMP_RANDOM; i++)
+		if (!isalnum((unsigned char)mark[m + i]))
+			return 0;
+	k = (size_t)(mark - (name + 1));
+	if (k == strlen("report.json") && memcmp(name + 1, "report.json", k) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
+		size_t f = strlen(finals[i]);
+		if (k >= f && memcmp(name + 1, finals[i], f) == 0 &&
+		    (k - f == 4 || k - f == 7) && memcmp(name + 1 + f, ".csv.gz", k - f) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* sweep_dir - remove the temporaries a killed export left in DIRFD (never following links) */
+static void sweep_dir(int dirfd, int subfolders)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	struct stat st;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			/* a list's subfolder (ID-NAME) */
+			if (subfolders && isdigit((unsigned char)e->d_name[0]) && strchr(e->d_name, '-')) {
+				int sub = openat(dirfd, e->d_name,
+				                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub >= 0) {
+					sweep_dir(sub, 0);
+					close(sub);
+				}
+			}
+		} else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && is_our_temporary(e->d_name)) {
+			unlinkat(dirfd, e->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
 static int out_flush(struct outfile *of)
 {
 	if (of->used == 0 || of->failed)
 		return of->failed ? -1 : 0;
+	errno = 0;
 	if (of->gz) {
 		if (gzwrite(of->gz, of->buf, (unsigned)of->used) != (int)of->used) {
 			of->failed = 1;
@@ -69,7 +168,7 @@ static int out_flush(struct outfile *of)
 		}
 	} else if (fwrite(of->buf, 1, of->used, of->f) != of->used) {
 		of->failed = 1;
-		of->err_no = errno;
+		of->err_no = errno ? errno : EIO;
 	}
 	of->used = 0;
 	return of->failed ? -1 : 0;
@@ -89,74 +188,117 @@ static void out_write(struct outfile *of, const char *p, size_t n)
 	}
 }
 
-static int out_open(struct outfile *of, const char *dir, const char *base, int gzip, char *err,
-                    size_t errlen)
+/* out_open - a new temporary for FINAL in DIRFD: an unpredictable name, created exclusively,
+ * never through a link */
+static int out_open(struct outfile *of, int dirfd, const char *shown, const char *final,
+                    int gzip, char *err, size_t errlen)
 {
-	int fd;
+	int dup_fd;
 
 	memset(of, 0, sizeof *of);
-	if (snprintf(of->final, sizeof of->final, "%s/%s.csv%s", dir, base, gzip ? ".gz" : "") >=
-	            (int)sizeof of->final ||
-	    snprintf(of->tmp, sizeof of->tmp, "%s/.%s.csv%s.tmp-%d", dir, base, gzip ? ".gz" : "",
-	             (int)getpid()) >= (int)sizeof of->tmp) {
-		snprintf(err, errlen, "%s: path too long", dir);
+	of->fd = -1;
+	of->dirfd = dirfd;
+	snprintf(of->shown, sizeof of->shown, "%s", shown);
+	snprintf(of->final, sizeof of->final, "%s", final);
+	for (int t = 0; t < TMP_TRIES && of->fd < 0; t++) {
+		char r[TMP_RANDOM + 1];
+		random_letters(r, TMP_RANDOM);
+		snprintf(of->tmp, sizeof of->tmp, ".%s%s%s", final, TMP_MARK, r);
+		of->fd = openat(dirfd, of->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		                EXPORT_FILE_MODE);
+		if (of->fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (of->fd < 0) {
+		snprintf(err, errlen, "%s/%s: %s", shown, of->tmp, strerror(errno));
 		return -1;
 	}
-	fd = open(of->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", of->tmp, strerror(errno));
-		return -1;
+	of->exists = 1;
+	dup_fd = fcntl(of->fd, F_DUPFD_CLOEXEC, 0); /* stdio / zlib close theirs; we keep ours */
+	if (dup_fd >= 0) {
+		if (gzip)
+			of->gz = gzdopen(dup_fd, GZIP_MODE);
+		else
+			of->f = fdopen(dup_fd, "w");
 	}
-	if (gzip)
-		of->gz = gzdopen(fd, GZIP_MODE);
-	else
-		of->f = fdopen(fd, "w");
 	of->buf = malloc(OUT_BUFFER);
 	if ((gzip ? (void *)of->gz : (void *)of->f) == NULL || of->buf == NULL) {
-		snprintf(err, errlen, "%s: cannot open for writing", of->tmp);
-		close(fd);
+		snprintf(err, errlen, "%s/%s: cannot open for writing", shown, of->tmp);
+		if (dup_fd >= 0)
+			close(dup_fd);
 		return -1;
 	}
 	return 0;
 }
 
-/* out_close - flush, sync and close; when COMMIT, rename the file into place */
-static int out_close(struct outfile *of, int commit, char *err, size_t errlen)
+/* out_finish - flush, sync and close the temporary (it stays on disk for out_commit) */
+static int out_finish(struct outfile *of, char *err, size_t errlen)
 {
-	int rc = 0;
+	struct stat st;
 
-	if (of->buf == NULL && of->f == NULL && of->gz == NULL)
+	if (of->fd < 0)
 		return 0;
 	out_flush(of);
 	if (of->f) {
-		if (fflush(of->f) != 0 || fsync(fileno(of->f)) != 0) {
-			of->failed = 1;
-			of->err_no = errno;
-		}
 		if (fclose(of->f) != 0 && !of->failed) {
 			of->failed = 1;
 			of->err_no = errno;
 		}
 	} else if (of->gz) {
-		if (gzclose(of->gz) != Z_OK && !of->failed) {
+		int zr = gzclose(of->gz);
+		if (zr != Z_OK && !of->failed) {
 			of->failed = 1;
-			of->err_no = EIO;
+			of->err_no = zr == Z_ERRNO ? errno : EIO;
 		}
 	}
 	of->f = NULL;
 	of->gz = NULL;
 	free(of->buf);
 	of->buf = NULL;
-	if (of->failed) {
-		snprintf(err, errlen, "%s: %s", of->tmp, strerror(of->err_no));
-		rc = -1;
-	} else if (commit && rename(of->tmp, of->final) != 0) {
-		snprintf(err, errlen, "%s: %s", of->final, strerror(errno));
-		rc = -1;
+	if (!of->failed && (fsync(of->fd) != 0 || fstat(of->fd, &st) != 0)) {
+		of->failed = 1;
+		of->err_no = errno;
+	} else if (!of->failed) {
+		of->bytes = (int64_t)st.st_size;
 	}
-	if (rc < 0 || !commit)
-		unlink(of->tmp);
-	return rc;
+	if (close(of->fd) != 0 && !of->failed) {
+		of->failed = 1;
+		of->err_no = errno;
+	}
+	of->fd = -1;
+	if (of->failed) {
+		snprintf(err, errlen, "%s/%s: %s", of->shown, of->tmp, strerror(of->err_no));
+		return -1;
+	}
+	return 0;
+}
+
+/* out_commit - rename the finished temporary to its final name (a link there is replaced,
+ * not followed) */
+static int out_commit(struct outfile *of, char *err, size_t errlen)
+{
+	if (renameat(of->dirfd, of->tmp, of->dirfd, of->final) != 0) {
+		snprintf(err, errlen, "%s/%s: %s", of->shown, of->final, strerror(errno));
+		return -1;
+	}
+	of->exists = 0;
+	return 0;
+}
+
+/* out_discard - close and remove the temporary, if any */
+static void out_discard(struct outfile *of)
+{
+	if (of->f)
+		fclose(of->f);
+	if (of->gz)
+		gzclose(of->gz);
+	if (of->fd >= 0)
+		close(of->fd);
+	if (of->exists)
+		unlinkat(of->dirfd, of->tmp, 0);
+	free(of->buf);
+	memset(of, 0, sizeof *of);
+	of->fd = -1;
 }
 
 /* ---- building a line ---- */
@@ -432,6 +574,28 @@ static int make_dir(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
+/* open_subfolder - the folder NAME in OUTFD for a set, made when missing; a link there is
+ * refused, never followed */
+static int open_subfolder(int outfd, const char *outdir, struct fileset *set, char *err,
+                          size_t errlen)
+{
+	if (mkdirat(outfd, set->name, 0755) == 0)
+		set->created = 1;
+	else if (errno != EEXIST)
+		goto fail;
+	set->dirfd = openat(outfd, set->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (set->dirfd >= 0)
+		return 0;
+	if (errno == ELOOP || errno == ENOTDIR) {
+		snprintf(err, errlen, "%s/%s: not a folder (a symbolic link or a file is there; it is "
+		         "not followed: remove it)", outdir, set->name);
+		return -1;
+	}
+fail:
+	snprintf(err, errlen, "%s/%s: cannot create folder: %s", outdir, set->name, strerror(errno));
+	return -1;
+}
+
 int export_run(struct store *s, const struct export_opts *o, struct export_result *res,
                char *err, size_t errlen)
 {
@@ -440,29 +604,59 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	struct report_list *rl = NULL;
 	struct report_tally total;
 	struct report_file *files = NULL;
-	int *group = NULL, ngroups = 0, rc = -1;
+	struct report_export rx;
+	int *group = NULL, ngroups = 0, rc = -1, outfd = -1, renaming = 0;
 	struct exporter ex;
-	struct fileset set;
+	struct fileset *sets = NULL;
+	struct outfile report;
 	struct timespec t0, t1;
-	char dir[PATH_MAX], path[PATH_MAX];
-	char *run_json = NULL;
+	char shown[PATH_MAX], rnd[9];
+	char *run_json = NULL, *store_real = NULL;
+	int64_t *list_ids = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
 
 	memset(res, 0, sizeof *res);
 	memset(&total, 0, sizeof total);
 	memset(&ex, 0, sizeof ex);
-	memset(&set, 0, sizeof set);
+	memset(&report, 0, sizeof report);
+	report.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (make_dir(o->outdir, err, errlen) < 0)
 		return -1;
+	/* OUTDIR as given (it may be a link the user made); everything in it relative to it */
+	outfd = open(o->outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (outfd < 0) {
+		snprintf(err, errlen, "%s: %s", o->outdir, strerror(errno));
+		return -1;
+	}
+	if (flock(outfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			snprintf(err, errlen, "%s: another mailsift export is writing there; wait for it "
+			         "to finish", o->outdir);
+			close(outfd);
+			return -1;
+		}
+	} else {
+		sweep_dir(outfd, 1); /* what a killed export left; only with the lock held */
+	}
 	if (store_lists(s, &all, &nall) < 0) {
 		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+		close(outfd);
 		return -1;
 	}
 	rl = calloc(nall ? nall : 1, sizeof *rl);
 	group = calloc(nall ? nall : 1, sizeof *group);
 	files = calloc((nall ? nall : 1) * FILE_COUNT, sizeof *files);
-	if (rl == NULL || group == NULL || files == NULL)
+	sets = calloc(nall ? nall : 1, sizeof *sets);
+	list_ids = calloc(nall ? nall : 1, sizeof *list_ids);
+	if (rl == NULL || group == NULL || files == NULL || sets == NULL || list_ids == NULL)
 		abort();
+	for (size_t i = 0; i < (nall ? nall : 1); i++) {
+		sets[i].dirfd = -1;
+		for (int f = 0; f < FILE_COUNT; f++)
+			sets[i].file[f].fd = -1;
+	}
 
 	/* The selected lists, grouped by layout: group g holds the lists with group[i] == g. */
 	for (size_t i = 0; i < nall; i++) {
@@ -477,6 +671,7 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 			        "exporting what is there\n",
 			        all[i].name, (long long)all[i].rows);
 		rl[nsel].list = &all[i];
+		list_ids[nsel] = all[i].id;
 		group[nsel] = -1;
 		for (size_t k = 0; k < nsel; k++)
 			if (same_layout(rl[k].list, &all[i])) {
@@ -492,35 +687,42 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 		nsel++;
 	}
 
+	/* Write every file of every set under a temporary name; nothing is renamed yet. */
 	ex.o = o;
-	ex.set = &set;
 	ex.total = &total;
 	for (int g = 0; g < ngroups; g++) {
+		struct fileset *set = &sets[g];
 		size_t first = 0;
 		while (group[first] != g)
 			first++;
+		ex.set = set;
 		if (ngroups > 1) {
-			folder_name(rl[first].list, rl[first].dir, sizeof rl[first].dir);
-			snprintf(dir, sizeof dir, "%s/%s", o->outdir, rl[first].dir);
-			if (make_dir(dir, err, errlen) < 0)
+			folder_name(rl[first].list, set->name, sizeof set->name);
+			snprintf(rl[first].dir, sizeof rl[first].dir, "%s", set->name);
+			if (open_subfolder(outfd, o->outdir, set, err, errlen) < 0)
 				goto out;
+			snprintf(shown, sizeof shown, "%s/%s", o->outdir, set->name);
 		} else {
-			snprintf(dir, sizeof dir, "%s", o->outdir);
+			set->dirfd = outfd;
+			snprintf(shown, sizeof shown, "%s", o->outdir);
 		}
-		set.width = 0;
+		set->width = 0;
 		for (size_t i = first; i < nsel; i++)
 			if (group[i] == g) {
 				snprintf(rl[i].dir, sizeof rl[i].dir, "%s", rl[first].dir);
-				if (rl[i].list->max_fields > set.width)
-					set.width = rl[i].list->max_fields;
+				if (rl[i].list->max_fields > set->width)
+					set->width = rl[i].list->max_fields;
 			}
-		if (set.width == 0)
-			set.width = 1;
-		for (int f = 0; f < FILE_COUNT; f++)
-			if (out_open(&set.file[f], dir,
-			             f == FILE_DUPLICATES ? "duplicates" : verdict_status_name(f), o->gzip,
-			             err, errlen) < 0)
+		if (set->width == 0)
+			set->width = 1;
+		for (int f = 0; f < FILE_COUNT; f++) {
+			char final[64];
+			snprintf(final, sizeof final, "%s.csv%s",
+			         f == FILE_DUPLICATES ? "duplicates" : verdict_status_name(f),
+			         o->gzip ? ".gz" : "");
+			if (out_open(&set->file[f], set->dirfd, shown, final, o->gzip, err, errlen) < 0)
 				goto out;
+		}
 		write_header(&ex, rl[first].list);
 		for (size_t i = first; i < nsel; i++) {
 			if (group[i] != g)
@@ -528,9 +730,9 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 			ex.list_tally = &rl[i].tally;
 			if (store_rows_each(s, rl[i].list->id, write_row, &ex) < 0) {
 				for (int f = 0; f < FILE_COUNT; f++)
-					if (set.file[f].failed)
-						snprintf(err, errlen, "%s: %s", set.file[f].tmp,
-						         strerror(set.file[f].err_no));
+					if (set->file[f].failed)
+						snprintf(err, errlen, "%s/%s: %s", shown, set->file[f].tmp,
+						         strerror(set->file[f].err_no));
 				if (err[0] == '\0')
 					snprintf(err, errlen, "job store: %s", store_errmsg(s));
 				goto out;
@@ -538,26 +740,56 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 		}
 		for (int f = 0; f < FILE_COUNT; f++) {
 			struct report_file *rf = &files[nfiles++];
-			const char *slash = strrchr(set.file[f].final, '/');
-			snprintf(rf->path, sizeof rf->path, "%s%s%s", rl[first].dir,
-			         rl[first].dir[0] ? "/" : "", slash ? slash + 1 : set.file[f].final);
-			rf->rows = set.file[f].rows;
-			if (out_close(&set.file[f], 1, err, errlen) < 0)
+			if (out_finish(&set->file[f], err, errlen) < 0)
 				goto out;
+			snprintf(rf->path, sizeof rf->path, "%s%s%s", set->name, set->name[0] ? "/" : "",
+			         set->file[f].final);
+			rf->rows = set->file[f].rows;
+			rf->bytes = set->file[f].bytes;
 		}
 		res->nsets++;
 	}
+
+	/* report.json, the manifest: this export's id, its store, its lists, its files */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	snprintf(path, sizeof path, "%s/.report.json.tmp-%d", o->outdir, (int)getpid());
-	snprintf(dir, sizeof dir, "%s/report.json", o->outdir);
+	memset(&rx, 0, sizeof rx);
+	random_letters(rnd, 8);
+	gmtime_r(&now, &tm);
+	strftime(rx.id, sizeof rx.id, "%Y%m%dT%H%M%SZ-", &tm);
+	snprintf(rx.id + strlen(rx.id), sizeof rx.id - strlen(rx.id), "%s", rnd);
+	store_real = o->store_path ? realpath(o->store_path, NULL) : NULL;
+	rx.store = store_real ? store_real : o->store_path;
+	rx.list_ids = list_ids;
+	rx.nlist_ids = nsel;
+	rx.gzip = o->gzip;
 	run_json = o->run_json ? NULL : store_last_run_stats(s); /* the last run's figures */
-	if (report_write(path, rl, nsel, &total, files, nfiles, res->seconds,
+	if (out_open(&report, outfd, o->outdir, "report.json", 0, err, errlen) < 0)
+		goto out;
+	if (report_write(report.f, o->outdir, &rx, rl, nsel, &total, files, nfiles, res->seconds,
 	                 o->run_json ? o->run_json : run_json, err, errlen) < 0 ||
-	    rename(path, dir) != 0) {
+	    out_finish(&report, err, errlen) < 0)
+		goto out;
+
+	/* The switch: the old report.json goes first (a folder without one holds no finished
+	 * export), then every file, then the new report.json, each step synced to disk. */
+	renaming = 1;
+	if (unlinkat(outfd, "report.json", 0) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s/report.json: %s", o->outdir, strerror(errno));
+		goto out;
+	}
+	for (int g = 0; g < ngroups; g++)
+		for (int f = 0; f < FILE_COUNT; f++)
+			if (out_commit(&sets[g].file[f], err, errlen) < 0)
+				goto out;
+	for (int g = 0; g < ngroups; g++)
+		if (sets[g].dirfd != outfd && fsync(sets[g].dirfd) != 0) {
+			snprintf(err, errlen, "%s/%s: %s", o->outdir, sets[g].name, strerror(errno));
+			goto out;
+		}
+	if (fsync(outfd) != 0 || out_commit(&report, err, errlen) < 0 || fsync(outfd) != 0) {
 		if (err[0] == '\0')
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		unlink(path);
+			snprintf(err, errlen, "%s: %s", o->outdir, strerror(errno));
 		goto out;
 	}
 	res->rows = total.rows;
@@ -565,15 +797,34 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	memcpy(res->by_status, total.by_status, sizeof res->by_status);
 	rc = 0;
 out:
-	for (int f = 0; f < FILE_COUNT; f++)
-		out_close(&set.file[f], 0, NULL, 0);
+	if (rc < 0) {
+		size_t n = strlen(err);
+		if (!renaming)
+			snprintf(err + n, errlen - n, "; the files already in %s are unchanged", o->outdir);
+		else
+			snprintf(err + n, errlen - n, "; %s holds an unfinished export (no report.json): "
+			         "run the export again", o->outdir);
+	}
+	out_discard(&report);
+	for (int g = 0; g < ngroups; g++) {
+		for (int f = 0; f < FILE_COUNT; f++)
+			out_discard(&sets[g].file[f]);
+		if (sets[g].dirfd >= 0 && sets[g].dirfd != outfd)
+			close(sets[g].dirfd);
+		if (rc < 0 && sets[g].created)
+			unlinkat(outfd, sets[g].name, AT_REMOVEDIR); /* only when empty */
+	}
+	close(outfd);
 	for (size_t i = 0; i < nsel; i++)
 		free(rl[i].problems);
 	free(rl);
 	free(group);
 	free(files);
+	free(sets);
+	free(list_ids);
 	free(ex.line);
 	free(run_json);
+	free(store_real);
 	store_lists_free(all, nall);
 	return rc;
 }

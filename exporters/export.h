@@ -3,8 +3,13 @@
  * unknown.csv duplicates.csv (each optionally .gz) and report.json in OUTDIR.
  *
  * Every input row lands in exactly one file, with its original columns unchanged (formula
- * cells neutralized) followed by the annotation columns. Files are written under temporary
- * names and renamed into place, so a crash never leaves a half file under a final name.
+ * cells neutralized) followed by the annotation columns. The set is replaced whole or not at
+ * all: every file is written under an unpredictable temporary name in its folder (created
+ * exclusively, never through a link), synced, and only then are they all renamed into place,
+ * report.json last (the old one is removed first: a folder without report.json holds an
+ * unfinished export). A failure before the renames removes the temporaries and keeps the old
+ * files; temporaries of a killed export are removed by the next one (one export per OUTDIR at
+ * a time: flock on the folder).
  * Lists with the same header share one set of files; lists with different headers get a
  * subfolder each (OUTDIR/<list name>/). The export only reads the store.
  */
@@ -24,6 +29,7 @@ struct export_opts {
 	size_t nlists;
 	FILE *messages;            /* notes for the user (stderr) */
 	const char *run_json;      /* a JSON object describing the run, put in report.json, or NULL */
+	const char *store_path;    /* the job store, named in report.json (NULL: not named) */
 };
 
 struct export_result {

@@ -71,22 +71,29 @@ static void json_time(FILE *f, int64_t t)
 	json_string(f, buf);
 }
 
-int report_write(const char *path, const struct report_list *lists, size_t nlists,
+int report_write(FILE *f, const char *shown, const struct report_export *x,
+                 const struct report_list *lists, size_t nlists,
                  const struct report_tally *total, const struct report_file *files,
                  size_t nfiles, double export_secs, const char *run_json, char *err,
                  size_t errlen)
 {
-	FILE *f = fopen(path, "w");
 	double import_secs = 0;
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	fprintf(f, "{\n  \"mailsift_version\": ");
 	json_string(f, MAILSIFT_VERSION);
 	fprintf(f, ",\n  \"generated_at\": ");
 	json_time(f, (int64_t)time(NULL));
+	fprintf(f, ",\n  \"export\": {\"id\": ");
+	json_string(f, x->id);
+	fprintf(f, ", \"store\": ");
+	if (x->store)
+		json_string(f, x->store);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"list_ids\": [");
+	for (size_t i = 0; i < x->nlist_ids; i++)
+		fprintf(f, "%s%lld", i ? ", " : "", (long long)x->list_ids[i]);
+	fprintf(f, "], \"gzip\": %s}", x->gzip ? "true" : "false");
 	fprintf(f, ",\n  \"total\": ");
 	json_tally(f, total, "  ");
 	fprintf(f, ",\n  \"lists\": [");
@@ -131,7 +138,8 @@ int report_write(const char *path, const struct report_list *lists, size_t nlist
 	for (size_t i = 0; i < nfiles; i++) {
 		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
 		json_string(f, files[i].path);
-		fprintf(f, ", \"rows\": %lld}", (long long)files[i].rows);
+		fprintf(f, ", \"rows\": %lld, \"bytes\": %lld}", (long long)files[i].rows,
+		        (long long)files[i].bytes);
 	}
 	fprintf(f, "\n  ],\n  \"timings\": {\"import_seconds\": %.3f, \"export_seconds\": %.3f",
 	        import_secs, export_secs);
@@ -142,12 +150,7 @@ int report_write(const char *path, const struct report_list *lists, size_t nlist
 		fprintf(f, ",\n  \"run\": %s", run_json);
 	fprintf(f, "\n}\n");
 	if (fflush(f) != 0 || ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		return -1;
-	}
-	if (fclose(f) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s/report.json: %s", shown, strerror(errno ? errno : EIO));
 		return -1;
 	}
 	return 0;

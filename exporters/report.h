@@ -6,6 +6,7 @@
 #define MAILSIFT_REPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "schema/store.h"
 #include "schema/verdict.h"
@@ -30,6 +31,16 @@ struct report_tally {
 struct report_file {
 	char path[4096];    /* relative to OUTDIR */
 	int64_t rows;
+	int64_t bytes;      /* its size: a reader can tell it belongs to this report */
+};
+
+/* Which export a report.json belongs to. */
+struct report_export {
+	char id[48];                 /* UTC time and random letters, unique per export */
+	const char *store;           /* the job store's path, or NULL */
+	const int64_t *list_ids;     /* the lists exported */
+	size_t nlist_ids;
+	int gzip;
 };
 
 struct report_list {
@@ -44,8 +55,10 @@ struct report_list {
 void report_tally_add(struct report_tally *t, enum verdict_status status, const char *reason,
                       int duplicate);
 
-/* report_write - write the JSON to PATH; 0 ok, -1 with err */
-int report_write(const char *path, const struct report_list *lists, size_t nlists,
+/* report_write - write the JSON to F (SHOWN names it in messages; F stays open); 0 ok, -1
+ * with err */
+int report_write(FILE *f, const char *shown, const struct report_export *x,
+                 const struct report_list *lists, size_t nlists,
                  const struct report_tally *total, const struct report_file *files,
                  size_t nfiles, double export_secs, const char *run_json, char *err,
                  size_t errlen);

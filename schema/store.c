@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "schema/verdict.h"
@@ -249,6 +250,119 @@ static int store_lock(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* store_refuse - the one wording of "this file is not for us": what it is, that it was left
+ * unchanged, what to do */
+static void store_refuse(const char *path, const char *what, const char *todo, char *err,
+                         size_t errlen)
+{
+	store_seterr(err, errlen, "%s %s; mailsift left it unchanged: %s", path, what, todo);
+}
+
+static int64_t store_pragma_int(struct store *s, const char *sql, int *ok)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		*ok = 0;
+		return 0;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		*ok = 0;
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* store_identify - is the open file a job store of ours, told by reading only (application
+ * id, user_version, tables)? 0 yes (*stamp: it lacks our application id: an older mailsift's
+ * store, or an empty file when CREATING), -1 refused with err, -2 SQLite could not read it */
+static int store_identify(struct store *s, int creating, int *stamp, char *err, size_t errlen)
+{
+	int ok = 1;
+	int64_t app = store_pragma_int(s, "PRAGMA application_id", &ok);
+	int64_t ver = store_pragma_int(s, "PRAGMA user_version", &ok);
+	int64_t tables = store_pragma_int(s, "SELECT count(*) FROM sqlite_master", &ok);
+	int64_t ours = store_pragma_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                                   " AND name IN ('lists', 'rows', 'addresses')", &ok);
+	char what[160];
+
+	*stamp = 0;
+	if (!ok) {
+		int code = sqlite3_errcode(s->db);
+		if (code == SQLITE_NOTADB) {
+			store_refuse(s->path, "is not a mailsift job store (not a SQLite database)",
+			             "give --db a new file name or a job store made by mailsift", err,
+			             errlen);
+			return -1;
+		}
+		store_seterr(err, errlen, "%s: cannot read job store: %s", s->path,
+		             sqlite3_errmsg(s->db));
+		return -2;
+	}
+	if (app == STORE_APPLICATION_ID || (app == 0 && ver > 0 && ours == 3)) {
+		if (ver > (int64_t)store_migrations_count) {
+			snprintf(what, sizeof what,
+			         "was made by a newer mailsift (job store version %lld, this one knows %zu)",
+			         (long long)ver, store_migrations_count);
+			store_refuse(s->path, what, "use that mailsift or a newer one", err, errlen);
+			return -1;
+		}
+		*stamp = app == 0;
+		return 0;
+	}
+	if (creating && app == 0 && ver == 0 && tables == 0) {
+		*stamp = 1; /* an empty file: a new store */
+		return 0;
+	}
+	if (app != 0)
+		snprintf(what, sizeof what,
+		         "is not a mailsift job store (SQLite application id 0x%08llx, not 0x%08x)",
+		         (unsigned long long)(uint32_t)app, STORE_APPLICATION_ID);
+	else
+		snprintf(what, sizeof what, "is not a mailsift job store (%s)",
+		         tables ? "a SQLite database with other tables" : "an empty SQLite database");
+	store_refuse(s->path, what, "give --db a new file name or a job store made by mailsift", err,
+	             errlen);
+	return -1;
+}
+
+/* store_open_immutable - reopen a read-only store whose folder is read-only too: SQLite cannot
+ * create the -shm file a WAL database needs, but with no -wal file there is nothing for it to
+ * hold, and nobody can be writing (a writer needs the -wal file): open it as immutable */
+static int store_open_immutable(struct store *s, int flags, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s->path), j = 0;
+	char *uri = malloc(3 * n + 64);
+
+	if (uri == NULL)
+		abort();
+	j = (size_t)sprintf(uri, "file:");
+	for (const char *p = s->path; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '?' || c == '#' || c == '%' || c <= ' ' || c >= 0x7f) {
+			uri[j++] = '%';
+			uri[j++] = hex[c >> 4];
+			uri[j++] = hex[c & 15];
+		} else {
+			uri[j++] = (char)c;
+		}
+	}
+	strcpy(uri + j, "?mode=ro&immutable=1");
+	sqlite3_close(s->db);
+	s->db = NULL;
+	if (sqlite3_open_v2(uri, &s->db, flags | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		store_seterr(err, errlen, "%s: cannot open job store: %s", s->path,
+		             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		free(uri);
+		return -1;
+	}
+	free(uri);
+	return 0;
+}
+
 struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof *s);
@@ -256,6 +370,7 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 	int flags = SQLITE_OPEN_NOMUTEX | (mode == STORE_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 	                                                       : SQLITE_OPEN_READONLY);
 	char pragmas[256];
+	int stamp = 0, id;
 
 	/* No memory statistics: they take a global mutex on every allocation. Only takes effect
 	 * before SQLite's first use (later calls fail harmlessly). */
@@ -277,6 +392,27 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 		store_close(s);
 		return NULL;
 	}
+	/* Nothing is written before the file is known to be ours. */
+	id = store_identify(s, mode == STORE_WRITE, &stamp, err, errlen);
+	if (id == -2 && mode == STORE_READ) {
+		char wal[4200];
+		struct stat st;
+		snprintf(wal, sizeof wal, "%s-wal", path);
+		if (stat(wal, &st) < 0 && errno == ENOENT) {
+			if (store_open_immutable(s, flags, err, errlen) == 0)
+				id = store_identify(s, 0, &stamp, err, errlen);
+		} else {
+			store_seterr(err, errlen,
+			             "%s: cannot read job store: its write-ahead log %s holds changes that "
+			             "SQLite can only read with write access to the folder (%s); make the "
+			             "folder writable, or copy %s and %s together to a writable folder, "
+			             "and run again", path, wal, sqlite3_errmsg(s->db), path, wal);
+		}
+	}
+	if (id < 0) {
+		store_close(s);
+		return NULL;
+	}
 	snprintf(pragmas, sizeof pragmas,
 	         "PRAGMA page_size = %d; PRAGMA cache_size = -%d; PRAGMA temp_store = FILE; PRAGMA foreign_keys = OFF;",
 	         STORE_PAGE_SIZE, STORE_CACHE_KIB);
@@ -285,20 +421,23 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 		return NULL;
 	}
 	if (mode == STORE_WRITE) {
+		snprintf(pragmas, sizeof pragmas, "PRAGMA application_id = %d;",
+		         (int)STORE_APPLICATION_ID);
 		if (store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 		                  /* checkpoints every 64 MiB of WAL, not 4: a page rewritten by
 		                   * several commits is copied once (an import runs 13% faster) */
 		                  " PRAGMA wal_autocheckpoint = 16384;", err,
 		               errlen) < 0 ||
+		    (stamp && store_exec(s, pragmas, err, errlen) < 0) ||
 		    store_migrate(s, err, errlen) < 0) {
 			store_close(s);
 			return NULL;
 		}
 	} else {
 		int v = store_user_version(s);
-		if (v <= 0 || (size_t)v > store_migrations_count) {
-			store_seterr(err, errlen, "%s: not a mailsift job store%s", path,
-			             v > 0 ? " (newer schema than this mailsift)" : "");
+		if (v <= 0) {
+			store_refuse(path, "is not a mailsift job store (no tables yet)",
+			             "give --db a job store made by mailsift", err, errlen);
 			store_close(s);
 			return NULL;
 		}

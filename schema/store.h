@@ -21,6 +21,11 @@ enum store_mode {
 	STORE_WRITE = 1,  /* read-write, locked; created when missing */
 };
 
+/* SQLite's application id of a job store (PRAGMA application_id, "MLSF"): set when a store is
+ * created (or first opened for writing by this mailsift, for an older store that has our tables
+ * and no id); any other SQLite file is refused before anything is written to it. */
+#define STORE_APPLICATION_ID 0x4d4c5346
+
 /* store_open - open (and migrate) the job store at PATH; NULL with err filled on failure */
 struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen);
 void store_close(struct store *s);

@@ -3,6 +3,7 @@
  * dedupe within and across lists, duplicate repair after a resumed import, counts, the
  * addresses waiting for a retry.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -83,6 +84,77 @@ static void test_not_a_store(void)
 	CHECK(s == NULL, "a text file is refused");
 	CHECK(strstr(err, path) != NULL, "message names the file: %s", err);
 	store_close(s);
+}
+
+/* file_bytes - the whole file at P (malloc'd), its size in *N */
+static char *file_bytes(const char *p, long *n)
+{
+	FILE *f = fopen(p, "rb");
+	char *b;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	*n = ftell(f);
+	rewind(f);
+	b = malloc((size_t)*n + 1);
+	if (fread(b, 1, (size_t)*n, f) != (size_t)*n)
+		*n = -1;
+	fclose(f);
+	return b;
+}
+
+/* A store gets mailsift's application id; an unrelated SQLite file and a newer store are
+ * refused, byte for byte unchanged; an older store (id 0, our tables) is accepted and stamped. */
+static void test_application_id(void)
+{
+	char err[512] = "";
+	struct store *s = fresh_store("appid.db");
+	sqlite3 *db;
+	char *before, *after;
+	long nb = 0, na = 0;
+	int v = -1;
+
+	store_close(s);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
+	sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL);
+	sqlite3_close(db);
+	s = store_open(path, STORE_WRITE, err, sizeof err);
+	CHECK(s != NULL, "an older store (no application id) is accepted: %s", err);
+	store_close(s);
+	sqlite3_open(path, &db);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK_INT(v, STORE_APPLICATION_ID, "and stamped");
+	before = file_bytes(path, &nb);
+	s = store_open(path, STORE_WRITE, err, sizeof err);
+	CHECK(s == NULL && strstr(err, "was made by a newer mailsift") != NULL, "newer: %s", err);
+	store_close(s);
+	after = file_bytes(path, &na);
+	CHECK(nb == na && nb > 0 && memcmp(before, after, (size_t)nb) == 0, "newer store unchanged");
+	free(before);
+	free(after);
+
+	snprintf(path, sizeof path, "%s/other.db", dir);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE notes(t); INSERT INTO notes VALUES ('keep')", NULL, NULL, NULL);
+	sqlite3_close(db);
+	before = file_bytes(path, &nb);
+	for (int mode = 0; mode < 2; mode++) {
+		s = store_open(path, mode ? STORE_WRITE : STORE_READ, err, sizeof err);
+		CHECK(s == NULL && strstr(err, "is not a mailsift job store") != NULL, "unrelated: %s",
+		      err);
+		store_close(s);
+	}
+	after = file_bytes(path, &na);
+	CHECK(nb == na && nb > 0 && memcmp(before, after, (size_t)nb) == 0, "unrelated file unchanged");
+	free(before);
+	free(after);
 }
 
 static void test_one_writer(void)
@@ -274,5 +346,5 @@ static void test_cleanup(void)
 	CHECK(system(cmd) == 0, "rm");
 }
 
-TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_one_writer, test_dedupe,
+TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
       test_fix_dups_after_resume, test_hash_collision, test_retry_waiting, test_cleanup)
