@@ -1,6 +1,7 @@
 # mailsift - bulk email list cleaning engine.
 # Targets: all (the mailsift binary), test, check-asan (the same suite under ASan+UBSan),
-# fuzz (libFuzzer targets, clang), bench, data (refresh the flag lists), install, clean.
+# fuzz (libFuzzer targets, clang), lint (clang -Werror build, cppcheck, clang-tidy), bench,
+# data (refresh the flag lists), install, clean.
 
 PROG     := mailsift
 VERSION  := 0.1.0
@@ -36,12 +37,15 @@ LIB      := $(BUILD)/libmailsift.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# Each fuzz target also built with tests/fuzz/replay.c (no libFuzzer): make test replays its
+# seeds and past findings (tests/fuzz/seeds/NAME/) with the suite's compiler and sanitizers.
+REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay/%,$(FUZZ_SRC))
 
 # Data embedded in the binary: SQL migrations and the flag lists.
 MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 LISTS      := importers/data/role.txt importers/data/disposable.txt importers/data/free.txt
 
-.PHONY: all test check-asan fuzz bench bench-engine data install clean
+.PHONY: all test check-asan fuzz lint bench bench-engine data install clean
 all: $(BUILD)/$(PROG)
 
 $(BUILD)/$(PROG): $(BUILD)/engine/main.o $(LIB)
@@ -71,6 +75,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/check.h tests/daemon.h tests/tmpdi
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(BUILD)/tests/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -Wno-missing-prototypes $(CFLAGS) $(CPPFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
+
 # The loopback mail world's DNS server (tests/world/README.md).
 $(BUILD)/tests/world/dnsd: tests/world/dnsd.c
 	@mkdir -p $(dir $@)
@@ -85,7 +93,7 @@ $(BUILD)/tests/world/smtpd: tests/world/smtpd.c
 test: $(BUILD)/tests/world/smtpd
 
 # The test command (README): unit, golden and end-to-end tests; ends with "N passed, N failed".
-test: all $(UNIT_BIN) $(BUILD)/tests/world/dnsd
+test: all $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/world/dnsd
 	sh tests/run.sh $(BUILD)
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build tree.
@@ -104,6 +112,13 @@ fuzz:
 	  build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
+# Static analysis: everything built by clang with -Werror (its own tree), then cppcheck and
+# clang-tidy over the sources (tools/lint.sh: the checks and the reasoned suppressions).
+lint:
+	$(MAKE) BUILD=build-clang CC=clang all $(patsubst $(BUILD)/%,build-clang/%,$(UNIT_BIN) $(REPLAY_BIN)) \
+	  build-clang/tests/world/dnsd build-clang/tests/world/smtpd
+	sh tools/lint.sh build-clang
+
 bench: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
 	sh bench/run.sh $(BUILD)
 	sh bench/engine.sh $(BUILD)
@@ -121,6 +136,6 @@ install: all
 	install -m 755 $(BUILD)/$(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-clang
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -344,10 +344,10 @@ int dns_name_queryable(const char *name)
 
 	if (n == 0 || n > DNS_NAME_MAX)
 		return 0;
-	for (size_t i = 0; i <= n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		if (c == '.' || c == '\0') {
+		if (c == '.') {
 			if (label == 0 || label > DNS_LABEL_MAX)
 				return 0;
 			label = 0;
@@ -357,7 +357,7 @@ int dns_name_queryable(const char *name)
 			return 0;
 		label++;
 	}
-	return 1;
+	return label > 0 && label <= DNS_LABEL_MAX; /* the last label */
 }
 
 /* ---------------------------------------------------------------- cache tables */
@@ -378,7 +378,8 @@ static void table_add(struct dns_table *t, struct dns_entry *e)
 
 	if (t->n >= t->nbuckets) {
 		size_t nb = t->nbuckets ? t->nbuckets * 2 : DNS_TABLE_MIN;
-		struct dns_entry **b = dns_alloc(nb * sizeof *b);
+		/* an array of pointers: sizeof *b is a pointer's size, as meant */
+		struct dns_entry **b = dns_alloc(nb * sizeof *b); // NOLINT(bugprone-sizeof-expression)
 
 		for (i = 0; i < t->nbuckets; i++) {
 			struct dns_entry *x = t->bucket[i], *next;
@@ -811,7 +812,10 @@ static void domain_attach(struct dns *d, struct dns_domain *dom)
 			continue;
 		if (h->nwaiting == h->capwaiting) {
 			h->capwaiting = h->capwaiting ? h->capwaiting * 2 : DNS_WAITING_MIN;
-			h->waiting = realloc(h->waiting, h->capwaiting * sizeof *h->waiting);
+			/* an array of pointers: sizeof *h->waiting is a pointer's size, as meant */
+			h->waiting = realloc(h->waiting,
+			                     // NOLINTNEXTLINE(bugprone-sizeof-expression)
+			                     h->capwaiting * sizeof *h->waiting);
 			if (h->waiting == NULL) {
 				fprintf(stderr, "mailsift: dns: out of memory\n");
 				abort();
@@ -1236,11 +1240,13 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 			free(csv);
 			return NULL;
 		}
-		csv = realloc(csv, csvlen + strlen(one) + 2);
-		if (csv == NULL) {
+		char *grown = realloc(csv, csvlen + strlen(one) + 2);
+		if (grown == NULL) {
+			free(csv);
 			set_err(err, errlen, "out of memory");
 			return NULL;
 		}
+		csv = grown;
 		csvlen += (size_t)sprintf(csv + csvlen, "%s%s", csvlen ? "," : "", one);
 	}
 

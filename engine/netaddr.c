@@ -41,8 +41,8 @@ enum embed { EMBED_NONE, EMBED_LAST32, EMBED_6TO4 };
 
 struct net6 {
 	unsigned char base[16];
-	int bits;
 	const char *name;           /* NULL: judged by the IPv4 address it embeds */
+	int bits;
 	enum embed embed;
 };
 
@@ -50,21 +50,21 @@ struct net6 {
  * ranges inside ::/96 and 2001::/23 come before them. Outside 2000::/3 nothing is global
  * unicast (net6_public_space below). */
 static const struct net6 net6_special[] = {
-	{{0}, 128, "unspecified (::)", EMBED_NONE},
-	{{[15] = 1}, 128, "loopback (::1)", EMBED_NONE},
-	{{[10] = 0xff, [11] = 0xff}, 96, NULL, EMBED_LAST32},             /* ::ffff:0:0/96 */
-	{{0}, 96, "deprecated IPv4-compatible (::/96)", EMBED_NONE},
-	{{0, 0x64, 0xff, 0x9b}, 96, NULL, EMBED_LAST32},                 /* 64:ff9b::/96 NAT64 */
-	{{0, 0x64, 0xff, 0x9b, 0, 1}, 48, "local-use NAT64 (64:ff9b:1::/48)", EMBED_NONE},
-	{{0x01, 0x00}, 64, "discard-only (100::/64)", EMBED_NONE},
-	{{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation (2001:db8::/32)", EMBED_NONE},
-	{{0x20, 0x01}, 23, "IETF protocol assignments (2001::/23)", EMBED_NONE},
-	{{0x20, 0x02}, 16, NULL, EMBED_6TO4},                            /* 2002::/16 6to4 */
-	{{0x3f, 0xff}, 20, "documentation (3fff::/20)", EMBED_NONE},
-	{{0xfc}, 7, "unique local (fc00::/7)", EMBED_NONE},
-	{{0xfe, 0x80}, 10, "link-local (fe80::/10)", EMBED_NONE},
-	{{0xfe, 0xc0}, 10, "deprecated site-local (fec0::/10)", EMBED_NONE},
-	{{0xff}, 8, "multicast (ff00::/8)", EMBED_NONE},
+	{{0}, "unspecified (::)", 128, EMBED_NONE},
+	{{[15] = 1}, "loopback (::1)", 128, EMBED_NONE},
+	{{[10] = 0xff, [11] = 0xff}, NULL, 96, EMBED_LAST32},             /* ::ffff:0:0/96 */
+	{{0}, "deprecated IPv4-compatible (::/96)", 96, EMBED_NONE},
+	{{0, 0x64, 0xff, 0x9b}, NULL, 96, EMBED_LAST32},                 /* 64:ff9b::/96 NAT64 */
+	{{0, 0x64, 0xff, 0x9b, 0, 1}, "local-use NAT64 (64:ff9b:1::/48)", 48, EMBED_NONE},
+	{{0x01, 0x00}, "discard-only (100::/64)", 64, EMBED_NONE},
+	{{0x20, 0x01, 0x0d, 0xb8}, "documentation (2001:db8::/32)", 32, EMBED_NONE},
+	{{0x20, 0x01}, "IETF protocol assignments (2001::/23)", 23, EMBED_NONE},
+	{{0x20, 0x02}, NULL, 16, EMBED_6TO4},                            /* 2002::/16 6to4 */
+	{{0x3f, 0xff}, "documentation (3fff::/20)", 20, EMBED_NONE},
+	{{0xfc}, "unique local (fc00::/7)", 7, EMBED_NONE},
+	{{0xfe, 0x80}, "link-local (fe80::/10)", 10, EMBED_NONE},
+	{{0xfe, 0xc0}, "deprecated site-local (fec0::/10)", 10, EMBED_NONE},
+	{{0xff}, "multicast (ff00::/8)", 8, EMBED_NONE},
 };
 
 /* net6_match - the first BITS bits of A and B agree */

@@ -10,13 +10,17 @@
 static const struct {
 	const char *suffix;   /* MX host name suffix (a leading dot matches any subdomain) */
 	int skip_catch_all;   /* no catch-all probe */
-	const char *why;
 } provider_table[] = {
-	{".google.com", 1, "Gmail/Workspace: not catch-all; counts unknown-recipient RCPTs against the sender"},
-	{".googlemail.com", 1, "Gmail (legacy MX names)"},
-	{".protection.outlook.com", 1, "Microsoft 365: directory-based, not catch-all"},
-	{".olc.protection.outlook.com", 1, "Outlook.com consumer mail"},
-	{".hotmail.com", 1, "Hotmail (legacy MX names)"},
+	/* Gmail/Workspace: not catch-all; counts unknown-recipient RCPTs against the sender */
+	{".google.com", 1},
+	/* Gmail (legacy MX names) */
+	{".googlemail.com", 1},
+	/* Microsoft 365: directory-based, not catch-all */
+	{".protection.outlook.com", 1},
+	/* Outlook.com consumer mail */
+	{".olc.protection.outlook.com", 1},
+	/* Hotmail (legacy MX names) */
+	{".hotmail.com", 1},
 };
 
 static int has_suffix(const char *host, const char *suffix)

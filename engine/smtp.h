@@ -16,6 +16,7 @@
 #ifndef MAILSIFT_SMTP_H
 #define MAILSIFT_SMTP_H
 
+#include <event2/util.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -92,6 +93,18 @@ struct smtp_session *smtp_start(struct event_base *base, const struct probe_conf
                                 SSL_CTX *ssl, const struct smtp_target *targets,
                                 size_t ntargets, const char *source,
                                 const struct smtp_callbacks *cb, void *ctx);
+
+/* smtp_start_connected - a session over FD, a stream socket already connected to the server
+ * TARGET names (the banner is awaited at once; no STARTTLS, no other target, no connected
+ * callback). Tests and the SMTP fuzz target drive sessions this way over a socketpair. The
+ * session owns FD. NULL when out of memory (FD is then the caller's). */
+struct smtp_session *smtp_start_connected(struct event_base *base, const struct probe_config *c,
+                                          const struct smtp_target *target, evutil_socket_t fd,
+                                          const struct smtp_callbacks *cb, void *ctx);
+
+/* smtp_expire - act as if the current step's deadline had passed, now (time without waiting:
+ * tests and fuzzing); from outside the loop's callbacks of this session. Done may run. */
+void smtp_expire(struct smtp_session *s);
 
 /* smtp_set_rcpt_limit - at most N RCPTs per transaction (a limit the host showed before; fewer
  * than the configuration's), N > 0; call before the loop runs the session */

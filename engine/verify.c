@@ -240,7 +240,7 @@ out:
 	if (v.dns)
 		dns_free(v.dns); /* before the scheduler: cancelled lookups call into it */
 	sched_free(v.sched);
-	for (size_t i = 0; i < v.naddr; i++)
+	for (size_t i = 0; v.addr != NULL && i < v.naddr; i++)
 		if (v.addr[i].retry)
 			event_free(v.addr[i].retry);
 	if (v.end_check)

@@ -79,8 +79,11 @@ struct exporter {
 static void random_letters(char *out, size_t n)
 {
 	static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char r[64];
+	unsigned char r[64] = {0};
 	size_t got = 0;
+
+	if (n > sizeof r)
+		abort(); /* our names are short: a caller's mistake */
 
 	while (got < n) {
 		ssize_t k = getrandom(r + got, n - got, 0);

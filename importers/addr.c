@@ -370,6 +370,7 @@ static enum addr_problem normalize_domain(const unsigned char *s, size_t n, int 
 	int nonascii = 0;
 	char *a;
 
+	*outlen = 0;
 	for (i = 0; i < n && !nonascii; i++)
 		nonascii = s[i] >= 0x80;
 	if (!nonascii) {

@@ -464,12 +464,11 @@ static int too_wide(struct importer *im, const struct sample *smp, size_t n, int
 		if (head == NULL && !(smp[i].view.nfields == 1 && smp[i].len[0] == 0))
 			head = &smp[i];
 	}
-	if (c != NULL && isdigit((unsigned char)c[0]) && atol(c) > CSV_MAX_FIELDS)
-		at = atol(c);
+	if (c != NULL && isdigit((unsigned char)c[0]) &&
+	    (atol(c) > CSV_MAX_FIELDS || (wide && head != NULL && col == CSV_MAX_FIELDS - 1)))
+		at = atol(c); /* a column number past the limit, or the limit's last one */
 	else if (!wide || head == NULL)
 		return 0;
-	else if (col == CSV_MAX_FIELDS - 1 && c != NULL && isdigit((unsigned char)c[0]))
-		at = atol(c);
 	else if (col < 0 || col == CSV_MAX_FIELDS - 1)
 		at = joined_position(head->view.field[head->view.nfields - 1], csv_delimiter(im->csv),
 		                     c != NULL && !isdigit((unsigned char)c[0]) ? c : NULL);
@@ -514,8 +513,6 @@ static int set_layout(struct importer *im, struct sample *smp, size_t n)
 	want.delimiter[0] = csv_delimiter(im->csv);
 	want.delimiter[1] = '\0';
 	want.gzip = instream_is_gzip(im->in);
-	want.header = NULL;
-	want.header_len = 0;
 	if (had_layout && (want.has_header != im->list.has_header ||
 	                   want.email_col != im->list.email_col)) {
 		snprintf(im->err, sizeof im->err,

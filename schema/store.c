@@ -350,7 +350,7 @@ static int store_open_immutable(struct store *s, int flags, char *err, size_t er
 			uri[j++] = (char)c;
 		}
 	}
-	strcpy(uri + j, "?mode=ro&immutable=1");
+	snprintf(uri + j, 3 * n + 64 - j, "?mode=ro&immutable=1");
 	sqlite3_close(s->db);
 	s->db = NULL;
 	if (sqlite3_open_v2(uri, &s->db, flags | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {

@@ -159,7 +159,7 @@ check_contains "and how" rowal.err "writable"
 sqlite3 other.db "CREATE TABLE notes(t TEXT); INSERT INTO notes VALUES ('keep me');"
 cp other.db other.orig
 for cmd in "import l.csv --db other.db" "status --db other.db" "export --db other.db -o oo" \
-	"run --db other.db" "clean l.csv -o oc --db other.db --syntax-only"; do
+	"run --db other.db --helo probe.mailsift.test" "clean l.csv -o oc --db other.db --syntax-only"; do
 	timeout 30 "$MAILSIFT" $cmd > other.out 2>&1
 	check_eq "$cmd: exits 1" "$?" 1
 	check_contains "$cmd: says it is not a job store" other.out "other.db is not a mailsift job store"

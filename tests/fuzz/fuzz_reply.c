@@ -10,7 +10,8 @@
  * or is not shorter than its buffer, when the line counts disagree or pass REPLY_LINES_MAX,
  * when an EHLO bit is set that no REPLY_EXT_* names, when a refused reply leaves anything
  * behind, or when an outcome is out of range, differs between two calls, or breaks the class
- * rules (2xx accepted, 421 throttled, a 4xx never permanent and never "no mailbox").
+ * rules (2xx accepted, 421 throttled, a 4xx never permanent and never "no mailbox", "too many
+ * recipients" only a 451, 452 or 552 to RCPT).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 
 #define FUZZ_EXT_ALL (REPLY_EXT_STARTTLS | REPLY_EXT_SMTPUTF8 | REPLY_EXT_PIPELINING | \
                       REPLY_EXT_8BITMIME | REPLY_EXT_SIZE)
-#define FUZZ_OUTCOMES (OUTCOME_UNKNOWN_PERM + 1)
+#define FUZZ_OUTCOMES (OUTCOME_TOO_MANY_RCPTS + 1) /* the last of enum reply_outcome */
 
 /* fuzz_text_ok - S is NUL-terminated within SIZE bytes and holds no control byte */
 static int fuzz_text_ok(const char *s, size_t size)
@@ -89,9 +90,12 @@ static void fuzz_check_reply(const struct reply_parser *p)
 			FUZZ_ASSERT(o == OUTCOME_THROTTLED);
 		if (cls == 4)
 			FUZZ_ASSERT(o == OUTCOME_TEMPORARY || o == OUTCOME_THROTTLED ||
-			            o == OUTCOME_FULL || o == OUTCOME_PROTOCOL);
+			            o == OUTCOME_FULL || o == OUTCOME_PROTOCOL ||
+			            o == OUTCOME_TOO_MANY_RCPTS);
+		if (o == OUTCOME_TOO_MANY_RCPTS)
+			FUZZ_ASSERT(r->code == 451 || r->code == 452 || r->code == 552);
 		if (o == OUTCOME_NO_MAILBOX || o == OUTCOME_DISABLED || o == OUTCOME_NULL_MX ||
-		    o == OUTCOME_FULL)
+		    o == OUTCOME_FULL || o == OUTCOME_TOO_MANY_RCPTS)
 			FUZZ_ASSERT(c == CMD_RCPT);
 	}
 }
