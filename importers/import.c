@@ -633,6 +633,27 @@ static void print_summary(struct importer *im)
 			        (long long)im->first_line[k], IMPORT_MESSAGES_PER_KIND);
 }
 
+/* stream_twin - a finished list of an earlier stream (BASE) that holds the same bytes, read the
+ * same way, as list L just finished (DG_BYTES bytes, digest HEX): its id, else 0 */
+static int64_t stream_twin(struct store *s, const char *base, const struct store_list *l,
+                           uint64_t dg_bytes, const char *hex)
+{
+	struct store_list *v = NULL;
+	size_t n = 0;
+	int64_t twin = 0;
+
+	if (store_lists_by_prefix(s, base, &v, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && twin == 0; i++)
+		if (v[i].id != l->id && v[i].done && v[i].input_error == NULL &&
+		    v[i].raw_sha256 != NULL && (uint64_t)v[i].raw_bytes == dg_bytes &&
+		    strcmp(v[i].raw_sha256, hex) == 0 && v[i].email_col == l->email_col &&
+		    v[i].has_header == l->has_header)
+			twin = v[i].id;
+	store_lists_free(v, n);
+	return twin;
+}
+
 /* whole_file_digest - the SHA-256 of the raw bytes of PATH (one read, no decoding) */
 static int whole_file_digest(const char *path, uint64_t *len, char *hex, char *err, size_t errlen)
 {
@@ -859,6 +880,27 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 		snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
 		st = IMPORT_FAILED;
 		goto out;
+	}
+	if (!is_file && st == IMPORT_DONE && im.prefix > 0) {
+		/* A stream is known by its bytes only once read to the end: the same bytes as a list
+		 * imported before are that list again, not a second copy of its rows. */
+		char hex[2 * INSTREAM_DIGEST_LEN + 1];
+		int64_t twin;
+		hex_digest(im.dg, hex);
+		twin = stream_twin(s, base, &im.list, im.dg_bytes, hex);
+		if (twin > 0) {
+			if (store_list_drop(s, im.list.id, err, errlen) < 0) {
+				st = IMPORT_FAILED;
+				goto out;
+			}
+			say(&im, "%s: the same bytes as list %lld, imported before: nothing added",
+			    im.name, (long long)twin);
+			res->list_id = twin;
+			res->rows = im.row_no;
+			res->seconds = elapsed(&im.started);
+			st = IMPORT_ALREADY;
+			goto out;
+		}
 	}
 done:
 	progress(&im, 1);

@@ -704,6 +704,36 @@ int store_list_set_identity(struct store *s, int64_t list_id, const char *identi
 	return step_done(s, st);
 }
 
+int store_list_drop(struct store *s, int64_t list_id, char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+		"DELETE FROM rows WHERE id >= ?1 << 40 AND id < (?1 + 1) << 40", /* rowid: list, row */
+		"DELETE FROM problems WHERE list_id = ?1",
+		/* dedupe within a list compares seen_list with the list being read: no stale id */
+		"UPDATE addresses SET seen_list = NULL, seen_line = NULL WHERE seen_list = ?1",
+		"DELETE FROM lists WHERE id = ?1",
+	};
+
+	if (store_begin(s, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, list_id);
+			rc = sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			snprintf(err, errlen, "job store: %s", sqlite3_errmsg(s->db));
+			store_rollback(s);
+			return -1;
+		}
+	}
+	return store_commit(s, err, errlen);
+}
+
 int store_lists_by_prefix(struct store *s, const char *prefix, struct store_list **out,
                           size_t *n)
 {

@@ -99,6 +99,10 @@ int store_list_set_digest(struct store *s, int64_t list_id, int64_t raw_bytes,
 /* store_list_set_identity - a finished list's identity (with its content hash) */
 int store_list_set_identity(struct store *s, int64_t list_id, const char *identity);
 
+/* store_list_drop - remove list LIST_ID, its rows and problems, in one transaction of its own
+ * (a stream imported twice: the second copy goes); 0, or -1 with err */
+int store_list_drop(struct store *s, int64_t list_id, char *err, size_t errlen);
+
 /* store_lists_by_prefix - the lists whose identity starts with PREFIX, newest first; *out is
  * malloc'd, free with store_lists_free */
 int store_lists_by_prefix(struct store *s, const char *prefix, struct store_list **out,

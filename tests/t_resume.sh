@@ -113,3 +113,15 @@ for f in ref-out/*.csv; do
 	cmp -s "$f" "pipe-out/$(basename "$f")" || { same=0; echo "  $(basename "$f") differs"; }
 done
 check "stdin: export after SIGKILL and rerun equals the uninterrupted import's" test $same = 1
+# The finished stream piped once more is that list again, not a second copy of its rows; a
+# different stream after it is a new list, deduplicated on its own (no stale "seen in this list").
+cat big.csv | "$MAILSIFT" import - --db pipe.db 2> pipe-again.err
+check_eq "stdin: the finished stream again: exit 0" "$?" 0
+check_contains "stdin: it says nothing was added" pipe-again.err "the same bytes as list 1, imported before: nothing added"
+check_eq "stdin: still one list, every row once" \
+	"$(sqlite3 pipe.db "SELECT count(*), sum(rows) FROM lists; SELECT count(*) FROM rows")" "1|$ROWS
+$ROWS"
+head -3 big.csv | "$MAILSIFT" import - --db pipe.db 2> pipe-third.err
+check_eq "stdin: another stream after it is a new list" \
+	"$(sqlite3 pipe.db "SELECT count(*) FROM lists; SELECT count(*), count(dup_of) FROM rows WHERE list_id = 2")" "2
+2|0"
