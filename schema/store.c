@@ -734,39 +734,9 @@ int store_list_drop(struct store *s, int64_t list_id, char *err, size_t errlen)
 	return store_commit(s, err, errlen);
 }
 
-int store_lists_by_prefix(struct store *s, const char *prefix, struct store_list **out,
-                          size_t *n)
+/* collect_lists - every list row ST yields (its parameters bound), then reset it */
+static int collect_lists(sqlite3_stmt *st, struct store_list **out, size_t *n)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_LISTS_BY_PREFIX);
-	struct store_list *v = NULL;
-	size_t cap = 0, len = 0;
-	int rc;
-
-	bind_text(st, 1, prefix);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 4;
-			v = realloc(v, cap * sizeof *v);
-			if (v == NULL)
-				abort();
-		}
-		list_from_row(st, &v[len++]);
-	}
-	sqlite3_reset(st);
-	*out = v;
-	*n = len;
-	if (rc != SQLITE_DONE) {
-		store_lists_free(v, len);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
-}
-
-int store_lists(struct store *s, struct store_list **out, size_t *n)
-{
-	sqlite3_stmt *st = store_stmt(s, ST_LISTS);
 	struct store_list *v = NULL;
 	size_t cap = 0, len = 0;
 	int rc;
@@ -790,6 +760,20 @@ int store_lists(struct store *s, struct store_list **out, size_t *n)
 		return -1;
 	}
 	return 0;
+}
+
+int store_lists_by_prefix(struct store *s, const char *prefix, struct store_list **out,
+                          size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LISTS_BY_PREFIX);
+
+	bind_text(st, 1, prefix);
+	return collect_lists(st, out, n);
+}
+
+int store_lists(struct store *s, struct store_list **out, size_t *n)
+{
+	return collect_lists(store_stmt(s, ST_LISTS), out, n);
 }
 
 void store_lists_free(struct store_list *v, size_t n)
