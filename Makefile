@@ -22,15 +22,17 @@ SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
 IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c importers/prepare.c \
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  $(BUILD)/gen/lists.c
-EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c
-ENGINE_SRC    := engine/progress.c engine/cli.c engine/config.c engine/decide.c \
+EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c exporters/verify_json.c
+ENGINE_SRC    := engine/config.c engine/decide.c \
                  engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c
 ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c
-MAIN_SRC      := engine/main.c
+CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
+                 cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c
+MAIN_SRC      := cli/main.c
 
-LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC)
+LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(CLI_SRC)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(LIB_SRC)))
 LIB      := $(BUILD)/libmailsift.a
 
@@ -48,7 +50,7 @@ LISTS      := importers/data/role.txt importers/data/disposable.txt importers/da
 .PHONY: all test check-asan fuzz lint bench bench-engine data install clean
 all: $(BUILD)/$(PROG)
 
-$(BUILD)/$(PROG): $(BUILD)/engine/main.o $(LIB)
+$(BUILD)/$(PROG): $(BUILD)/cli/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIB): $(LIB_OBJ)

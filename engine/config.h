@@ -65,8 +65,11 @@
 #define DEF_BLOCKED_HOSTS 20
 /* Seconds a session is reused for at most: long sessions look like a harvester. */
 #define DEF_SESSION_SECONDS 180.0
-/* Seconds open sessions get to finish after the first SIGINT/SIGTERM. */
+/* Seconds open sessions get to finish after a stop is asked (run_stop: the first SIGINT or
+ * SIGTERM of the command line). */
 #define DEF_DRAIN_SECONDS 5.0
+/* Seconds between a run's progress reports (and its periodic checks: commits, due retries). */
+#define DEF_RUN_PROGRESS_TICK 0.1
 /* Results are committed at least this often (seconds) and every DEF_COMMIT_RESULTS results. */
 #define DEF_COMMIT_INTERVAL 1.0
 #define DEF_COMMIT_RESULTS 2000

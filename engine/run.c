@@ -1,18 +1,19 @@
 /*
- * run - the store-backed run of the scheduler (see run.h).
+ * run - the store-backed run of the scheduler as a service (see run.h).
  *
  * The run claims pending addresses from the store in id order into a bounded working set
  * (DEF_WORKING_PER_SESSION per allowed session), hands them to sched, and writes each result in
  * the open transaction, committed every DEF_COMMIT_INTERVAL seconds. Retries that have come due
  * are claimed too, through the store's retry index, every DEF_RETRY_CLAIM_INTERVAL while the
  * scan goes on (claim_due), so they leave on time on a long list. When nothing is left to claim
- * it looks at what waits for a retry and sleeps until the first one is due.
+ * it looks at what waits for a retry and sleeps until the first one is due. The run never
+ * breaks its owner's loop: it ends by calling the owner's done callback, from the loop.
  */
 #include "engine/run.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,9 @@
 #include <time.h>
 
 #include "engine/clock.h"
-#include "engine/progress.h"
 #include "engine/smtp.h"
 
 #define CLAIM_CHUNK 1000            /* addresses read from the store per query */
-#define PROGRESS_TICK 0.1           /* seconds between progress checks */
 #define FD_RESERVE 64               /* descriptors kept for the store, DNS and stdio */
 #define RATE_INTERVAL 1.0           /* seconds between samples of the verdict rate */
 #define RATE_WEIGHT 0.2             /* weight of a new sample (about the last 5 s count) */
@@ -40,22 +39,25 @@ struct claimed {
 struct run {
 	struct store *store;
 	const struct run_opts *o;
-	struct event_base *base;
+	struct sched_opts so;           /* o->sched, concurrency fitted to the descriptor limit */
+	struct run_callbacks cb;
+	void *ctx;
+	struct event_base *base;        /* the owner's */
 	struct dns *dns;
 	SSL_CTX *ssl;
 	struct sched *sched;
 	struct event *feed_ev;          /* claim more (deferred: never from inside a callback) */
 	struct event *commit_ev;        /* periodic commit and progress */
 	struct event *wait_ev;          /* sleeping until a retry is due */
-	struct event *sig_int, *sig_term;
-	struct event *drain_ev;         /* end of the grace period after a signal */
-	struct progress progress;
+	struct event *drain_ev;         /* end of the grace period after run_stop */
+	struct event *end_ev;           /* the end, from the loop: the owner's done callback */
 	size_t working_set;
 	int64_t cursor;                 /* claim ids above this */
 	double due_check_at;            /* monotonic: look for due retries from then on */
 	int scan_done;                  /* the scan reached the end of the table */
 	int waiting;                    /* sleeping for retries */
-	int stopping;                   /* a signal came */
+	int stopping;                   /* run_stop was called */
+	int ended;                      /* the end is decided (end_ev) */
 	int closing;                    /* tearing down: late callbacks change nothing */
 	int finishing;                  /* every verdict is in: waiting for sessions to QUIT */
 	double last_commit;             /* progress clock of the last periodic commit */
@@ -71,6 +73,7 @@ struct run {
 	int64_t rate_verdicts;
 	int64_t retry_wait, retry_first, retry_last;
 	double retry_stats_at;
+	int64_t run_id;                 /* the store's record of this run */
 	struct claimed *batch;          /* claim buffer */
 	size_t nbatch;
 };
@@ -80,6 +83,29 @@ static double now_wall(void)
 	return (double)time(NULL);
 }
 
+/* run_end - the run is over (done, stopped or failed): the owner hears it from the loop */
+static void run_end(struct run *r)
+{
+	if (r->ended)
+		return;
+	r->ended = 1;
+	event_active(r->end_ev, EV_TIMEOUT, 0);
+}
+
+/* run_fail - a store or setup error ends the run with MESSAGE */
+static void __attribute__((format(printf, 2, 3))) run_fail(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof r->err, fmt, ap);
+	va_end(ap);
+	r->failed = 1;
+	run_end(r);
+}
+
 static void commit(struct run *r)
 {
 	char err[512];
@@ -87,11 +113,8 @@ static void commit(struct run *r)
 	if (r->failed)
 		return;
 	if (store_commit(r->store, err, sizeof err) < 0 ||
-	    store_begin(r->store, err, sizeof err) < 0) {
-		snprintf(r->err, sizeof r->err, "%s", err);
-		r->failed = 1;
-		event_base_loopbreak(r->base);
-	}
+	    store_begin(r->store, err, sizeof err) < 0)
+		run_fail(r, "%s", err);
 	r->uncommitted = 0;
 }
 
@@ -130,11 +153,8 @@ static void on_result(void *ctx, const struct sched_result *res)
 		r->verdicts++;
 		r->by_status[res->verdict.status]++;
 	}
-	if (rc < 0 && !r->failed) {
-		snprintf(r->err, sizeof r->err, "job store: %s", store_errmsg(r->store));
-		r->failed = 1;
-		event_base_loopbreak(r->base);
-	}
+	if (rc < 0)
+		run_fail(r, "job store: %s", store_errmsg(r->store));
 	if (++r->uncommitted >= DEF_COMMIT_RESULTS)
 		commit(r);
 	if (!r->stopping && sched_held(r->sched) < r->working_set / 2)
@@ -198,6 +218,7 @@ static void claim_cb(void *ctx, const struct store_pending *p)
 }
 
 static void finish_or_wait(struct run *r);
+static void report_progress(struct run *r, int64_t sleep_seconds);
 
 /* feed_batch - the claimed batch to the scheduler, marked in flight; SCAN: it came from the scan
  * (its cursor moves on), else from the retry index */
@@ -250,9 +271,7 @@ static void feed_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->stopping || r->failed || r->waiting)
 		return;
 	if (claim_due(r, now) < 0) {
-		snprintf(r->err, sizeof r->err, "job store: %s", store_errmsg(r->store));
-		r->failed = 1;
-		event_base_loopbreak(r->base);
+		run_fail(r, "job store: %s", store_errmsg(r->store));
 		return;
 	}
 	while (!r->scan_done && sched_held(r->sched) < r->working_set) {
@@ -264,9 +283,7 @@ static void feed_cb(evutil_socket_t fd, short what, void *arg)
 		r->nbatch = 0;
 		n = store_claim(r->store, r->cursor, now, (int)want, claim_cb, r);
 		if (n < 0) {
-			snprintf(r->err, sizeof r->err, "job store: %s", store_errmsg(r->store));
-			r->failed = 1;
-			event_base_loopbreak(r->base);
+			run_fail(r, "job store: %s", store_errmsg(r->store));
 			return;
 		}
 		feed_batch(r, 1);
@@ -297,9 +314,7 @@ static void finish_or_wait(struct run *r)
 
 	commit(r);
 	if (store_pending_stats(r->store, now, &ps) < 0) {
-		snprintf(r->err, sizeof r->err, "job store: %s", store_errmsg(r->store));
-		r->failed = 1;
-		event_base_loopbreak(r->base);
+		run_fail(r, "job store: %s", store_errmsg(r->store));
 		return;
 	}
 	r->retry_wait = ps.waiting;
@@ -312,13 +327,9 @@ static void finish_or_wait(struct run *r)
 	if (ps.waiting > 0) {
 		int64_t secs = ps.next_due > now ? ps.next_due - now : 1;
 		struct timeval tv = {(time_t)secs, 0};
-		char text[256];
 		r->waiting = 1;
 		evtimer_add(r->wait_ev, &tv);
-		snprintf(text, sizeof text,
-		         "waiting %lld s for the next retry (%lld addresses wait: greylisting or "
-		         "temporary failures)", (long long)secs, (long long)ps.waiting);
-		progress_show(&r->progress, -1, text, 1);
+		report_progress(r, secs);
 		return;
 	}
 	/* Every address has its verdict; sessions still saying QUIT get to finish it. */
@@ -326,24 +337,10 @@ static void finish_or_wait(struct run *r)
 		r->finishing = 1;
 		return;
 	}
-	event_base_loopbreak(r->base);
+	run_end(r);
 }
 
-/* ---- progress, commits, signals ---- */
-
-/* duration_text - "45 s", "12 min", "2 h 05 min" */
-static const char *duration_text(double secs, char *buf, size_t n)
-{
-	long s = secs > 0 ? (long)(secs + 0.5) : 0;
-
-	if (s < 120)
-		snprintf(buf, n, "%ld s", s);
-	else if (s < 7200)
-		snprintf(buf, n, "%ld min", (s + 30) / 60);
-	else
-		snprintf(buf, n, "%ld h %02ld min", s / 3600, (s % 3600 + 30) / 60);
-	return buf;
-}
+/* ---- progress, commits, stopping ---- */
 
 /* progress_sample - refresh the recent rate and the count of addresses waiting to retry */
 static void progress_sample(struct run *r)
@@ -363,48 +360,60 @@ static void progress_sample(struct run *r)
 	}
 }
 
-/* retry_progress - the progress line while only retries remain: how many wait, when the next
- * leaves, and an ETA from the retry schedule (the last one due), not from a verdict rate that
- * is zero meanwhile */
-static void retry_progress(struct run *r, int64_t done)
+/* report_progress - tell the owner where the run stands; SLEEP_SECONDS > 0: it sleeps that
+ * long until a retry is due */
+static void report_progress(struct run *r, int64_t sleep_seconds)
 {
-	int64_t wall = (int64_t)now_wall();
-	time_t next = (time_t)(r->retry_first > wall ? r->retry_first : wall);
-	struct tm tm;
-	char text[640], at[16] = "?", d1[32];
+	struct run_progress p;
 
-	if (localtime_r(&next, &tm))
-		strftime(at, sizeof at, "%H:%M:%S", &tm);
-	snprintf(text, sizeof text,
-	         "verifying: %lld/%lld | valid %lld invalid %lld risky %lld catch_all %lld unknown "
-	         "%lld | %lld addresses wait for a retry, the next at %s, ETA %s (the last retry due)",
-	         (long long)done, (long long)r->total, (long long)r->by_status[STATUS_VALID],
-	         (long long)r->by_status[STATUS_INVALID], (long long)r->by_status[STATUS_RISKY],
-	         (long long)r->by_status[STATUS_CATCH_ALL], (long long)r->by_status[STATUS_UNKNOWN],
-	         (long long)r->retry_wait, at,
-	         duration_text((double)(r->retry_last - wall), d1, sizeof d1));
-	progress_show(&r->progress, r->total ? (double)done / (double)r->total : -1, text, 0);
+	if (r->cb.progress == NULL)
+		return;
+	memset(&p, 0, sizeof p);
+	p.total = r->total;
+	p.done = r->done_at_start + r->verdicts;
+	p.verdicts = r->verdicts;
+	memcpy(p.by_status, r->by_status, sizeof p.by_status);
+	p.rate = r->rate;
+	p.seconds = clock_now() - r->started;
+	p.retry_wait = r->retry_wait;
+	p.retry_first = r->retry_first;
+	p.retry_last = r->retry_last;
+	p.sleep_seconds = sleep_seconds;
+	p.sessions = sched_sessions(r->sched);
+	p.hosts_paused = sched_hosts_paused(r->sched);
+	r->cb.progress(r->ctx, &p);
+}
+
+/* check_blocked - outbound SMTP looks blocked here: end the run before it turns a list into
+ * unknowns after hours of retries; 1 when it did */
+static int check_blocked(struct run *r)
+{
+	size_t blocked;
+
+	if (r->failed || (blocked = sched_smtp_blocked(r->sched)) == 0)
+		return 0;
+	run_fail(r,
+	         "outbound SMTP looks blocked here: %zu mail hosts refused or timed out a TCP "
+	         "connection on port %d and none took one. Home ISPs and many cloud providers "
+	         "block outbound SMTP: run mailsift where it is open. Nothing was marked "
+	         "invalid; the addresses tried so far retry after --greylist-delay, the rest "
+	         "are untouched.",
+	         blocked, r->o->cfg->smtp_port);
+	return 1;
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct run *r = arg;
-	int64_t done = r->done_at_start + r->verdicts;
-	int64_t first_pass = r->total - done - r->retry_wait; /* not waiting for a retry */
-	char text[640], eta[96], retry[128] = "", d1[32], d2[32];
-	int64_t wall = (int64_t)now_wall();
-	double rate, secs = clock_now() - r->started;
-	size_t blocked;
 
 	(void)fd;
 	(void)what;
-	if (r->finishing && sched_sessions(r->sched) == 0) {
-		event_base_loopbreak(r->base);
+	if (r->ended)
 		return;
-	}
-	if (r->stopping && sched_sessions(r->sched) == 0) {
-		sched_cancel(r->sched); /* every session said QUIT: hand back what waits */
-		event_base_loopbreak(r->base);
+	if ((r->finishing || r->stopping) && sched_sessions(r->sched) == 0) {
+		if (r->stopping)
+			sched_cancel(r->sched); /* every session said QUIT: hand back what waits */
+		run_end(r);
 		return;
 	}
 	if (clock_now() - r->last_commit >= DEF_COMMIT_INTERVAL) {
@@ -412,53 +421,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		r->last_commit = clock_now();
 	}
 	progress_sample(r);
-	if (!r->failed && (blocked = sched_smtp_blocked(r->sched)) > 0) {
-		snprintf(r->err, sizeof r->err,
-		         "outbound SMTP looks blocked here: %zu mail hosts refused or timed out a TCP "
-		         "connection on port %d and none took one. Home ISPs and many cloud providers "
-		         "block outbound SMTP: run mailsift where it is open. Nothing was marked "
-		         "invalid; the addresses tried so far retry after --greylist-delay, the rest "
-		         "are untouched.",
-		         blocked, r->o->cfg->smtp_port);
-		r->failed = 1;
-		event_base_loopbreak(r->base);
+	if (check_blocked(r))
 		return;
-	}
 	if (!r->waiting && !r->stopping && !r->failed && clock_now() >= r->due_check_at &&
 	    sched_held(r->sched) < r->working_set)
 		event_active(r->feed_ev, EV_TIMEOUT, 0); /* retries may be due */
-	if (r->waiting || (first_pass <= 0 && r->retry_wait > 0)) {
-		retry_progress(r, done);
-		return;
-	}
-	/* the recent rate once there is one, the whole run's until then */
-	rate = r->rate > 0 ? r->rate : secs > 0 ? (double)r->verdicts / secs : 0;
-	/* The ETA covers what can be asked now; greylisted addresses wait for their retry time,
-	 * which no rate shortens: said apart. */
-	if (first_pass <= 0)
-		snprintf(eta, sizeof eta, "ETA -");
-	else if (rate > 0)
-		snprintf(eta, sizeof eta, "ETA %s", duration_text((double)first_pass / rate, d1, sizeof d1));
-	else
-		snprintf(eta, sizeof eta, "ETA ?");
-	if (r->retry_wait > 0 && r->retry_last > r->retry_first)
-		snprintf(retry, sizeof retry, ", %lld wait for a retry (next in %s, last in %s)",
-		         (long long)r->retry_wait,
-		         duration_text((double)(r->retry_first - wall), d1, sizeof d1),
-		         duration_text((double)(r->retry_last - wall), d2, sizeof d2));
-	else if (r->retry_wait > 0)
-		snprintf(retry, sizeof retry, ", %lld wait for a retry (due in %s)",
-		         (long long)r->retry_wait,
-		         duration_text((double)(r->retry_first - wall), d1, sizeof d1));
-	snprintf(text, sizeof text,
-	         "verifying: %lld/%lld, %.0f/s, %s | valid %lld invalid %lld risky %lld "
-	         "catch_all %lld unknown %lld | sessions %zu, hosts paused %zu%s",
-	         (long long)done, (long long)r->total, rate, eta,
-	         (long long)r->by_status[STATUS_VALID], (long long)r->by_status[STATUS_INVALID],
-	         (long long)r->by_status[STATUS_RISKY], (long long)r->by_status[STATUS_CATCH_ALL],
-	         (long long)r->by_status[STATUS_UNKNOWN], sched_sessions(r->sched),
-	         sched_hosts_paused(r->sched), retry);
-	progress_show(&r->progress, r->total ? (double)done / (double)r->total : -1, text, 0);
+	report_progress(r, 0);
 }
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
@@ -468,37 +436,27 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sched_cancel(r->sched); /* the grace period is over */
-	event_base_loopbreak(r->base);
+	run_end(r);
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
+void run_stop(struct run *r)
 {
-	struct run *r = arg;
 	struct timeval grace = {(time_t)DEF_DRAIN_SECONDS, 0};
 
-	(void)what;
-	if (r->stopping)
+	if (r->stopping || r->ended)
 		return;
 	r->stopping = 1;
-	/* A second signal kills at once (the store stays consistent: WAL). */
-	event_del(r->sig_int);
-	event_del(r->sig_term);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	progress_end(&r->progress);
-	fprintf(stderr, "mailsift: %s: letting open sessions finish (%.0f s at most; again to stop "
-	                "now)\n", sig == SIGINT ? "interrupt" : "terminate", DEF_DRAIN_SECONDS);
 	sched_drain(r->sched);
 	if (r->waiting || sched_sessions(r->sched) == 0) {
 		sched_cancel(r->sched);
-		event_base_loopbreak(r->base);
+		run_end(r);
 		return;
 	}
 	evtimer_add(r->drain_ev, &grace);
 }
 
 /* raise_fd_limit - as many descriptors as allowed; lowers the concurrency when they are few */
-static void raise_fd_limit(struct sched_opts *so, int quiet)
+static void raise_fd_limit(struct sched_opts *so, FILE *note)
 {
 	struct rlimit rl;
 
@@ -511,9 +469,9 @@ static void raise_fd_limit(struct sched_opts *so, int quiet)
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)so->concurrency + FD_RESERVE > rl.rlim_cur) {
 		int cap = rl.rlim_cur > FD_RESERVE ? (int)(rl.rlim_cur - FD_RESERVE) : 1;
-		if (!quiet)
-			fprintf(stderr, "mailsift: note: %d sessions at most (open files limit %llu); "
-			                "--concurrency %d lowered\n", cap,
+		if (note)
+			fprintf(note, "mailsift: note: %d sessions at most (open files limit %llu); "
+			              "--concurrency %d lowered\n", cap,
 			        (unsigned long long)rl.rlim_cur, so->concurrency);
 		so->concurrency = cap;
 	}
@@ -539,117 +497,140 @@ static char *stats_json(struct run *r, double secs)
 	return buf;
 }
 
-int run_store(struct store *s, const struct run_opts *o, struct run_result *res, char *err,
-              size_t errlen)
+/* end_cb - from the loop: close the run's record in the store and tell the owner */
+static void end_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static const struct sched_callbacks cb = {on_result, on_catch_all_lookup,
-	                                          on_catch_all_learned, on_dns_cached, on_dns_learned};
-	struct run r;
-	struct sched_opts so = o->sched;
-	struct store_pending_stats ps;
-	struct timeval tick = {0, (suseconds_t)(PROGRESS_TICK * 1e6)};
-	int64_t run_id, now = (int64_t)now_wall();
-	int rc = -1;
+	struct run *r = arg;
+	struct run_result res;
+	char err[512] = "";
 	char *stats;
 
-	memset(&r, 0, sizeof r);
-	memset(res, 0, sizeof *res);
-	r.store = s;
-	r.o = o;
-	raise_fd_limit(&so, o->quiet);
-	r.working_set = (size_t)so.concurrency * DEF_WORKING_PER_SESSION;
-	if (r.working_set < DEF_WORKING_MIN)
-		r.working_set = DEF_WORKING_MIN;
-	r.batch = calloc(CLAIM_CHUNK, sizeof *r.batch);
-	r.base = event_base_new();
-	r.ssl = o->cfg->starttls ? smtp_ssl_ctx() : NULL;
-	if (r.batch == NULL || r.base == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	r.dns = dns_new(r.base, o->cfg->resolvers, o->cfg->nresolvers, err, errlen);
-	if (r.dns == NULL)
-		goto out;
-	dns_allow_private(r.dns, o->cfg->allow_private_mx);
-	r.sched = sched_new(r.base, o->cfg, &so, r.dns, r.ssl, &cb, &r);
-	r.feed_ev = event_new(r.base, -1, 0, feed_cb, &r);
-	r.commit_ev = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
-	r.wait_ev = evtimer_new(r.base, wait_cb, &r);
-	r.drain_ev = evtimer_new(r.base, drain_cb, &r);
-	r.sig_int = evsignal_new(r.base, SIGINT, signal_cb, &r);
-	r.sig_term = evsignal_new(r.base, SIGTERM, signal_cb, &r);
-	if (!r.sched || !r.feed_ev || !r.commit_ev || !r.wait_ev || !r.drain_ev || !r.sig_int ||
-	    !r.sig_term) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	event_add(r.sig_int, NULL);
-	event_add(r.sig_term, NULL);
-	progress_init(&r.progress, stderr, o->quiet);
-
-	if (store_begin(s, err, errlen) < 0)
-		goto out;
-	run_id = store_run_begin(s, now, o->max_age_days > 0
-	                                         ? now - (int64_t)(o->max_age_days * 86400.0)
-	                                         : 0);
-	if (run_id < 0 || store_pending_stats(s, now, &ps) < 0) {
-		snprintf(err, errlen, "job store: %s", store_errmsg(s));
-		store_rollback(s);
-		goto out;
-	}
-	r.total = ps.due + ps.waiting + ps.done;
-	r.done_at_start = ps.done;
-	r.started = clock_now();
-	r.rate_at = r.started;
-	r.retry_wait = ps.waiting;
-	r.retry_stats_at = r.started - RETRY_STATS_INTERVAL; /* first and last due: at the first tick */
-	event_add(r.commit_ev, &tick);
-	event_active(r.feed_ev, EV_TIMEOUT, 0);
-	event_base_dispatch(r.base);
-
-	progress_end(&r.progress);
-	res->seconds = clock_now() - r.started;
-	res->verdicts = r.verdicts;
-	res->interrupted = r.stopping;
-	if (r.failed) {
-		snprintf(err, errlen, "%s", r.err);
-		store_rollback(s);
-		goto out;
-	}
-	stats = stats_json(&r, res->seconds);
-	if (store_run_end(s, run_id, (int64_t)now_wall(), r.stopping ? "interrupted" : "done",
-	                  stats) < 0 ||
-	    store_commit(s, err, errlen) < 0) {
+	(void)fd;
+	(void)what;
+	memset(&res, 0, sizeof res);
+	res.seconds = clock_now() - r->started;
+	res.verdicts = r->verdicts;
+	res.interrupted = r->stopping;
+	event_del(r->commit_ev);
+	r->closing = 1;
+	if (r->failed) {
+		store_rollback(r->store);
+	} else {
+		stats = stats_json(r, res.seconds);
+		if (store_run_end(r->store, r->run_id, (int64_t)now_wall(),
+		                  r->stopping ? "interrupted" : "done", stats) < 0 ||
+		    store_commit(r->store, err, sizeof err) < 0) {
+			snprintf(r->err, sizeof r->err, "%s",
+			         err[0] ? err : store_errmsg(r->store));
+			r->failed = 1;
+			store_rollback(r->store);
+		}
 		free(stats);
-		if (err[0] == '\0')
-			snprintf(err, errlen, "job store: %s", store_errmsg(s));
-		goto out;
 	}
-	free(stats);
-	rc = 0;
-out:
-	if (store_in_transaction(s))
-		store_rollback(s);
-	r.closing = 1;
-	if (r.dns)
-		dns_free(r.dns); /* before the scheduler: cancelled lookups call into it */
-	sched_free(r.sched);
-	if (r.ssl)
-		SSL_CTX_free(r.ssl);
-	if (r.feed_ev)
-		event_free(r.feed_ev);
-	if (r.commit_ev)
-		event_free(r.commit_ev);
-	if (r.wait_ev)
-		event_free(r.wait_ev);
-	if (r.drain_ev)
-		event_free(r.drain_ev);
-	if (r.sig_int)
-		event_free(r.sig_int);
-	if (r.sig_term)
-		event_free(r.sig_term);
-	if (r.base)
-		event_base_free(r.base);
-	free(r.batch);
-	return rc;
+	r->cb.done(r->ctx, &res, r->failed ? r->err : NULL);
+}
+
+/* run_begin - open the run's record and count what it has to do; 0, or -1 with err */
+static int run_begin(struct run *r, char *err, size_t errlen)
+{
+	struct store_pending_stats ps;
+	struct timeval tick = {0, (suseconds_t)(DEF_RUN_PROGRESS_TICK * 1e6)};
+	int64_t now = (int64_t)now_wall();
+
+	if (store_begin(r->store, err, errlen) < 0)
+		return -1;
+	r->run_id = store_run_begin(r->store, now, r->o->max_age_days > 0
+	                                          ? now - (int64_t)(r->o->max_age_days * 86400.0)
+	                                          : 0);
+	if (r->run_id < 0 || store_pending_stats(r->store, now, &ps) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(r->store));
+		store_rollback(r->store);
+		return -1;
+	}
+	r->total = ps.due + ps.waiting + ps.done;
+	r->done_at_start = ps.done;
+	r->started = clock_now();
+	r->rate_at = r->started;
+	r->retry_wait = ps.waiting;
+	r->retry_stats_at = r->started - RETRY_STATS_INTERVAL; /* first and last due: at the first tick */
+	event_add(r->commit_ev, &tick);
+	event_active(r->feed_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+struct run *run_new(struct event_base *base, struct store *s, const struct run_opts *o,
+                    const struct run_callbacks *cb, void *ctx, FILE *note, char *err,
+                    size_t errlen)
+{
+	static const struct sched_callbacks scb = {on_result, on_catch_all_lookup,
+	                                           on_catch_all_learned, on_dns_cached, on_dns_learned};
+	struct run *r = calloc(1, sizeof *r);
+
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->store = s;
+	r->o = o;
+	r->so = o->sched;
+	r->cb = *cb;
+	r->ctx = ctx;
+	r->base = base;
+	raise_fd_limit(&r->so, note);
+	r->working_set = (size_t)r->so.concurrency * DEF_WORKING_PER_SESSION;
+	if (r->working_set < DEF_WORKING_MIN)
+		r->working_set = DEF_WORKING_MIN;
+	r->batch = calloc(CLAIM_CHUNK, sizeof *r->batch);
+	r->ssl = o->cfg->starttls ? smtp_ssl_ctx() : NULL;
+	if (r->batch == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r->dns = dns_new(base, o->cfg->resolvers, o->cfg->nresolvers, err, errlen);
+	if (r->dns == NULL)
+		goto fail;
+	dns_allow_private(r->dns, o->cfg->allow_private_mx);
+	r->sched = sched_new(base, o->cfg, &r->so, r->dns, r->ssl, &scb, r);
+	r->feed_ev = event_new(base, -1, 0, feed_cb, r);
+	r->commit_ev = event_new(base, -1, EV_PERSIST, tick_cb, r);
+	r->wait_ev = evtimer_new(base, wait_cb, r);
+	r->drain_ev = evtimer_new(base, drain_cb, r);
+	r->end_ev = event_new(base, -1, 0, end_cb, r);
+	if (!r->sched || !r->feed_ev || !r->commit_ev || !r->wait_ev || !r->drain_ev || !r->end_ev) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (run_begin(r, err, errlen) < 0)
+		goto fail;
+	return r;
+fail:
+	r->ended = 1;
+	run_free(r);
+	return NULL;
+}
+
+void run_free(struct run *r)
+{
+	if (r == NULL)
+		return;
+	if (store_in_transaction(r->store))
+		store_rollback(r->store);
+	r->closing = 1;
+	if (r->dns)
+		dns_free(r->dns); /* before the scheduler: cancelled lookups call into it */
+	sched_free(r->sched);
+	if (r->ssl)
+		SSL_CTX_free(r->ssl);
+	if (r->feed_ev)
+		event_free(r->feed_ev);
+	if (r->commit_ev)
+		event_free(r->commit_ev);
+	if (r->wait_ev)
+		event_free(r->wait_ev);
+	if (r->drain_ev)
+		event_free(r->drain_ev);
+	if (r->end_ev)
+		event_free(r->end_ev);
+	free(r->batch);
+	free(r);
 }

@@ -1,35 +1,78 @@
 /*
- * run - `mailsift run`: verify every pending address of a job store with the scheduler, write
- * the verdicts back in batched transactions, retry temporary failures when they are due (the
- * store keeps next_attempt_at, attempts and the source address), and stop cleanly on the first
- * SIGINT/SIGTERM. Resumable at any point: a crash leaves addresses pending or in flight, and
- * the next run treats in-flight as pending.
+ * run - the store-backed run loop as a service: verify every pending address of a job store
+ * with the scheduler, on the owner's event base; write the verdicts back in batched
+ * transactions; retry temporary failures when they are due (the store keeps next_attempt_at,
+ * attempts and the source address). It reports progress and its end through callbacks and
+ * stops on request (run_stop); it never reads signals, prints or breaks the owner's loop.
+ * Resumable at any point: a crash leaves addresses pending or in flight, and the next run
+ * treats in-flight as pending.
  */
 #ifndef MAILSIFT_RUN_H
 #define MAILSIFT_RUN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/config.h"
 #include "engine/sched.h"
 #include "schema/store.h"
+#include "schema/verdict.h"
+
+struct event_base;
 
 struct run_opts {
 	const struct probe_config *cfg;
 	struct sched_opts sched;
 	double max_age_days;     /* > 0: verdicts older than this are probed again */
-	int quiet;               /* no progress on stderr */
+};
+
+/* What a progress report tells (every DEF_RUN_PROGRESS_TICK seconds, and when the run starts
+ * to sleep until a retry is due). */
+struct run_progress {
+	int64_t total;               /* addresses of the store */
+	int64_t done;                /* of them with a final verdict */
+	int64_t verdicts;            /* final verdicts written by this run */
+	int64_t by_status[STATUS_COUNT]; /* this run's verdicts by status */
+	double rate;                 /* recent verdicts per second; 0 before the first sample */
+	double seconds;              /* since the run started */
+	int64_t retry_wait;          /* addresses waiting for a retry */
+	int64_t retry_first;         /* wall-clock seconds the first of them is due, else 0 */
+	int64_t retry_last;          /* ... and the last */
+	int64_t sleep_seconds;       /* > 0: nothing to ask until a retry is due in this many */
+	size_t sessions;             /* SMTP sessions open */
+	size_t hosts_paused;         /* MX hosts paused for pushing back */
 };
 
 struct run_result {
-	int interrupted;         /* stopped by a signal: rerun to resume */
+	int interrupted;         /* stopped by run_stop: rerun to resume */
 	int64_t verdicts;        /* final verdicts written by this run */
 	double seconds;
 };
 
-/* run_store - verify what is pending in S; 0 when the run ended (done or interrupted), -1 with
- * err on a failure (resolver, store) */
-int run_store(struct store *s, const struct run_opts *o, struct run_result *r, char *err,
-              size_t errlen);
+struct run_callbacks {
+	/* progress - where the run stands (NULL: not wanted) */
+	void (*progress)(void *ctx, const struct run_progress *p);
+	/* done - the run is over; ERR is NULL when it ended (every verdict in, or stopped), else
+	 * why it failed. Called once, from the loop; run_free may be called from it. */
+	void (*done)(void *ctx, const struct run_result *r, const char *err);
+};
+
+struct run;
+
+/* run_new - a run of S on BASE (the owner's; S stays the caller's and must outlive the run);
+ * it starts from the loop. NULL with err on a setup failure (resolver, store). Lowers
+ * o->sched.concurrency to the open-files limit and says so on NOTE when it must (may be NULL). */
+struct run *run_new(struct event_base *base, struct store *s, const struct run_opts *o,
+                    const struct run_callbacks *cb, void *ctx, FILE *note, char *err,
+                    size_t errlen);
+
+/* run_stop - start no new session; open ones get DEF_DRAIN_SECONDS to finish, then the rest
+ * is handed back to the store as pending; done follows (interrupted). A second call changes
+ * nothing. */
+void run_stop(struct run *r);
+
+/* run_free - free R; a run not yet done is cancelled without calling done (what it did not
+ * commit stays pending) */
+void run_free(struct run *r);
 
 #endif

@@ -2,8 +2,8 @@
  * verify - immediate verification of a few addresses (see verify.h).
  *
  * The same mechanism as `mailsift run`: the scheduler (sched) does DNS, sessions, catch-all and
- * host politeness; this file only keeps the addresses in memory instead of a job store, waits
- * for retries with timers, and prints JSON.
+ * host politeness; this file only keeps the addresses in memory instead of a job store and
+ * waits for retries with timers.
  */
 #include "engine/verify.h"
 
@@ -18,29 +18,16 @@
 #include "engine/dns.h"
 #include "engine/sched.h"
 #include "engine/smtp.h"
-#include "exporters/json.h"
-#include "importers/check.h"
 
-/* One address given on the command line. */
+/* One address being verified: the caller's item and what the run needs besides. */
 struct vaddr {
 	struct verify *v;
 	size_t index;
-	const char *input;
-	struct check_result cr;      /* syntax, normalized parts, flags, suggestion */
+	struct verify_item *it;
 	int done;                    /* verdict final */
-	int attempts;
 	char source[64];             /* source of the first attempt (the greylist triple) */
-	struct decide_out verdict;
-	struct reply reply;          /* the deciding reply, when there is one */
-	int have_reply;
-	char mx_host[256];
-	char detail[256];
-	int tls;
-	enum catch_all catch_all;
-	char mx_hosts[DNS_MAX_HOSTS][256]; /* the domain's MX hosts, for the report */
-	size_t nmx;
 	struct event *retry;         /* timer for the next attempt */
-	double started, finished;    /* monotonic seconds */
+	double started;              /* monotonic seconds */
 };
 
 struct verify {
@@ -48,7 +35,6 @@ struct verify {
 	struct event_base *base;
 	struct dns *dns;
 	SSL_CTX *ssl;
-	struct check *check;
 	struct sched *sched;
 	struct vaddr *addr;
 	size_t naddr;
@@ -59,8 +45,8 @@ struct verify {
 
 static void submit(struct vaddr *a)
 {
-	struct sched_addr sa = {(int64_t)a->index, a->cr.addr.address, a->cr.addr.domain,
-	                        a->cr.flags, a->attempts, a->source[0] ? a->source : NULL};
+	struct sched_addr sa = {(int64_t)a->index, a->it->address, a->it->domain, a->it->flags,
+	                        a->it->attempts, a->source[0] ? a->source : NULL};
 
 	sched_add(a->v->sched, &sa);
 }
@@ -94,17 +80,19 @@ static void on_result(void *ctx, const struct sched_result *r)
 
 	if (v->closing)
 		return;
-	a->attempts = r->attempts;
+	struct verify_item *it = a->it;
+
+	it->attempts = r->attempts;
 	if (a->source[0] == '\0' && r->source)
 		snprintf(a->source, sizeof a->source, "%s", r->source);
-	a->verdict = r->verdict;
-	a->have_reply = r->reply != NULL;
+	it->verdict = r->verdict;
+	it->have_reply = r->reply != NULL;
 	if (r->reply)
-		a->reply = *r->reply;
-	snprintf(a->detail, sizeof a->detail, "%s", r->detail ? r->detail : "");
-	snprintf(a->mx_host, sizeof a->mx_host, "%s", r->mx_host ? r->mx_host : "");
-	a->tls = r->tls;
-	a->catch_all = r->catch_all;
+		it->reply = *r->reply;
+	snprintf(it->detail, sizeof it->detail, "%s", r->detail ? r->detail : "");
+	snprintf(it->mx_host, sizeof it->mx_host, "%s", r->mx_host ? r->mx_host : "");
+	it->tls = r->tls;
+	it->catch_all = r->catch_all;
 	if (r->verdict.retry) {
 		double wait = sched_retry_wait(v->cfg, r);
 		struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
@@ -112,7 +100,7 @@ static void on_result(void *ctx, const struct sched_result *r)
 		return;
 	}
 	a->done = 1;
-	a->finished = clock_now();
+	it->seconds = clock_now() - a->started;
 	v->pending--;
 }
 
@@ -122,61 +110,15 @@ static void mx_hosts_cb(void *arg, const struct dns_result *r)
 
 	if (a->v->closing)
 		return;
+	a->it->nmx = 0;
 	for (size_t h = 0; h < r->nhosts && h < DNS_MAX_HOSTS; h++)
-		snprintf(a->mx_hosts[a->nmx++], sizeof a->mx_hosts[0], "%s", r->hosts[h].name);
-}
-
-/* ---- output ---- */
-
-static void print_result(FILE *out, const struct vaddr *a)
-{
-	char flags[64];
-	const char *status = verdict_status_name(a->verdict.status);
-
-	fprintf(out, "{\"address\": ");
-	json_string(out, a->input);
-	fprintf(out, ", \"normalized\": ");
-	json_string_or_null(out, a->cr.problem == ADDR_OK ? a->cr.addr.address : NULL);
-	fprintf(out, ", \"status\": \"%s\", \"reason\": ", status);
-	json_string(out, a->verdict.reason);
-	fprintf(out, ", \"detail\": ");
-	json_string_or_null(out, a->cr.problem != ADDR_OK ? addr_problem_text(a->cr.problem)
-	                                                  : a->detail);
-	verdict_flags_text(a->cr.flags | (a->catch_all == CATCH_ALL_YES ? FLAG_CATCH_ALL : 0), flags,
-	                   sizeof flags);
-	fprintf(out, ", \"flags\": [");
-	for (char *p = flags, *q; *p; p = q) {
-		q = strchr(p, ';');
-		size_t n = q ? (size_t)(q - p) : strlen(p);
-		fprintf(out, "%s\"%.*s\"", p == flags ? "" : ", ", (int)n, p);
-		q = q ? q + 1 : p + n;
-	}
-	fprintf(out, "], \"suggestion\": ");
-	json_string_or_null(out, a->cr.suggestion);
-	fprintf(out, ", \"mx_hosts\": [");
-	for (size_t h = 0; h < a->nmx; h++) {
-		fprintf(out, "%s", h ? ", " : "");
-		json_string(out, a->mx_hosts[h]);
-	}
-	fprintf(out, "], \"mx_host\": ");
-	json_string_or_null(out, a->mx_host);
-	if (a->have_reply) {
-		fprintf(out, ", \"smtp_code\": %d, \"enhanced_code\": ", a->reply.code);
-		json_string_or_null(out, a->reply.enhanced);
-		fprintf(out, ", \"smtp_message\": ");
-		json_string(out, a->reply.text);
-	} else {
-		fprintf(out, ", \"smtp_code\": null, \"enhanced_code\": null, \"smtp_message\": null");
-	}
-	fprintf(out, ", \"tls\": %s, \"catch_all\": %s, \"attempts\": %d, \"duration_ms\": %.0f}\n",
-	        a->tls ? "true" : "false",
-	        a->catch_all == CATCH_ALL_YES ? "true" : a->catch_all == CATCH_ALL_NO ? "false" : "null",
-	        a->attempts, (a->finished - a->started) * 1000.0);
+		snprintf(a->it->mx_hosts[a->it->nmx++], sizeof a->it->mx_hosts[0], "%s",
+		         r->hosts[h].name);
 }
 
 /* ---- setup ---- */
 
-int verify_run(const struct probe_config *c, char *const *addresses, int n, FILE *out, char *err,
+int verify_run(const struct probe_config *c, struct verify_item *items, size_t n, char *err,
                size_t errlen)
 {
 	static const struct sched_callbacks cb = {on_result, NULL, NULL, NULL, NULL};
@@ -187,12 +129,11 @@ int verify_run(const struct probe_config *c, char *const *addresses, int n, FILE
 
 	memset(&v, 0, sizeof v);
 	v.cfg = c;
-	v.naddr = (size_t)n;
+	v.naddr = n;
 	v.addr = calloc(v.naddr ? v.naddr : 1, sizeof *v.addr);
-	v.check = check_new();
 	v.base = event_base_new();
 	v.ssl = c->starttls ? smtp_ssl_ctx() : NULL;
-	if (v.addr == NULL || v.check == NULL || v.base == NULL) {
+	if (v.addr == NULL || v.base == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -211,29 +152,20 @@ int verify_run(const struct probe_config *c, char *const *addresses, int n, FILE
 
 		a->v = &v;
 		a->index = i;
-		a->input = addresses[i];
+		a->it = &items[i];
 		a->started = clock_now();
-		check_address(v.check, a->input, strlen(a->input), &a->cr);
-		if (a->cr.problem != ADDR_OK) {
-			a->verdict.status = STATUS_INVALID;
-			a->verdict.reason = REASON_SYNTAX;
-			a->done = 1;
-			a->finished = a->started;
-			continue;
-		}
+		if (a->it->address == NULL)
+			continue; /* not ours to verify (its syntax is refused) */
 		a->retry = evtimer_new(v.base, retry_cb, a);
 		if (a->retry == NULL)
 			abort();
 		v.pending++;
-		dns_mail_hosts(v.dns, a->cr.addr.domain, mx_hosts_cb, a); /* shared with sched's */
+		dns_mail_hosts(v.dns, a->it->domain, mx_hosts_cb, a); /* shared with sched's */
 		submit(a);
 	}
 	evtimer_add(v.end_check, &soon);
 	if (v.pending > 0)
 		event_base_dispatch(v.base);
-	for (size_t i = 0; i < v.naddr; i++)
-		print_result(out, &v.addr[i]);
-	fflush(out);
 	rc = 0;
 out:
 	v.closing = 1;
@@ -249,7 +181,6 @@ out:
 		SSL_CTX_free(v.ssl);
 	if (v.base)
 		event_base_free(v.base);
-	check_free(v.check);
 	free(v.addr);
 	return rc;
 }

@@ -1,6 +1,8 @@
 /*
- * cli - the mailsift commands (DESIGN.md "Command line"): each parses its own options,
- * drives the stages through their modules and maps the outcome to an exit status.
+ * cli - the mailsift commands (DESIGN.md "Command line"), one file each (cli/cmd_*.c): each
+ * parses its own options, drives the stages (cli/stages.h) through their modules and maps the
+ * outcome to an exit status. cli/ is the only folder (with server/) that uses importers/,
+ * engine/ and exporters/ together.
  */
 #ifndef MAILSIFT_CLI_H
 #define MAILSIFT_CLI_H
@@ -12,6 +14,9 @@
 #define EXIT_FAILURE_ 1     /* it failed, or the input was damaged (what could be read is kept) */
 #define EXIT_USAGE 2        /* bad command line */
 #define EXIT_INTERRUPTED 3  /* stopped by a signal; rerun the same command to resume */
+
+#define CLEAN_DB_NAME "mailsift.db" /* job store of `clean` when --db is not given */
+#define MAX_LISTS 1024              /* LIST arguments in one command */
 
 int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);

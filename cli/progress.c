@@ -1,7 +1,7 @@
 /*
  * progress - stderr progress (see progress.h).
  */
-#include "engine/progress.h"
+#include "cli/progress.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,90 @@
+/*
+ * cmd_status - `mailsift status --db JOB.db`: lists, addresses by state, verdicts so far.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cli/options.h"
+#include "cli/stages.h"
+#include "schema/verdict.h"
+
+static const char status_help[] =
+	"Usage: mailsift status --db JOB.db [--max-age DAYS]\n"
+	"  --max-age DAYS      also count the verdicts older than DAYS (stale: a run with the same\n"
+	"                      --max-age probes them again)\n"
+	"Show the lists in the job store, addresses by state (pending, in flight, done) and the\n"
+	"verdicts so far.\n";
+
+int cli_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"max-age", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL;
+	double max_age = 0;
+	struct store *s;
+	struct store_list *v;
+	struct store_counts cnt;
+	size_t n;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'a':
+			if (cli_parse_number("status", "--max-age", optarg, 0, 36500, &max_age) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h': fputs(status_help, stdout); return EXIT_DONE;
+		default: return cli_usage_error("status", "unknown option");
+		}
+	}
+	if (db == NULL)
+		return cli_usage_error("status", "--db JOB.db is required");
+	if (optind < argc)
+		return cli_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+	if ((s = cli_open_store(db, STORE_READ)) == NULL)
+		return EXIT_FAILURE_;
+	if (store_lists(s, &v, &n) < 0 || store_counts(s, &cnt) < 0) {
+		fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
+		store_close(s);
+		return EXIT_FAILURE_;
+	}
+	printf("job store %s\n", db);
+	printf("lists: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		printf("  %lld  %s  %s, %lld rows", (long long)v[i].id, v[i].name,
+		       v[i].done ? (v[i].input_error ? "imported up to damaged input" : "imported")
+		                 : "import unfinished",
+		       (long long)v[i].rows);
+		if (v[i].email_col >= 0)
+			printf(", %s, address in column %d", v[i].has_header ? "header" : "no header",
+			       v[i].email_col + 1);
+		printf("%s\n", v[i].gzip ? ", gzip" : "");
+		if (v[i].input_error)
+			printf("     input error: %s\n", v[i].input_error);
+	}
+	printf("rows: %lld (%lld duplicates, %lld without an address)\n", (long long)cnt.rows,
+	       (long long)cnt.duplicate_rows, (long long)cnt.rows_without_address);
+	printf("addresses: %lld distinct: %lld pending, %lld in flight, %lld done\n",
+	       (long long)cnt.addresses, (long long)cnt.pending, (long long)cnt.in_flight,
+	       (long long)cnt.done);
+	printf("verdicts:");
+	for (int st = 0; st < STATUS_COUNT; st++)
+		printf(" %s %lld%s", verdict_status_name((enum verdict_status)st),
+		       (long long)cnt.by_status[st], st + 1 < STATUS_COUNT ? "," : "\n");
+	if (max_age > 0)
+		printf("stale: %lld verdicts older than %g days\n",
+		       (long long)store_count_stale(s, (int64_t)time(NULL) - (int64_t)(max_age * 86400.0)),
+		       max_age);
+	store_lists_free(v, n);
+	store_close(s);
+	return EXIT_DONE;
+}

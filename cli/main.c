@@ -1,0 +1,73 @@
+/*
+ * main - the mailsift entry point: the top-level help, then the command (cli/cmd_*.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+void cli_usage(FILE *out)
+{
+	fprintf(out,
+	"mailsift %s - bulk email list cleaning\n"
+	"\n"
+	"Usage:\n"
+	"  mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip] [options]\n"
+	"                                 import, verify, export (job store OUTDIR/" CLEAN_DB_NAME ")\n"
+	"  mailsift run --db JOB.db [probe options] [run options]\n"
+	"  mailsift import LIST... --db JOB.db [--column NAME|N]\n"
+	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
+	"  mailsift status --db JOB.db\n"
+	"  mailsift verify ADDRESS... [probe options]   one JSON object per address on stdout\n"
+	"  mailsift COMMAND --help        options of one command\n"
+	"  mailsift --version\n"
+	"\n"
+	"LIST is a CSV file (with or without a header; , ; TAB or | delimited) or a file with one\n"
+	"address a line, plain or gzip-compressed (detected by content); - reads stdin.\n"
+	"\n"
+	"Probe options: --helo NAME, --mail-from ADDR, --timeout SECS, --connect-timeout SECS,\n"
+	"--greylist-delay SECS, --max-attempts N, --resolver HOST[:PORT] (repeatable),\n"
+	"--smtp-port N, --no-starttls, --allow-private-mx (see `mailsift verify --help`).\n"
+	"\n"
+	"Run options (run, clean): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
+	"--max-age DAYS (see `mailsift run --help`).\n"
+	"\n"
+	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
+	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume.\n",
+	MAILSIFT_VERSION);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{"clean", cli_clean},
+	{"import", cli_import},
+	{"export", cli_export},
+	{"status", cli_status},
+	{"verify", cli_verify},
+	{"run", cli_run},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		cli_usage(stdout);
+		return EXIT_DONE;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("mailsift %s\n", MAILSIFT_VERSION);
+		return EXIT_DONE;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "mailsift: unknown command \"%s\"\n\n", argv[1]);
+	cli_usage(stderr);
+	return EXIT_USAGE;
+}

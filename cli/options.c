@@ -1,0 +1,175 @@
+/*
+ * options - the options the probing commands share (probe options: verify, run, clean; run
+ * options: run, clean), parsed into the probe and run configuration, and usage errors.
+ */
+#include "cli/options.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "cli/cli.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mailsift %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'mailsift %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+void cli_run_defaults(struct run_cli *rc)
+{
+	memset(rc, 0, sizeof *rc);
+	config_defaults(&rc->pc, rc->helo, sizeof rc->helo);
+	rc->concurrency = DEF_CONCURRENCY;
+	rc->per_host = DEF_PER_HOST;
+}
+
+int cli_parse_number(const char *cmd, const char *opt, const char *v, double lo, double hi,
+                     double *out)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (end == v || *end != '\0' || d < lo || d > hi) {
+		cli_usage_error(cmd, "%s wants a number from %g to %g, not \"%s\"", opt, lo, hi, v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+/* cli_probe_option - apply probe option C; 0 handled, 1 not a probe option, -1 usage error */
+int cli_probe_option(const char *cmd, int c, const char *v, struct probe_config *pc)
+{
+	double d;
+
+	switch (c) {
+	case OPT_HELO: pc->helo = v; return 0;
+	case OPT_MAIL_FROM: pc->mail_from = v; return 0;
+	case OPT_TIMEOUT: return cli_parse_number(cmd, "--timeout", v, 0.1, 3600, &pc->reply_timeout);
+	case OPT_CONNECT_TIMEOUT:
+		return cli_parse_number(cmd, "--connect-timeout", v, 0.1, 3600, &pc->connect_timeout);
+	case OPT_GREYLIST_DELAY:
+		return cli_parse_number(cmd, "--greylist-delay", v, 0, 86400, &pc->greylist_delay);
+	case OPT_MAX_ATTEMPTS:
+		if (cli_parse_number(cmd, "--max-attempts", v, 1, 20, &d) < 0)
+			return -1;
+		pc->max_attempts = (int)d;
+		return 0;
+	case OPT_SMTP_PORT:
+		if (cli_parse_number(cmd, "--smtp-port", v, 1, 65535, &d) < 0)
+			return -1;
+		pc->smtp_port = (int)d;
+		return 0;
+	case OPT_RESOLVER:
+		if (pc->nresolvers == sizeof pc->resolvers / sizeof pc->resolvers[0]) {
+			cli_usage_error(cmd, "at most %zu --resolver", pc->nresolvers);
+			return -1;
+		}
+		pc->resolvers[pc->nresolvers++] = v;
+		return 0;
+	case OPT_NO_STARTTLS: pc->starttls = 0; return 0;
+	case OPT_ALLOW_PRIVATE_MX: pc->allow_private_mx = 1; return 0;
+	default: return 1;
+	}
+}
+
+/* cli_probe_finish - the probe options are all read: a fully qualified HELO name, the MAIL FROM
+ * built from it; 0, or -1 after a usage error message */
+int cli_probe_finish(const char *cmd, struct probe_config *pc, char *from, size_t fromlen)
+{
+	char err[512];
+
+	if (config_finish(pc, from, fromlen, err, sizeof err) == 0)
+		return 0;
+	cli_usage_error(cmd, "%s", err);
+	return -1;
+}
+
+/* cli_run_option - a probe or run option; 0 handled, 1 not one, -1 usage error */
+int cli_run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	double d;
+
+	switch (c) {
+	case OPT_CONCURRENCY:
+		if (cli_parse_number(cmd, "--concurrency", v, 1, 100000, &d) < 0)
+			return -1;
+		rc->concurrency = (int)d;
+		return 0;
+	case OPT_PER_HOST:
+		if (cli_parse_number(cmd, "--per-host", v, 1, 1000, &d) < 0)
+			return -1;
+		rc->per_host = (int)d;
+		return 0;
+	case OPT_MAX_AGE:
+		return cli_parse_number(cmd, "--max-age", v, 0, 36500, &rc->max_age);
+	case OPT_SOURCE:
+		if (inet_pton(AF_INET, v, &a4) != 1 && inet_pton(AF_INET6, v, &a6) != 1) {
+			cli_usage_error(cmd, "--source wants an IP address, not \"%s\"", v);
+			return -1;
+		}
+		if (rc->nsources == MAX_SOURCES) {
+			cli_usage_error(cmd, "at most %d --source", MAX_SOURCES);
+			return -1;
+		}
+		rc->sources[rc->nsources++] = v;
+		return 0;
+	default:
+		return cli_probe_option(cmd, c, v, &rc->pc);
+	}
+}
+
+/* cli_check_sources - every --source must be an address of this host: a bind that fails later
+ * would turn into failed sessions, and verdicts, about our own mistake */
+int cli_check_sources(const struct run_cli *rc)
+{
+	for (size_t i = 0; i < rc->nsources; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int fd, ok;
+
+		memset(&ss, 0, sizeof ss);
+		if (inet_pton(AF_INET, rc->sources[i], &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+			ss.ss_family = AF_INET;
+			len = sizeof(struct sockaddr_in);
+		} else {
+			inet_pton(AF_INET6, rc->sources[i], &((struct sockaddr_in6 *)&ss)->sin6_addr);
+			ss.ss_family = AF_INET6;
+			len = sizeof(struct sockaddr_in6);
+		}
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0;
+		if (!ok)
+			fprintf(stderr, "mailsift: --source %s: cannot use it: %s\n", rc->sources[i],
+			        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+const char cli_run_options_help[] =
+	"Probe options (defaults: `mailsift verify --help`): --helo NAME, --mail-from ADDR,\n"
+	"  --timeout SECS, --connect-timeout SECS, --greylist-delay SECS, --max-attempts N,\n"
+	"  --resolver HOST[:PORT] (repeatable), --smtp-port N, --no-starttls, --allow-private-mx\n"
+	"Run options:\n"
+	"  --concurrency N     sessions open at once, all hosts [%d]\n"
+	"  --per-host N        ceiling of sessions to one MX host address [%d]\n"
+	"  --source ADDR       local address to connect from, repeatable (domains are spread\n"
+	"                      over them; a retry always uses the address of its first try)\n"
+	"  --max-age DAYS      probe again verdicts older than DAYS [never: verdicts are reused]\n";

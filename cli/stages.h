@@ -1,0 +1,31 @@
+/*
+ * stages - the stages the commands share, each reported on stderr and mapped to an exit status
+ * (cli.h): open a job store, import lists, run the verification, export.
+ */
+#ifndef MAILSIFT_CLI_STAGES_H
+#define MAILSIFT_CLI_STAGES_H
+
+#include <stdint.h>
+
+#include "cli/options.h"
+#include "schema/store.h"
+
+/* cli_open_store - the job store at PATH, or NULL after a message */
+struct store *cli_open_store(const char *path, enum store_mode mode);
+
+/* cli_import_all - import each of the N LISTS (COLUMN: --column or NULL); the ids of the lists
+ * read into IDS (*NIDS of them); an exit status */
+int cli_import_all(struct store *s, char **lists, int n, const char *column, int quiet,
+                   int64_t *ids, int *nids);
+
+/* cli_run_store - verify what is pending in S with RC's options on a loop of its own: the
+ * progress line on stderr (unless QUIET), a clean stop on the first SIGINT/SIGTERM; an exit
+ * status */
+int cli_run_store(struct store *s, const struct run_cli *rc, int quiet);
+
+/* cli_export_lists - export the lists IDS (NULL: every list) of S (at DB) into OUTDIR, and warn
+ * about lists whose input ended early; an exit status */
+int cli_export_lists(struct store *s, const char *db, const char *outdir, int gzip,
+                     const int64_t *ids, int nids, int quiet);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * verify_json - one JSON object a line for `mailsift verify` (see verify_json.h).
+ */
+#include "exporters/verify_json.h"
+
+#include <string.h>
+
+#include "exporters/json.h"
+#include "schema/verdict.h"
+
+void verify_json_write(FILE *out, const struct verify_json_row *a)
+{
+	char flags[64];
+
+	fprintf(out, "{\"address\": ");
+	json_string(out, a->input);
+	fprintf(out, ", \"normalized\": ");
+	json_string_or_null(out, a->normalized);
+	fprintf(out, ", \"status\": ");
+	json_string(out, a->status);
+	fprintf(out, ", \"reason\": ");
+	json_string(out, a->reason);
+	fprintf(out, ", \"detail\": ");
+	json_string_or_null(out, a->detail);
+	verdict_flags_text(a->flags, flags, sizeof flags);
+	fprintf(out, ", \"flags\": [");
+	for (char *p = flags, *q; *p; p = q) {
+		q = strchr(p, ';');
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+		fprintf(out, "%s\"%.*s\"", p == flags ? "" : ", ", (int)n, p);
+		q = q ? q + 1 : p + n;
+	}
+	fprintf(out, "], \"suggestion\": ");
+	json_string_or_null(out, a->suggestion);
+	fprintf(out, ", \"mx_hosts\": [");
+	for (size_t h = 0; h < a->nmx; h++) {
+		fprintf(out, "%s", h ? ", " : "");
+		json_string(out, a->mx_hosts[h]);
+	}
+	fprintf(out, "], \"mx_host\": ");
+	json_string_or_null(out, a->mx_host);
+	if (a->smtp_code > 0) {
+		fprintf(out, ", \"smtp_code\": %d, \"enhanced_code\": ", a->smtp_code);
+		json_string_or_null(out, a->enhanced_code);
+		fprintf(out, ", \"smtp_message\": ");
+		json_string(out, a->smtp_message);
+	} else {
+		fprintf(out, ", \"smtp_code\": null, \"enhanced_code\": null, \"smtp_message\": null");
+	}
+	fprintf(out, ", \"tls\": %s, \"catch_all\": %s, \"attempts\": %d, \"duration_ms\": %.0f}\n",
+	        a->tls ? "true" : "false",
+	        a->catch_all > 0 ? "true" : a->catch_all == 0 ? "false" : "null", a->attempts,
+	        a->duration_ms);
+}
