@@ -24,7 +24,8 @@ IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers
                  $(BUILD)/gen/lists.c
 EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c exporters/verify_json.c
 ENGINE_SRC    := engine/config.c engine/decide.c \
-                 engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c
+                 engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c \
+                 engine/sched_flow.c engine/sched_route.c engine/sched_probe.c
 ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c

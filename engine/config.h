@@ -39,7 +39,8 @@
 /* Ceiling of simultaneous sessions to one MX host address (from one source address): Postfix
  * allows 20 per destination, OpenSMTPD 10 per host; a prober should be the politer one. */
 #define DEF_PER_HOST 10
-/* Window a host starts with: slow start, grown by one after a window's worth of good sessions. */
+/* Window a host starts with: slow start, grown by one per session the host admits (MAIL FROM
+ * accepted) up to the ceiling (DEF_PER_HOST, or what a 421 found), as engine/sched.h says. */
 #define DEF_HOST_WINDOW_START 2
 /* Seconds between two new connections to one host, and after a session to it ends (the host
  * may still count the closed one): spreads a burst without idling it. */

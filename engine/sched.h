@@ -10,8 +10,10 @@
  * too many also lowers the ceiling to what was open, so the limit is found once), and pauses the
  * host for DEF_PAUSE_BASE x penalty^2 seconds (at most DEF_PAUSE_MAX) after
  * DEF_FAILURES_TO_PAUSE failed sessions in a row. New connections to a host are spaced by
- * DEF_HOST_SPACING. RCPT outcomes never move a window. A host's recipient limit per transaction
- * (452 4.5.3 after N RCPTs, found by a session) is kept and given to its later sessions.
+ * DEF_HOST_SPACING, and start DEF_HOST_SPACING after a session to it ends at the earliest.
+ * RCPT outcomes never move a window. A host's recipient limit per transaction (452 4.5.3
+ * after N RCPTs, found by a session) is kept and given to its later sessions. The rules live
+ * in engine/sched_flow.c, sched_route.c and sched_probe.c (sched_int.h), given the time.
  *
  * Work belongs to the host too: a domain's waiting addresses join its MX host's list, and a
  * session takes the next address of that list whenever it is ready for a RCPT, whatever its

@@ -1,0 +1,464 @@
+/*
+ * sched_route - routing and failure attribution (the policy is sched.h's).
+ *
+ * Owns the scheduler's tables (domains and hosts by name), the domains' queues of waiting
+ * addresses, the hosts' lists of domains routed to them, and reporting one address's result to
+ * the owner. Routing: a domain with an answer from DNS joins the list of its first MX host
+ * that has not failed it lately and is not paused (sched_domain_schedule); a session takes the
+ * next address of its host's list (sched_host_pick). Attribution: a failed session's failure
+ * goes to the waiting addresses it would still have asked (sched_attr_plan decides which, as
+ * a pure function; sched_attr_apply hands it out); a domain whose host never greeted us moves
+ * to its next MX host instead. Nothing here reads the clock (callers pass `now`) or starts a
+ * session.
+ */
+#include "engine/sched_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* sched_hash - FNV-1a of A then B (B may be NULL) */
+unsigned sched_hash(const char *a, const char *b)
+{
+	unsigned h = 2166136261u;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 16777619u;
+	for (; b && *b; b++)
+		h = (h ^ (unsigned char)*b) * 16777619u;
+	return h;
+}
+
+/* sched_strdup - a copy of V ("" for NULL); aborts when out of memory */
+char *sched_strdup(const char *v)
+{
+	char *p = strdup(v ? v : "");
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+/* sched_source_for - the source address DOMAIN's addresses are asked from: RECORDED (the
+ * greylist triple: retry from where it was tried), else one of the options' spread by domain */
+const char *sched_source_for(struct sched *s, const char *domain, const char *recorded)
+{
+	if (recorded && recorded[0])
+		return recorded;
+	if (s->o.nsources == 0)
+		return "";
+	return s->o.sources[sched_hash(domain, NULL) % s->o.nsources];
+}
+
+/* ---- tables ---- */
+
+/* sched_host_get - the host for MX address ADDR from SOURCE, made on first use */
+struct shost *sched_host_get(struct sched *s, const struct sockaddr_storage *addr,
+                             const char *source)
+{
+	char ip[INET6_ADDRSTRLEN] = "?", key[INET6_ADDRSTRLEN + 70];
+	unsigned b;
+	struct shost *h;
+
+	if (addr->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof ip);
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof ip);
+	snprintf(key, sizeof key, "%s|%s", ip, source);
+	b = sched_hash(key, NULL) % SCHED_BUCKETS;
+	for (h = s->hosts[b]; h; h = h->hnext)
+		if (strcmp(h->key, key) == 0)
+			return h;
+	h = calloc(1, sizeof *h);
+	if (h == NULL)
+		abort();
+	h->key = sched_strdup(key);
+	snprintf(h->ip, sizeof h->ip, "%s", ip);
+	snprintf(h->source, sizeof h->source, "%s", source);
+	sched_flow_init(&h->flow, s->o.per_host);
+	h->hnext = s->hosts[b];
+	s->hosts[b] = h;
+	return h;
+}
+
+/* sched_domain_get - domain NAME as asked from SOURCE, made on first use (with its stored
+ * catch-all state) */
+struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *source)
+{
+	unsigned b = sched_hash(name, source) % SCHED_BUCKETS;
+	struct sdomain *d;
+
+	for (d = s->domains[b]; d; d = d->hnext)
+		if (strcmp(d->name, name) == 0 && strcmp(d->source, source) == 0)
+			return d;
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		abort();
+	d->name = sched_strdup(name);
+	snprintf(d->source, sizeof d->source, "%s", source);
+	d->s = s;
+	sched_probe_stored(s, d);
+	d->hnext = s->domains[b];
+	s->domains[b] = d;
+	return d;
+}
+
+/* sched_domain_free_if_idle - drop a domain with nothing waiting and nothing being asked */
+void sched_domain_free_if_idle(struct sched *s, struct sdomain *d)
+{
+	unsigned b;
+	struct sdomain **pp;
+
+	if (d->queued || d->inflight || d->asked_by || d->host || d->dns_state == 1)
+		return;
+	b = sched_hash(d->name, d->source) % SCHED_BUCKETS;
+	for (pp = &s->domains[b]; *pp; pp = &(*pp)->hnext)
+		if (*pp == d) {
+			*pp = d->hnext;
+			break;
+		}
+	free(d->name);
+	free(d->hosts);
+	free(d);
+}
+
+void sched_saddr_free(struct saddr *a)
+{
+	free(a->address);
+	free(a);
+}
+
+/* sched_report - one address's result to the owner; the address is freed */
+void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
+                  const struct reply *r, const char *detail, const char *mx_host, int tls)
+{
+	struct sched_result res = {
+		.id = a->id, .verdict = *v, .attempts = attempts, .reply = r, .detail = detail,
+		.mx_host = mx_host, .source = a->d->source, .tls = tls, .catch_all = a->d->ca,
+	};
+
+	if (v->retry)
+		s->retries++;
+	s->held--;
+	s->cb.result(s->ctx, &res);
+	sched_saddr_free(a);
+}
+
+/* ---- queues ---- */
+
+/* sched_queue_push - put A at the end of D's queue (not reported) */
+void sched_queue_push(struct sdomain *d, struct saddr *a)
+{
+	a->next = NULL;
+	if (d->tail)
+		d->tail->next = a;
+	else
+		d->head = a;
+	d->tail = a;
+	d->queued++;
+	if (d->host)
+		d->host->queued++;
+}
+
+/* sched_queue_pop - the first waiting address of D (D has one) */
+struct saddr *sched_queue_pop(struct sdomain *d)
+{
+	struct saddr *a = d->head;
+
+	d->head = a->next;
+	if (d->head == NULL)
+		d->tail = NULL;
+	d->queued--;
+	if (d->host)
+		d->host->queued--;
+	a->next = NULL;
+	return a;
+}
+
+/* sched_domain_fail - up to N of D's waiting addresses get verdict IN (nothing asked them); R
+ * and DETAIL say why. Returns how many. */
+size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,
+                         const struct decide_in *in0, const struct reply *r, const char *detail,
+                         const char *mx_host)
+{
+	size_t done = 0;
+
+	while (d->head && done < n) {
+		struct saddr *a = sched_queue_pop(d);
+		struct decide_in in = *in0;
+		struct decide_out v;
+		in.flags = a->flags;
+		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
+		decide(&in, &v);
+		sched_report(s, a, &v, a->attempts + 1, r, detail, mx_host, 0);
+		done++;
+	}
+	return done;
+}
+
+/* domain_fail_host - up to N of D's waiting addresses get H's last failure */
+static size_t domain_fail_host(struct sched *s, struct sdomain *d, size_t n, const struct shost *h)
+{
+	struct decide_in in = {.dns = DNS_OK, .session = h->last_end, .catch_all = d->ca};
+
+	/* The reply, when there is one, answered another command of the session (another RCPT,
+	 * MAIL FROM, the banner): said so, since it may quote another address. */
+	const char *detail = h->last_detail[0] ? h->last_detail
+	                     : h->have_last_reply
+	                           ? "not asked: the server's reply shown, to another command of the "
+	                             "session, ended it"
+	                           : "no MX host of the domain took a session";
+
+	return sched_domain_fail(s, d, n, &in, h->have_last_reply ? &h->last_reply : NULL, detail,
+	                         h->last_mx[0] ? h->last_mx : NULL);
+}
+
+/* ---- hosts' lists ---- */
+
+/* sched_host_wake - the sessions of H waiting for work ask again */
+void sched_host_wake(struct shost *h)
+{
+	while (h && h->idle) {
+		struct job *j = h->idle;
+		h->idle = j->idle_next;
+		j->waiting = 0;
+		smtp_resume(j->session);
+	}
+}
+
+/* host_ready - D's waiting addresses go to H's list (D is on no list) */
+static void host_ready(struct sched *s, struct shost *h, struct sdomain *d)
+{
+	d->host = h;
+	d->ready_next = NULL;
+	d->ready_prev = h->ready_tail;
+	if (h->ready_tail)
+		h->ready_tail->ready_next = d;
+	else
+		h->ready_head = d;
+	h->ready_tail = d;
+	h->queued += d->queued;
+	if (!h->on_work) {
+		h->on_work = 1;
+		h->work_next = s->work;
+		s->work = h;
+	}
+	sched_host_wake(h);
+}
+
+/* sched_host_unready - D leaves its host's list */
+void sched_host_unready(struct sdomain *d)
+{
+	struct shost *h = d->host;
+
+	if (h == NULL)
+		return;
+	if (d->ready_prev)
+		d->ready_prev->ready_next = d->ready_next;
+	else
+		h->ready_head = d->ready_next;
+	if (d->ready_next)
+		d->ready_next->ready_prev = d->ready_prev;
+	else
+		h->ready_tail = d->ready_prev;
+	h->queued -= d->queued;
+	d->host = NULL;
+	d->ready_prev = d->ready_next = NULL;
+}
+
+/* sched_host_pick - the first domain on H's list with an address that may be asked at NOW;
+ * *probe set when its catch-all probe must be asked first (sched_probe_gate). Domains left
+ * empty leave the list. */
+struct sdomain *sched_host_pick(struct sched *s, struct shost *h, int *probe, double now)
+{
+	struct sdomain *d, *next;
+
+	for (d = h->ready_head; d; d = next) {
+		next = d->ready_next;
+		if (d->queued == 0) {
+			sched_host_unready(d);
+			sched_domain_free_if_idle(s, d);
+			continue;
+		}
+		if (sched_probe_gate(d, probe, now))
+			return d;
+	}
+	return NULL;
+}
+
+/* ---- routing ---- */
+
+/* domain_route - the first MX host of D that has not failed it lately and is not paused at
+ * NOW, or NULL (then d->failed_host says why, when some host did) */
+static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index, double now)
+{
+	for (size_t i = 0; i < d->nhosts; i++) {
+		struct shost *h;
+		if (d->tried[i] || d->hosts[i].naddrs == 0)
+			continue;
+		h = sched_host_get(s, &d->hosts[i].addr[0], d->source);
+		if (sched_flow_paused(&h->flow, now)) {
+			d->tried[i] = 1;
+			d->failed_host = h;
+			continue;
+		}
+		*index = (int)i;
+		return h;
+	}
+	return NULL;
+}
+
+/* sched_domain_schedule - D has waiting addresses and an answer from DNS: put it on a host's
+ * list (or tell its addresses why no host takes them) */
+void sched_domain_schedule(struct sched *s, struct sdomain *d, double now)
+{
+	struct shost *h;
+	int index;
+
+	if (d->queued == 0 || d->dns_state != 2 || d->host)
+		return;
+	if (d->ca_known && d->ca == CATCH_ALL_YES) {
+		sched_domain_catch_all(s, d); /* proven (by this run or a stored answer): no RCPT tells more */
+		return;
+	}
+	h = domain_route(s, d, &index, now);
+	if (h == NULL) {
+		/* Every MX host failed to take a session lately: the addresses' attempt failed. */
+		memset(d->tried, 0, sizeof d->tried);
+		if (d->failed_host) {
+			domain_fail_host(s, d, SIZE_MAX, d->failed_host);
+		} else {
+			struct decide_in in = {.dns = DNS_OK, .session = SMTP_END_CONNECT};
+			sched_domain_fail(s, d, SIZE_MAX, &in, NULL,
+			                  "no MX host of the domain has an address", NULL);
+		}
+		return;
+	}
+	d->route = index;
+	host_ready(s, h, d);
+}
+
+/* sched_domain_answer - DNS answered R for D (copied): its addresses get a DNS failure, or D is
+ * scheduled. Returns 1 when D was scheduled (the caller pumps), 0 when D failed (and may be
+ * freed). */
+int sched_domain_answer(struct sched *s, struct sdomain *d, const struct dns_result *r, double now)
+{
+	/* A compact copy: a struct dns_result is 21 KiB, most domains have one or two hosts. */
+	free(d->hosts);
+	d->nhosts = r->status == DNS_OK ? r->nhosts : 0;
+	d->hosts = d->nhosts ? malloc(d->nhosts * sizeof *d->hosts) : NULL;
+	if (d->nhosts && d->hosts == NULL)
+		abort();
+	if (d->nhosts)
+		memcpy(d->hosts, r->hosts, d->nhosts * sizeof *d->hosts);
+	snprintf(d->dns_detail, sizeof d->dns_detail, "%s", r->detail ? r->detail : "");
+	d->dns_state = 2;
+	if (r->status != DNS_OK) {
+		struct decide_in in = {.dns = r->status};
+		sched_domain_fail(s, d, SIZE_MAX, &in, NULL, d->dns_detail, NULL);
+		sched_domain_free_if_idle(s, d);
+		return 0;
+	}
+	sched_probe_policy(d, r);
+	sched_domain_schedule(s, d, now);
+	return 1;
+}
+
+/* domain_move - D's host H failed to take a session: D's addresses go to its next MX host,
+ * or get H's failure when it has none */
+static void domain_move(struct sched *s, struct sdomain *d, struct shost *h, double now)
+{
+	sched_host_unready(d);
+	d->tried[d->route] = 1;
+	d->failed_host = h;
+	sched_domain_schedule(s, d, now);
+}
+
+/* domain_has_other_route - D has an MX host besides its current one that it may still try */
+static int domain_has_other_route(struct sched *s, struct sdomain *d, double now)
+{
+	for (size_t i = 0; i < d->nhosts; i++)
+		if ((int)i != d->route && !d->tried[i] && d->hosts[i].naddrs &&
+		    !sched_flow_paused(&sched_host_get(s, &d->hosts[i].addr[0], d->source)->flow, now))
+			return 1;
+	return 0;
+}
+
+/* ---- failure attribution ---- */
+
+/* sched_host_note_failure - H's session failed as SR says: kept, for the addresses it could
+ * not ask (a session that did not fail leaves the last failure as it was) */
+void sched_host_note_failure(struct shost *h, const struct smtp_session_result *sr)
+{
+	if (!sched_session_failed(sr->end))
+		return;
+	h->last_end = sr->end;
+	h->have_last_reply = sr->reply != NULL;
+	if (sr->reply)
+		h->last_reply = *sr->reply;
+	snprintf(h->last_detail, sizeof h->last_detail, "%s", sr->detail ? sr->detail : "");
+	snprintf(h->last_mx, sizeof h->last_mx, "%s", sr->greeted && sr->mx_host ? sr->mx_host : "");
+}
+
+/* sched_attr_plan - which waiting addresses a session that ended as IN says gives its failure
+ * to, as they would have had it had they been in it. None when it did not fail, when we are
+ * stopping, when it ended waiting idle for work (asked nothing: a server may close an idle
+ * connection) unless the host was just paused, and when it was refused for our pace (421,
+ * 4.7.x) until the host is paused. Before MAIL FROM was accepted the failure is the host's (or
+ * about us): any of the host's addresses; after it, it may be about one domain (a 5.7.1
+ * "relay access denied" says nothing of the host's other domains): that domain's. A paused
+ * host: every address waiting for it. At most the addresses the session would still have
+ * asked (DEF_SESSION_ADDRESSES less those it asked), all when paused. A domain whose host never
+ * greeted us goes to its next MX host instead, when it has one. */
+void sched_attr_plan(const struct sched_attr_in *in, struct sched_attr *out)
+{
+	out->scope = SCHED_ATTR_NONE;
+	out->n = 0;
+	out->move_ungreeted = 0;
+	if (!sched_session_failed(in->end) || in->draining || (!in->paused && in->waiting))
+		return;
+	if (!in->paused && in->end == SMTP_END_THROTTLED)
+		return;
+	out->n = in->paused ? SIZE_MAX
+	         : in->offered < DEF_SESSION_ADDRESSES ? (size_t)(DEF_SESSION_ADDRESSES - in->offered)
+	                                               : 0;
+	if (!in->paused && in->admitted) {
+		out->scope = SCHED_ATTR_DOMAIN;
+		return;
+	}
+	out->scope = SCHED_ATTR_HOST;
+	out->move_ungreeted = !in->greeted;
+}
+
+/* sched_attr_apply - hand out H's last failure as plan A says; LAST_D is the domain the session
+ * asked about last (pinned by it: the caller frees it once unpinned) */
+void sched_attr_apply(struct sched *s, struct shost *h, struct sdomain *last_d,
+                      const struct sched_attr *a, double now)
+{
+	struct sdomain *d, *next;
+	size_t n = a->n;
+
+	if (a->scope == SCHED_ATTR_DOMAIN) {
+		if (last_d && last_d->host == h) {
+			domain_fail_host(s, last_d, n, h);
+			if (last_d->queued == 0)
+				sched_host_unready(last_d);
+		}
+		return;
+	}
+	if (a->scope != SCHED_ATTR_HOST)
+		return;
+	for (d = h->ready_head; d && n > 0; d = next) {
+		next = d->ready_next;
+		if (a->move_ungreeted && domain_has_other_route(s, d, now)) {
+			n -= d->queued < n ? d->queued : n;
+			domain_move(s, d, h, now);
+			continue;
+		}
+		n -= domain_fail_host(s, d, n, h);
+		if (d->queued == 0) {
+			sched_host_unready(d);
+			sched_domain_free_if_idle(s, d);
+		}
+	}
+}
