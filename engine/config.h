@@ -71,6 +71,9 @@
 #define DEF_DRAIN_SECONDS 5.0
 /* Seconds between a run's progress reports (and its periodic checks: commits, due retries). */
 #define DEF_RUN_PROGRESS_TICK 0.1
+/* Seconds between looks for new work of a run that keeps running once all is done (a server):
+ * the job store is scanned from the start each time, which costs one indexed query. */
+#define DEF_RUN_IDLE_POLL 1
 /* Results are committed at least this often (seconds) and every DEF_COMMIT_RESULTS results. */
 #define DEF_COMMIT_INTERVAL 1.0
 #define DEF_COMMIT_RESULTS 2000

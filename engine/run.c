@@ -106,6 +106,8 @@ static void __attribute__((format(printf, 2, 3))) run_fail(struct run *r, const 
 	run_end(r);
 }
 
+/* commit - commit what was written; a new transaction follows unless the run sleeps (while it
+ * waits for a retry or for new work, the job store is free for other writers) */
 static void commit(struct run *r)
 {
 	char err[512];
@@ -113,7 +115,7 @@ static void commit(struct run *r)
 	if (r->failed)
 		return;
 	if (store_commit(r->store, err, sizeof err) < 0 ||
-	    store_begin(r->store, err, sizeof err) < 0)
+	    (!r->waiting && store_begin(r->store, err, sizeof err) < 0))
 		run_fail(r, "%s", err);
 	r->uncommitted = 0;
 }
@@ -303,6 +305,18 @@ static void wait_cb(evutil_socket_t fd, short what, void *arg)
 	r->waiting = 0;
 	r->scan_done = 0;
 	r->cursor = 0;
+	commit(r); /* the transaction the sleep went without */
+	if (r->o->keep_running) {
+		/* Addresses added since (another import, an API client) count from now on. */
+		struct store_pending_stats ps;
+		if (store_pending_stats(r->store, (int64_t)now_wall(), &ps) < 0) {
+			run_fail(r, "job store: %s", store_errmsg(r->store));
+			return;
+		}
+		r->total = ps.due + ps.waiting + ps.done;
+		r->done_at_start = ps.done - r->verdicts;
+		r->retry_wait = ps.waiting;
+	}
 	event_active(r->feed_ev, EV_TIMEOUT, 0);
 }
 
@@ -328,8 +342,17 @@ static void finish_or_wait(struct run *r)
 		int64_t secs = ps.next_due > now ? ps.next_due - now : 1;
 		struct timeval tv = {(time_t)secs, 0};
 		r->waiting = 1;
+		commit(r);
 		evtimer_add(r->wait_ev, &tv);
 		report_progress(r, secs);
+		return;
+	}
+	if (r->o->keep_running) {
+		/* Every address has its verdict: look for new ones now and then. */
+		struct timeval tv = {(time_t)DEF_RUN_IDLE_POLL, 0};
+		r->waiting = 1;
+		commit(r);
+		evtimer_add(r->wait_ev, &tv);
 		return;
 	}
 	/* Every address has its verdict; sessions still saying QUIT get to finish it. */
@@ -381,6 +404,7 @@ static void report_progress(struct run *r, int64_t sleep_seconds)
 	p.sleep_seconds = sleep_seconds;
 	p.sessions = sched_sessions(r->sched);
 	p.hosts_paused = sched_hosts_paused(r->sched);
+	p.idle = r->waiting && !store_in_transaction(r->store);
 	r->cb.progress(r->ctx, &p);
 }
 

@@ -24,6 +24,9 @@ struct run_opts {
 	const struct probe_config *cfg;
 	struct sched_opts sched;
 	double max_age_days;     /* > 0: verdicts older than this are probed again */
+	int keep_running;        /* once every address has its verdict, look for new pending ones
+	                          * every DEF_RUN_IDLE_POLL seconds until run_stop (a server); else
+	                          * the run is done then */
 };
 
 /* What a progress report tells (every DEF_RUN_PROGRESS_TICK seconds, and when the run starts
@@ -41,6 +44,8 @@ struct run_progress {
 	int64_t sleep_seconds;       /* > 0: nothing to ask until a retry is due in this many */
 	size_t sessions;             /* SMTP sessions open */
 	size_t hosts_paused;         /* MX hosts paused for pushing back */
+	int idle;                    /* the run sleeps and holds no transaction: until the owner's
+	                              * callback returns, it may write to the job store (add work) */
 };
 
 struct run_result {

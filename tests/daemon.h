@@ -51,7 +51,7 @@ struct daemon {
 
 static struct daemon *daemon_started;   /* the server the exit hooks clean up after */
 
-static void daemon_kill(void)
+static __attribute__((unused)) void daemon_kill(void)
 {
 	if (daemon_started->pid > 0) {
 		kill(daemon_started->pid, SIGKILL);
@@ -61,7 +61,7 @@ static void daemon_kill(void)
 }
 
 /* now - seconds on CLOCK_MONOTONIC */
-static double now(void)
+static __attribute__((unused)) double now(void)
 {
 	struct timespec ts;
 
@@ -71,7 +71,7 @@ static double now(void)
 
 /* daemon_free_port - a port of SOCK_TYPE (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1 nobody had a
  * moment ago */
-static int daemon_free_port(int sock_type)
+static __attribute__((unused)) int daemon_free_port(int sock_type)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof sin;
@@ -89,7 +89,7 @@ static int daemon_free_port(int sock_type)
 }
 
 /* daemon_start - start SRV on a free port; 0 when it is ready (its pidfile exists) */
-static int daemon_start(struct daemon *srv)
+static __attribute__((unused)) int daemon_start(struct daemon *srv)
 {
 	const char *b = getenv("MAILSIFT_BUILD");
 	char bin[1024];
@@ -145,7 +145,7 @@ static int daemon_start(struct daemon *srv)
 }
 
 /* daemon_stop - SIGTERM to SRV, then its wait status; -1 when it was not running */
-static int daemon_stop(struct daemon *srv)
+static __attribute__((unused)) int daemon_stop(struct daemon *srv)
 {
 	int status = -1;
 
