@@ -74,6 +74,24 @@
 /* Seconds between looks for new work of a run that keeps running once all is done (a server):
  * the job store is scanned from the start each time, which costs one indexed query. */
 #define DEF_RUN_IDLE_POLL 1
+/* Addresses a run reads from the job store per query: large enough that the query's cost is
+ * spread, small enough that a claim never stalls the loop for long. */
+#define DEF_RUN_CLAIM_CHUNK 1000
+/* File descriptors a run keeps for the job store, DNS and stdio: the session limit is the open
+ * files limit minus these. */
+#define DEF_RUN_FD_RESERVE 64
+/* The progress line's verdict rate: sampled every DEF_RUN_RATE_INTERVAL seconds, a new sample
+ * weighing DEF_RUN_RATE_WEIGHT (so about the last 5 s count: a run's rate changes as hosts
+ * pause and retries wait). */
+#define DEF_RUN_RATE_INTERVAL 1.0
+#define DEF_RUN_RATE_WEIGHT 0.2
+/* Seconds between counts of the addresses waiting for a retry (one indexed query each). */
+#define DEF_RUN_RETRY_STATS_INTERVAL 2.0
+/* Seconds a session waits for the reply to QUIT before closing: politeness, not a verdict. */
+#define DEF_SMTP_QUIT_TIMEOUT 5.0
+/* Server bytes buffered by a session before reading pauses: a few reply lines (a server that
+ * floods without line ends is cut off at REPLY_LINE_MAX anyway). */
+#define DEF_SMTP_READ_HIGH_WATER (4 * REPLY_LINE_MAX)
 /* Results are committed at least this often (seconds) and every DEF_COMMIT_RESULTS results. */
 #define DEF_COMMIT_INTERVAL 1.0
 #define DEF_COMMIT_RESULTS 2000

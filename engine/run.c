@@ -23,11 +23,6 @@
 #include "engine/clock.h"
 #include "engine/smtp.h"
 
-#define CLAIM_CHUNK 1000            /* addresses read from the store per query */
-#define FD_RESERVE 64               /* descriptors kept for the store, DNS and stdio */
-#define RATE_INTERVAL 1.0           /* seconds between samples of the verdict rate */
-#define RATE_WEIGHT 0.2             /* weight of a new sample (about the last 5 s count) */
-#define RETRY_STATS_INTERVAL 2.0    /* seconds between counts of the addresses waiting to retry */
 
 struct claimed {
 	int64_t id;
@@ -68,7 +63,7 @@ struct run {
 	int64_t by_status[STATUS_COUNT];
 	double started;
 	/* progress: a recent rate (not the whole run's, which waits for retries) and the
-	 * addresses waiting for a retry, read from the store's index every RETRY_STATS_INTERVAL */
+	 * addresses waiting for a retry, read from the store's index every DEF_RUN_RETRY_STATS_INTERVAL */
 	double rate, rate_at;
 	int64_t rate_verdicts;
 	int64_t retry_wait, retry_first, retry_last;
@@ -251,8 +246,8 @@ static int claim_due(struct run *r, int64_t now)
 	if (clock_now() < r->due_check_at || sched_held(r->sched) >= r->working_set)
 		return 0;
 	want = r->working_set - sched_held(r->sched);
-	if (want > CLAIM_CHUNK)
-		want = CLAIM_CHUNK;
+	if (want > DEF_RUN_CLAIM_CHUNK)
+		want = DEF_RUN_CLAIM_CHUNK;
 	r->nbatch = 0;
 	n = store_claim_due(r->store, now, (int)want, claim_cb, r);
 	if (n < 0)
@@ -280,8 +275,8 @@ static void feed_cb(evutil_socket_t fd, short what, void *arg)
 		size_t want = r->working_set - sched_held(r->sched);
 		int n;
 
-		if (want > CLAIM_CHUNK)
-			want = CLAIM_CHUNK;
+		if (want > DEF_RUN_CLAIM_CHUNK)
+			want = DEF_RUN_CLAIM_CHUNK;
 		r->nbatch = 0;
 		n = store_claim(r->store, r->cursor, now, (int)want, claim_cb, r);
 		if (n < 0) {
@@ -370,13 +365,13 @@ static void progress_sample(struct run *r)
 {
 	double now = clock_now();
 
-	if (now - r->rate_at >= RATE_INTERVAL) {
+	if (now - r->rate_at >= DEF_RUN_RATE_INTERVAL) {
 		double sample = (double)(r->verdicts - r->rate_verdicts) / (now - r->rate_at);
-		r->rate = r->rate == 0 ? sample : (1 - RATE_WEIGHT) * r->rate + RATE_WEIGHT * sample;
+		r->rate = r->rate == 0 ? sample : (1 - DEF_RUN_RATE_WEIGHT) * r->rate + DEF_RUN_RATE_WEIGHT * sample;
 		r->rate_at = now;
 		r->rate_verdicts = r->verdicts;
 	}
-	if (now - r->retry_stats_at >= RETRY_STATS_INTERVAL) {
+	if (now - r->retry_stats_at >= DEF_RUN_RETRY_STATS_INTERVAL) {
 		store_retry_waiting(r->store, (int64_t)now_wall(), &r->retry_wait, &r->retry_first,
 		                    &r->retry_last);
 		r->retry_stats_at = now;
@@ -491,8 +486,8 @@ static void raise_fd_limit(struct sched_opts *so, FILE *note)
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)so->concurrency + FD_RESERVE > rl.rlim_cur) {
-		int cap = rl.rlim_cur > FD_RESERVE ? (int)(rl.rlim_cur - FD_RESERVE) : 1;
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)so->concurrency + DEF_RUN_FD_RESERVE > rl.rlim_cur) {
+		int cap = rl.rlim_cur > DEF_RUN_FD_RESERVE ? (int)(rl.rlim_cur - DEF_RUN_FD_RESERVE) : 1;
 		if (note)
 			fprintf(note, "mailsift: note: %d sessions at most (open files limit %llu); "
 			              "--concurrency %d lowered\n", cap,
@@ -576,7 +571,7 @@ static int run_begin(struct run *r, char *err, size_t errlen)
 	r->started = clock_now();
 	r->rate_at = r->started;
 	r->retry_wait = ps.waiting;
-	r->retry_stats_at = r->started - RETRY_STATS_INTERVAL; /* first and last due: at the first tick */
+	r->retry_stats_at = r->started - DEF_RUN_RETRY_STATS_INTERVAL; /* first and last due: at the first tick */
 	event_add(r->commit_ev, &tick);
 	event_active(r->feed_ev, EV_TIMEOUT, 0);
 	return 0;
@@ -604,7 +599,7 @@ struct run *run_new(struct event_base *base, struct store *s, const struct run_o
 	r->working_set = (size_t)r->so.concurrency * DEF_WORKING_PER_SESSION;
 	if (r->working_set < DEF_WORKING_MIN)
 		r->working_set = DEF_WORKING_MIN;
-	r->batch = calloc(CLAIM_CHUNK, sizeof *r->batch);
+	r->batch = calloc(DEF_RUN_CLAIM_CHUNK, sizeof *r->batch);
 	r->ssl = o->cfg->starttls ? smtp_ssl_ctx() : NULL;
 	if (r->batch == NULL) {
 		snprintf(err, errlen, "out of memory");

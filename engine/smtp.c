@@ -22,8 +22,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SMTP_READ_HIGH_WATER (4 * REPLY_LINE_MAX) /* input buffered before reading pauses */
-#define SMTP_QUIT_TIMEOUT 5.0                     /* seconds to wait for QUIT's reply */
 
 enum smtp_state {
 	SMTP_CONNECTING,
@@ -181,7 +179,7 @@ static void enter(struct smtp_session *s, enum smtp_state state)
 		evtimer_del(s->deadline);
 		return;
 	}
-	arm_deadline(s, state == SMTP_QUIT ? SMTP_QUIT_TIMEOUT
+	arm_deadline(s, state == SMTP_QUIT ? DEF_SMTP_QUIT_TIMEOUT
 	                : smtp_states[state].connect_timeout ? s->cfg->connect_timeout
 	                                                     : s->cfg->reply_timeout);
 }
@@ -358,7 +356,7 @@ static void start_tls(struct smtp_session *s)
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1); /* many MTAs just close */
 	s->bev = tls;
 	bufferevent_setcb(tls, smtp_read_cb, NULL, smtp_event_cb, s);
-	bufferevent_setwatermark(tls, EV_READ, 0, SMTP_READ_HIGH_WATER);
+	bufferevent_setwatermark(tls, EV_READ, 0, DEF_SMTP_READ_HIGH_WATER);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 	enter(s, SMTP_TLS_HANDSHAKE);
 }
@@ -742,7 +740,7 @@ static void smtp_connect_next(struct smtp_session *s)
 		return;
 	}
 	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_READ_HIGH_WATER);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, DEF_SMTP_READ_HIGH_WATER);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	enter(s, SMTP_CONNECTING);
 	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&sa, (int)t->addrlen) < 0) {
@@ -822,7 +820,7 @@ struct smtp_session *smtp_start_connected(struct event_base *base, const struct 
 		return NULL;
 	}
 	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_READ_HIGH_WATER);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, DEF_SMTP_READ_HIGH_WATER);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	enter(s, SMTP_BANNER);
 	return s;
