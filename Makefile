@@ -22,15 +22,17 @@ SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
 IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c importers/prepare.c \
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  $(BUILD)/gen/lists.c
-EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c
+EXPORTERS_SRC := exporters/export.c exporters/report.c
 ENGINE_SRC    := engine/progress.c engine/cli.c engine/config.c engine/decide.c \
                  engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c
 ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c
 MAIN_SRC      := engine/main.c
+COMMON_SRC    := common/hash.c common/clock.c common/ipaddr.c common/timeval.c common/csvquote.c \
+                 common/json.c common/err.c
 
-LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC)
+LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(COMMON_SRC)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(LIB_SRC)))
 LIB      := $(BUILD)/libmailsift.a
 
