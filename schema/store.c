@@ -275,6 +275,20 @@ static int stmt_once(struct store *s, enum stmt_id id, sqlite3_stmt **st)
 	return sqlite3_prepare_v2(s->db, stmt_sql[id], -1, st, NULL);
 }
 
+/* count_query - the one integer statement ID returns, -1 on error or no row */
+static int64_t count_query(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (stmt_once(s, id, &st) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
@@ -289,15 +303,7 @@ static int store_exec(struct store *s, const char *sql, char *err, size_t errlen
 
 static int store_user_version(struct store *s)
 {
-	sqlite3_stmt *st;
-	int v = -1;
-
-	if (stmt_once(s, ST_USER_VERSION, &st) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return (int)count_query(s, ST_USER_VERSION);
 }
 
 /* store_migrate - run the migrations the file has not seen, each in its own transaction */
@@ -1119,16 +1125,13 @@ char *store_last_run_stats(struct store *s)
 	return v;
 }
 
-int store_claim(struct store *s, int64_t after, int64_t now, int max,
-                void (*fn)(void *ctx, const struct store_pending *p), void *ctx)
+/* pending_rows - each row of ST (ST_CLAIM, ST_CLAIM_DUE) to FN; the count, -1 on error */
+static int pending_rows(sqlite3_stmt *st, void (*fn)(void *ctx, const struct store_pending *p),
+                        void *ctx)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CLAIM);
 	struct store_pending p;
 	int n = 0, rc;
 
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		p.id = sqlite3_column_int64(st, 0);
 		p.address = column_text(st, 1);
@@ -1139,33 +1142,36 @@ int store_claim(struct store *s, int64_t after, int64_t now, int max,
 		fn(ctx, &p);
 		n++;
 	}
-	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+int store_claim(struct store *s, int64_t after, int64_t now, int max,
+                void (*fn)(void *ctx, const struct store_pending *p), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CLAIM);
+	int n;
+
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, max);
+	n = pending_rows(st, fn, ctx);
+	sqlite3_reset(st);
+	return n;
 }
 
 int store_claim_due(struct store *s, int64_t now, int max,
                     void (*fn)(void *ctx, const struct store_pending *p), void *ctx)
 {
 	sqlite3_stmt *st;
-	struct store_pending p;
-	int n = 0, rc;
+	int n;
 
 	if (stmt_once(s, ST_CLAIM_DUE, &st) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		p.id = sqlite3_column_int64(st, 0);
-		p.address = column_text(st, 1);
-		p.domain = column_text(st, 2);
-		p.flags = (unsigned)sqlite3_column_int(st, 3);
-		p.attempts = sqlite3_column_int(st, 4);
-		p.source = column_text(st, 5);
-		fn(ctx, &p);
-		n++;
-	}
+	n = pending_rows(st, fn, ctx);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? n : -1;
+	return n;
 }
 
 int store_mark_in_flight(struct store *s, int64_t id)
@@ -1314,19 +1320,6 @@ int64_t store_count_stale(struct store *s, int64_t stale_before)
 }
 
 /* ---- status ---- */
-
-static int64_t count_query(struct store *s, enum stmt_id id)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (stmt_once(s, id, &st) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 int store_counts(struct store *s, struct store_counts *c)
 {
