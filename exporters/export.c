@@ -363,10 +363,10 @@ int export_neutralize_needed(const char *cell, size_t len)
 static void put_field(struct exporter *ex, const char *p, size_t n)
 {
 	unsigned flags = export_neutralize_needed(p, n) ? CSVQUOTE_NEUTRAL : 0;
-	size_t need = csvquote_write(NULL, 0, p, n, ',', flags);
+	size_t room = 2 * n + 3; /* the most it can take: every byte a quote, 2 quotes and a ' */
 
-	line_reserve(ex, need);
-	ex->line_len += csvquote_write(ex->line + ex->line_len, need, p, n, ',', flags);
+	line_reserve(ex, room);
+	ex->line_len += csvquote_write(ex->line + ex->line_len, room, p, n, ',', flags);
 }
 
 static void put_text(struct exporter *ex, const char *s)
