@@ -22,7 +22,7 @@ SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
 IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c importers/prepare.c \
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  $(BUILD)/gen/lists.c
-EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/json.c exporters/verify_json.c
+EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/verify_json.c
 ENGINE_SRC    := engine/config.c engine/decide.c \
                  engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c \
                  engine/sched_flow.c engine/sched_route.c engine/sched_probe.c
@@ -32,8 +32,10 @@ ENGINE_SRC    += engine/reply.c
 CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
                  cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c
 MAIN_SRC      := cli/main.c
+COMMON_SRC    := common/hash.c common/clock.c common/ipaddr.c common/timeval.c common/csvquote.c \
+                 common/json.c common/err.c
 
-LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(CLI_SRC)
+LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(CLI_SRC) $(COMMON_SRC)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(LIB_SRC)))
 LIB      := $(BUILD)/libmailsift.a
 

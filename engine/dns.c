@@ -54,6 +54,10 @@
  *   timeouts take a fraction of a second.
  */
 #include "engine/dns.h"
+
+#include "common/err.h"
+#include "common/hash.h"
+#include "common/ipaddr.h"
 #include "engine/netaddr.h"
 
 #include <ares.h>
@@ -207,20 +211,6 @@ static void *dns_alloc(size_t n)
 	return p;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void detail_set(struct dns_domain *dom, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -229,7 +219,7 @@ static void detail_set(struct dns_domain *dom, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(dom->detail, sizeof dom->detail, fmt, ap);
+	err_vset(dom->detail, sizeof dom->detail, fmt, ap);
 	va_end(ap);
 }
 
@@ -259,15 +249,6 @@ static int name_norm(const char *name, char *out)
 		out[i] = (char)tolower((unsigned char)name[i]);
 	out[n] = '\0';
 	return 0;
-}
-
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;   /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
 }
 
 /* ---------------------------------------------------------------- c-ares statuses */
@@ -424,7 +405,7 @@ static void entry_init(struct dns_entry *e, enum dns_kind kind, const char *name
 		fprintf(stderr, "mailsift: dns: out of memory\n");
 		abort();
 	}
-	e->hash = name_hash(name);
+	e->hash = hash_fnv1a32_str(name);
 }
 
 static void entry_unref(struct dns *d, struct dns_entry *e);
@@ -782,7 +763,7 @@ static void domain_hosts_done(struct dns *d, struct dns_domain *dom)
 /* host_get - the cache entry for host NAME, with a ref for the caller; starts its lookups */
 static struct dns_mxhost *host_get(struct dns *d, const char *name)
 {
-	uint32_t hash = name_hash(name);
+	uint32_t hash = hash_fnv1a32_str(name);
 	struct dns_mxhost *h = (struct dns_mxhost *)table_find(&d->hosts, name, hash);
 
 	if (h != NULL) {
@@ -1005,18 +986,6 @@ static void host_fill(struct dns_host *out, const struct dns_slot *s)
 	}
 }
 
-/* addr_text - SS's address as text into BUF */
-static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t n)
-{
-	const void *a = ss->ss_family == AF_INET ?
-	                (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
-	                (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-	if (inet_ntop(ss->ss_family, a, buf, (socklen_t)n) == NULL)
-		snprintf(buf, n, "?");
-	return buf;
-}
-
 /* result_keep_public - drop R's addresses that are not public (engine/netaddr.h), and the
  * hosts left without one; when no host is left, R becomes DNS_MX_NOT_PUBLIC with every host
  * and address as it was and a detail naming the first refused address */
@@ -1039,7 +1008,7 @@ static void result_keep_public(struct dns_result *r)
 		         "%s %.100s has no public address: %s is %s (%zu MX host%s, none public; "
 		         "--allow-private-mx lets them through)",
 		         r->implicit_mx ? "the domain (implicit MX)" : "MX host", h->name,
-		         addr_text(&h->addr[0], ip, sizeof ip),
+		         ipaddr_text((const struct sockaddr *)&h->addr[0], ip, sizeof ip),
 		         h->naddrs ? netaddr_special((const struct sockaddr *)&h->addr[0]) : "missing",
 		         r->nhosts, r->nhosts == 1 ? "" : "s");
 		r->detail = r->detail_buf;
@@ -1163,7 +1132,7 @@ static int server_norm(const char *in, char *out, size_t outlen)
 {
 	char host[DNS_SERVER_MAX], *colon;
 	const char *port = NULL;
-	unsigned char buf[16];
+	struct sockaddr_storage ss;
 	long p = DNS_PORT_DEFAULT;
 	int v6;
 
@@ -1196,12 +1165,9 @@ static int server_norm(const char *in, char *out, size_t outlen)
 		if (*port == '\0' || *end != '\0' || errno || p < 1 || p > 65535)
 			return -1;
 	}
-	if (inet_pton(AF_INET, host, buf) == 1)
-		v6 = 0;
-	else if (inet_pton(AF_INET6, host, buf) == 1)
-		v6 = 1;
-	else
+	if (ipaddr_parse(host, AF_UNSPEC, &ss, NULL) < 0)
 		return -1;
+	v6 = ss.ss_family == AF_INET6;
 	if ((size_t)snprintf(out, outlen, v6 ? "[%s]:%ld" : "%s:%ld", host, p) >= outlen)
 		return -1;
 	return 0;
@@ -1224,7 +1190,7 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 		long ms = strtol(env, &end, 10);
 
 		if (*end || ms < 1 || ms > DNS_TIMEOUT_ENV_MAX) {
-			set_err(err, errlen, "%s=%s: want milliseconds from 1 to %d", DNS_TIMEOUT_ENV,
+			err_set(err, errlen, "%s=%s: want milliseconds from 1 to %d", DNS_TIMEOUT_ENV,
 			        env, DNS_TIMEOUT_ENV_MAX);
 			return NULL;
 		}
@@ -1234,7 +1200,7 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 		char one[DNS_SERVER_MAX + 16];
 
 		if (server_norm(servers[i], one, sizeof one) != 0) {
-			set_err(err, errlen,
+			err_set(err, errlen,
 			        "resolver \"%s\": want an IP address, IP:PORT or [IPv6]:PORT",
 			        servers[i]);
 			free(csv);
@@ -1243,7 +1209,7 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 		char *grown = realloc(csv, csvlen + strlen(one) + 2);
 		if (grown == NULL) {
 			free(csv);
-			set_err(err, errlen, "out of memory");
+			err_set(err, errlen, "out of memory");
 			return NULL;
 		}
 		csv = grown;
@@ -1254,7 +1220,7 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	d->base = base;
 	snprintf(d->servers, sizeof d->servers, "%s", nservers ? csv : "the system resolver");
 	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		set_err(err, errlen, "c-ares: %s", ares_strerror(rc));
+		err_set(err, errlen, "c-ares: %s", ares_strerror(rc));
 		free(csv);
 		free(d);
 		return NULL;
@@ -1269,12 +1235,12 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	rc = ares_init_options(&d->ch, &opts, optmask);
 	if (rc == ARES_SUCCESS && nservers > 0 &&
 	    (rc = ares_set_servers_ports_csv(d->ch, csv)) != ARES_SUCCESS) {
-		set_err(err, errlen, "resolvers %s: %s", csv, ares_strerror(rc));
+		err_set(err, errlen, "resolvers %s: %s", csv, ares_strerror(rc));
 		ares_destroy(d->ch);
 		goto fail;
 	}
 	if (rc != ARES_SUCCESS) {
-		set_err(err, errlen, "c-ares init: %s", ares_strerror(rc));
+		err_set(err, errlen, "c-ares init: %s", ares_strerror(rc));
 		goto fail;
 	}
 	free(csv);
@@ -1283,7 +1249,7 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	d->kick = event_new(base, -1, 0, kick_cb, d);
 	d->deliver = event_new(base, -1, 0, deliver_cb, d);
 	if (d->timer == NULL || d->kick == NULL || d->deliver == NULL) {
-		set_err(err, errlen, "libevent: cannot create events");
+		err_set(err, errlen, "libevent: cannot create events");
 		d->closing = 1;
 		ares_destroy(d->ch);
 		if (d->timer)
@@ -1338,7 +1304,7 @@ void dns_mail_hosts(struct dns *d, const char *domain,
 		ready_push(d, w);
 		return;
 	}
-	hash = name_hash(name);
+	hash = hash_fnv1a32_str(name);
 	dom = (struct dns_domain *)table_find(&d->domains, name, hash);
 	if (dom == NULL) {
 		dom = dns_alloc(sizeof *dom);
@@ -1505,14 +1471,9 @@ void dns_result_text(const struct dns_result *r, char *buf, size_t n)
 			return;
 		used += (size_t)w;
 		for (size_t a = 0; a < dh->naddrs; a++) {
-			char ip[INET6_ADDRSTRLEN] = "";
-			if (dh->addr[a].ss_family == AF_INET)
-				inet_ntop(AF_INET, &((const struct sockaddr_in *)&dh->addr[a])->sin_addr, ip,
-				          sizeof ip);
-			else
-				inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&dh->addr[a])->sin6_addr,
-				          ip, sizeof ip);
-			w = snprintf(buf + used, n - used, "%s%s", a ? "," : "", ip);
+			char ip[IPADDR_TEXT_MAX];
+			w = snprintf(buf + used, n - used, "%s%s", a ? "," : "",
+			             ipaddr_text((const struct sockaddr *)&dh->addr[a], ip, sizeof ip));
 			if (w < 0 || (size_t)w >= n - used)
 				return;
 			used += (size_t)w;
@@ -1547,17 +1508,10 @@ int dns_result_parse(const struct dns *d, const char *status, const char *text,
 		snprintf(h->name, sizeof h->name, "%s", name);
 		for (char *tok = strtok(addrs, ","); tok && h->naddrs < DNS_MAX_ADDRS;
 		     tok = strtok(NULL, ",")) {
-			struct sockaddr_storage *ss = &h->addr[h->naddrs];
-			memset(ss, 0, sizeof *ss);
-			if (inet_pton(AF_INET, tok, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-				ss->ss_family = AF_INET;
-				h->addrlen[h->naddrs++] = sizeof(struct sockaddr_in);
-			} else if (inet_pton(AF_INET6, tok, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-				ss->ss_family = AF_INET6;
-				h->addrlen[h->naddrs++] = sizeof(struct sockaddr_in6);
-			} else {
+			socklen_t alen;
+			if (ipaddr_parse(tok, AF_UNSPEC, &h->addr[h->naddrs], &alen) < 0)
 				return -1;
-			}
+			h->addrlen[h->naddrs++] = alen;
 		}
 		r->nhosts++;
 		p = end ? end + 1 : p + len;

@@ -7,6 +7,10 @@
  */
 #include "engine/smtp.h"
 
+#include "common/err.h"
+#include "common/ipaddr.h"
+#include "common/timeval.h"
+
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -144,29 +148,24 @@ static void __attribute__((format(printf, 2, 3))) set_detail(struct smtp_session
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	err_vset(s->detail, sizeof s->detail, fmt, ap);
 	va_end(ap);
 }
 
 static const char *target_text(const struct smtp_session *s, char *buf, size_t n)
 {
 	const struct smtp_target *t = &s->target[s->cur];
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[IPADDR_TEXT_MAX];
 
-	if (t->addr.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)&t->addr)->sin_addr, ip, sizeof ip);
-	else if (t->addr.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&t->addr)->sin6_addr, ip, sizeof ip);
-	snprintf(buf, n, "%s[%s]:%d", t->host, ip, s->cfg->smtp_port);
+	snprintf(buf, n, "%s[%s]:%d", t->host,
+	         ipaddr_text((const struct sockaddr *)&t->addr, ip, sizeof ip), s->cfg->smtp_port);
 	return buf;
 }
 
 static void arm_deadline(struct smtp_session *s, double secs)
 {
-	struct timeval tv;
+	struct timeval tv = timeval_from_secs(secs);
 
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
 	evtimer_add(s->deadline, &tv);
 }
 
@@ -689,16 +688,8 @@ static evutil_socket_t bound_socket(struct smtp_session *s, int family)
 	socklen_t len;
 	evutil_socket_t fd;
 
-	memset(&src, 0, sizeof src);
-	if (family == AF_INET &&
-	    inet_pton(AF_INET, s->source, &((struct sockaddr_in *)&src)->sin_addr) == 1) {
-		src.ss_family = AF_INET;
-		len = sizeof(struct sockaddr_in);
-	} else if (family == AF_INET6 &&
-	           inet_pton(AF_INET6, s->source, &((struct sockaddr_in6 *)&src)->sin6_addr) == 1) {
-		src.ss_family = AF_INET6;
-		len = sizeof(struct sockaddr_in6);
-	} else {
+	if ((family != AF_INET && family != AF_INET6) ||
+	    ipaddr_parse(s->source, family, &src, &len) < 0) {
 		set_detail(s, "source address %s does not fit %s", s->source,
 		           family == AF_INET ? "IPv4" : "IPv6");
 		return -1;

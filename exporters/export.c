@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/clock.h"
+#include "common/csvquote.h"
 #include "exporters/report.h"
 
 #define OUT_BUFFER (256 * 1024) /* bytes gathered before a write */
@@ -306,7 +308,8 @@ static void out_discard(struct outfile *of)
 
 /* ---- building a line ---- */
 
-static void line_put(struct exporter *ex, const char *p, size_t n)
+/* line_reserve - room for N more bytes (and a NUL) in the line being built */
+static void line_reserve(struct exporter *ex, size_t n)
 {
 	if (ex->line_len + n + 1 > ex->line_cap) {
 		while (ex->line_len + n + 1 > ex->line_cap)
@@ -315,6 +318,11 @@ static void line_put(struct exporter *ex, const char *p, size_t n)
 		if (ex->line == NULL)
 			abort();
 	}
+}
+
+static void line_put(struct exporter *ex, const char *p, size_t n)
+{
+	line_reserve(ex, n);
 	memcpy(ex->line + ex->line_len, p, n);
 	ex->line_len += n;
 }
@@ -354,31 +362,11 @@ int export_neutralize_needed(const char *cell, size_t len)
 /* put_field - one field (raw text) as CSV, neutralized with a leading ' when needed */
 static void put_field(struct exporter *ex, const char *p, size_t n)
 {
-	int quote = 0, neutral = export_neutralize_needed(p, n);
+	unsigned flags = export_neutralize_needed(p, n) ? CSVQUOTE_NEUTRAL : 0;
+	size_t room = 2 * n + 3; /* the most it can take: every byte a quote, 2 quotes and a ' */
 
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
-	if (!quote && !neutral) {
-		line_put(ex, p, n);
-		return;
-	}
-	if (quote)
-		line_put(ex, "\"", 1);
-	if (neutral)
-		line_put(ex, "'", 1);
-	if (!quote) {
-		line_put(ex, p, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *q = memchr(p + i, '"', n - i);
-		size_t k = q ? (size_t)(q - (p + i)) : n - i;
-		line_put(ex, p + i, k);
-		i += k;
-		if (q)
-			line_put(ex, "\"\"", 2);
-	}
-	line_put(ex, "\"", 1);
+	line_reserve(ex, room);
+	ex->line_len += csvquote_write(ex->line + ex->line_len, room, p, n, ',', flags);
 }
 
 static void put_text(struct exporter *ex, const char *s)
@@ -612,7 +600,7 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	struct exporter ex;
 	struct fileset *sets = NULL;
 	struct outfile report;
-	struct timespec t0, t1;
+	double t0;
 	char shown[PATH_MAX], rnd[9];
 	char *run_json = NULL, *store_real = NULL;
 	int64_t *list_ids = NULL;
@@ -624,7 +612,7 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	memset(&ex, 0, sizeof ex);
 	memset(&report, 0, sizeof report);
 	report.fd = -1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_now();
 	if (make_dir(o->outdir, err, errlen) < 0)
 		return -1;
 	/* OUTDIR as given (it may be a link the user made); everything in it relative to it */
@@ -754,8 +742,7 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	}
 
 	/* report.json, the manifest: this export's id, its store, its lists, its files */
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->seconds = clock_now() - t0;
 	memset(&rx, 0, sizeof rx);
 	random_letters(rnd, 8);
 	gmtime_r(&now, &tm);

@@ -1,15 +1,10 @@
 /*
- * json - the few JSON writing helpers report.json and `mailsift verify` share.
+ * json - moved to common/json.h; this header only forwards to it for the files that still
+ * include it by its old name (engine/verify.c, until the command line moves to cli/).
  */
-#ifndef MAILSIFT_JSON_H
-#define MAILSIFT_JSON_H
+#ifndef MAILSIFT_EXPORTERS_JSON_H
+#define MAILSIFT_EXPORTERS_JSON_H
 
-#include <stdio.h>
-
-/* json_string - S (NULL: empty) as a JSON string literal, control bytes escaped */
-void json_string(FILE *f, const char *s);
-
-/* json_string_or_null - S as a string, or null when S is NULL or empty */
-void json_string_or_null(FILE *f, const char *s);
+#include "common/json.h"
 
 #endif

@@ -3,7 +3,7 @@
  */
 #include "exporters/report.h"
 
-#include "exporters/json.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <stdio.h>

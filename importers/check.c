@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "importers/flags.h"
 #include "importers/suggest.h"
 #include "schema/verdict.h"
@@ -33,21 +34,12 @@ void check_free(struct check *c)
 	free(c);
 }
 
-static uint32_t domain_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 /* domain_info - the cached slot for DOMAIN, filled on a miss */
 static const struct domain_slot *domain_info(struct check *c, const char *domain)
 {
 	size_t len = strlen(domain);
 	struct domain_slot *s = len < CHECK_CACHE_DOMAIN
-	                                ? &c->slot[domain_hash(domain) & (CHECK_CACHE_SLOTS - 1)]
+	                                ? &c->slot[hash_fnv1a32_str(domain) & (CHECK_CACHE_SLOTS - 1)]
 	                                : &c->scratch;
 	char suggestion[ADDR_DOMAIN_MAX + 1];
 

@@ -90,10 +90,4 @@ size_t csv_memory(const struct csv_reader *r);
 /* csv_close - free the reader (not the instream) */
 void csv_close(struct csv_reader *r);
 
-/* csv_write_field - append FIELD to OUT as a CSV field for delimiter DELIM, quoted (quotes
- * doubled) when it holds the delimiter, a quote, CR or LF, or starts or ends with a space or
- * TAB; returns bytes written, or the size needed if it exceeds cap (nothing written then).
- * No NUL is added. */
-size_t csv_write_field(char *out, size_t cap, const char *field, size_t len, char delim);
-
 #endif

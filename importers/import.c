@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/csvquote.h"
 #include "importers/check.h"
 #include "importers/columns.h"
 #include "importers/csv.h"
@@ -81,22 +83,14 @@ struct importer {
 	int64_t first_line[PK_COUNT];
 	char *rec;                   /* canonical CSV of the current record */
 	size_t rec_cap;
-	struct timespec batch_start;
-	struct timespec started;
+	double batch_start;          /* clock_now() when the current batch began */
+	double started;              /* clock_now() when the import began */
 	uint64_t dg_bytes;           /* raw bytes read when the rows being stored were... */
 	unsigned char dg[INSTREAM_DIGEST_LEN]; /* ...handed over, and their SHA-256 */
 	int prefix;                  /* instream_prefix_state then: commits wait for 1 */
 	char resume_what[160];       /* the interrupted import being resumed, for messages */
 	char err[512];
 };
-
-static double elapsed(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
 
 /* say - one line to the user through the caller's message callback */
 static void __attribute__((format(printf, 2, 3))) say(struct importer *im, const char *fmt, ...)
@@ -207,8 +201,8 @@ static size_t encode_record(struct importer *im, size_t n, const char *const *fi
 	for (size_t i = 0; i < n; i++) {
 		for (;;) {
 			size_t room = im->rec_cap - used;
-			size_t w = room > 1 ? csv_write_field(im->rec + used + (i > 0),
-			                                      room - 1 - (i > 0), field[i], len[i], ',')
+			size_t w = room > 1 ? csvquote_write(im->rec + used + (i > 0), room - 1 - (i > 0),
+			                                     field[i], len[i], ',', CSVQUOTE_EDGES)
 			                    : SIZE_MAX;
 			if (room > 1 && w <= room - 1 - (i > 0)) {
 				if (i > 0)
@@ -345,7 +339,7 @@ static int commit_batch(struct importer *im, int reopen)
 			snprintf(im->err, sizeof im->err, "job store: %s", store_errmsg(im->store));
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &im->batch_start);
+	im->batch_start = clock_now();
 	im->batch_rows = 0;
 	if (reopen && store_begin(im->store, im->err, sizeof im->err) < 0)
 		return -1;
@@ -367,7 +361,7 @@ static int commit_rows(struct importer *im, const struct pbatch *b)
 			continue;
 		if (++im->batch_rows >= im->batch_max ||
 		    (im->batch_rows % CLOCK_EVERY_ROWS == 0 &&
-		     elapsed(&im->batch_start) >= IMPORT_BATCH_SECONDS)) {
+		     clock_now() - im->batch_start >= IMPORT_BATCH_SECONDS)) {
 			if (commit_batch(im, 1) < 0)
 				return -1;
 		}
@@ -742,8 +736,8 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	im.name = strcmp(path, "-") == 0 ? "stdin" : path;
 	im.list.email_col = -1;
 	im.prefix = 1;
-	clock_gettime(CLOCK_MONOTONIC, &im.started);
-	clock_gettime(CLOCK_MONOTONIC, &im.batch_start);
+	im.started = clock_now();
+	im.batch_start = im.started;
 
 	is_file = identity_of(path, base, sizeof base);
 	found = find_list(s, path, base, is_file, &im.list, err, errlen);
@@ -831,7 +825,7 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 		snprintf(err, errlen, "%s", im.err);
 		goto out;
 	}
-	res->seconds = elapsed(&im.started);
+	res->seconds = clock_now() - im.started;
 	if (rc == 2) {
 		if (im.prefix == 0)
 			store_rollback(s); /* nothing of this run may stay before the input is checked */
@@ -897,7 +891,7 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 			    im.name, (long long)twin);
 			res->list_id = twin;
 			res->rows = im.row_no;
-			res->seconds = elapsed(&im.started);
+			res->seconds = clock_now() - im.started;
 			st = IMPORT_ALREADY;
 			goto out;
 		}

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "common/err.h"
 #include "importers/instream.h"
 
 /* Compressed bytes read per read(2): large enough that a 100 MB .gz costs a few hundred calls,
@@ -61,18 +62,6 @@ struct instream {
 	char err[INSTREAM_ERR_SIZE]; /* the kept error (state INSTREAM_FAILED) */
 };
 
-__attribute__((format(printf, 3, 4)))
-static void instream_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* instream_fail - keep an error; the reads that follow return it */
 __attribute__((format(printf, 2, 3)))
 static void instream_fail(struct instream *in, const char *fmt, ...)
@@ -80,7 +69,7 @@ static void instream_fail(struct instream *in, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(in->err, sizeof in->err, fmt, ap);
+	err_vset(in->err, sizeof in->err, fmt, ap);
 	va_end(ap);
 	in->state = INSTREAM_FAILED;
 }
@@ -187,7 +176,7 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 		while (fd < 0 && errno == EINTR);
 		if (fd < 0) {
-			instream_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+			err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 			return NULL;
 		}
 	}
@@ -197,7 +186,7 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 		in->inbuf = malloc(INSTREAM_INBUF_SIZE);
 	}
 	if (in == NULL || in->name == NULL || in->inbuf == NULL) {
-		instream_seterr(err, errlen, "%s: out of memory", path);
+		err_set(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
 	in->fd = fd;
@@ -206,7 +195,7 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 	in->prefix_state = 1;
 	in->md = EVP_MD_CTX_new();
 	if (in->md == NULL || EVP_DigestInit_ex(in->md, EVP_sha256(), NULL) != 1) {
-		instream_seterr(err, errlen, "%s: cannot start SHA-256", in->name);
+		err_set(err, errlen, "%s: cannot start SHA-256", in->name);
 		goto fail;
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -222,7 +211,7 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 		ssize_t got = instream_fill(in, in->inlen);
 
 		if (got < 0) {
-			instream_seterr(err, errlen, "%s", in->err);
+			err_set(err, errlen, "%s", in->err);
 			goto fail;
 		}
 		in->inlen += (size_t)got;
@@ -234,8 +223,8 @@ struct instream *instream_open(const char *path, char *err, size_t errlen)
 		in->inlen = in->inpos = 0;
 		/* 16 + MAX_WBITS: gzip wrapper only (a zlib or raw stream is not a .gz file) */
 		if (inflateInit2(&in->z, 16 + MAX_WBITS) != Z_OK) {
-			instream_seterr(err, errlen, "%s: cannot start gzip decoding: %s", in->name,
-			                in->z.msg ? in->z.msg : "out of memory");
+			err_set(err, errlen, "%s: cannot start gzip decoding: %s", in->name,
+			        in->z.msg ? in->z.msg : "out of memory");
 			goto fail;
 		}
 		in->z_ready = 1;
@@ -422,7 +411,7 @@ ssize_t instream_read(struct instream *in, void *buf, size_t n, char *err, size_
 	case INSTREAM_DONE:
 		return 0;
 	case INSTREAM_FAILED:
-		instream_seterr(err, errlen, "%s", in->err);
+		err_set(err, errlen, "%s", in->err);
 		return -1;
 	case INSTREAM_PLAIN:
 		got = n == 0 ? 0 : instream_plain_read(in, buf, n);
@@ -432,7 +421,7 @@ ssize_t instream_read(struct instream *in, void *buf, size_t n, char *err, size_
 		break;
 	}
 	if (got < 0)
-		instream_seterr(err, errlen, "%s", in->err);
+		err_set(err, errlen, "%s", in->err);
 	return got;
 }
 

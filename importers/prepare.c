@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/csvquote.h"
+#include "common/hash.h"
 #include "importers/addr.h"
 #include "schema/verdict.h"
 
@@ -103,7 +105,8 @@ static void encode(struct pbatch *b, struct prow *r, size_t nfields, const char 
 		arena_reserve(b, 2 * len[i] + 3); /* worst case: every byte a doubled quote, 2 quotes, ',' */
 		if (i > 0)
 			b->arena[b->used++] = ',';
-		b->used += csv_write_field(b->arena + b->used, b->cap - b->used, field[i], len[i], ',');
+		b->used += csvquote_write(b->arena + b->used, b->cap - b->used, field[i], len[i], ',',
+		                          CSVQUOTE_EDGES);
 	}
 	arena_reserve(b, 1);
 	b->arena[b->used++] = '\0';
@@ -117,15 +120,6 @@ static int is_blank(const char *s, size_t len)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
 			return 0;
 	return 1;
-}
-
-static uint64_t fnv64(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
 }
 
 /* syntax_error - the key and shown address of a cell that is not an address */
@@ -145,7 +139,7 @@ static void syntax_error(struct pbatch *b, struct prow *r, const char *cell, siz
 	}
 	shown[j] = '\0';
 	snprintf(key, sizeof key, "%s%016llx:%s", INVALID_KEY_PREFIX,
-	         (unsigned long long)fnv64(cell, len), shown);
+	         (unsigned long long)hash_fnv1a64(cell, len), shown);
 	r->kind = PROW_SYNTAX;
 	r->key = arena_str(b, key);
 	r->address = arena_str(b, shown);

@@ -176,6 +176,15 @@ int store_problem_counts(struct store *s, int64_t list_id, struct store_problem_
 
 /* ---- runs (the scheduler) ---- */
 
+/* An address's state (addresses.state, stored as these numbers: never renumber). An address
+ * is pending until a run claims it, in flight while probed, done with a verdict; a retry or a
+ * crashed run's restart makes it pending again. */
+enum store_addr_state {
+	STORE_ADDR_PENDING = 0,   /* waiting for a probe (due now or at next_attempt_at) */
+	STORE_ADDR_IN_FLIGHT = 1, /* claimed by a run, being probed */
+	STORE_ADDR_DONE = 2,      /* verdict stored (at import for syntax verdicts) */
+};
+
 /* store_run_begin - a new run: in-flight addresses of a crashed run become pending again, and
  * with STALE_BEFORE > 0 verdicts checked before it (never the importer's syntax verdicts) are
  * probed again; returns the run id or -1 */

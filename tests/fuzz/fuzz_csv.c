@@ -8,7 +8,7 @@
  * and opened by path like a real list. Checked for every record: the field bounds and NULs,
  * the max_record and CSV_MAX_FIELDS bounds, the flags against the bytes, line numbers that
  * follow on, memory within its bound; at the end, that the lines add up; and that records read
- * without flags are written back by csv_write_field and read again to the same fields.
+ * without flags are written back by csvquote_write and read again to the same fields.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/csvquote.h"
 #include "importers/csv.h"
 #include "importers/instream.h"
 #include "tests/fuzz/fuzz.h"
@@ -64,17 +65,17 @@ static void fuzz_add(struct fuzz_buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-/* fuzz_write_record - REC's fields as a CSV line (csv_write_field, delimiter D, then LF) */
+/* fuzz_write_record - REC's fields as a CSV line (csvquote_write, delimiter D, then LF) */
 static void fuzz_write_record(struct fuzz_buf *b, const struct csv_record *rec, char d)
 {
 	for (size_t i = 0; i < rec->nfields; i++) {
-		size_t need = csv_write_field(NULL, 0, rec->field[i], rec->len[i], d);
+		size_t need = csvquote_write(NULL, 0, rec->field[i], rec->len[i], d, CSVQUOTE_EDGES);
 
 		if (i > 0)
 			fuzz_add(b, &d, 1);
 		fuzz_reserve(b, need);
-		FUZZ_ASSERT(csv_write_field(b->s + b->len, b->cap - b->len, rec->field[i], rec->len[i],
-		                            d) == need);
+		FUZZ_ASSERT(csvquote_write(b->s + b->len, b->cap - b->len, rec->field[i], rec->len[i], d,
+		                           CSVQUOTE_EDGES) == need);
 		b->len += need;
 	}
 	fuzz_add(b, "\n", 1);

@@ -1,7 +1,8 @@
 /*
  * test_csv - the CSV reader (importers/csv.c) over real files read through instream: RFC 4180
  * cases, line ends, BOM, delimiter sniffing, plain lists, malformed input, the max_record and
- * CSV_MAX_FIELDS bounds, records across the read buffer's boundary, and csv_write_field.
+ * CSV_MAX_FIELDS bounds, records across the read buffer's boundary, and fields written by
+ * common/csvquote.c read back as themselves.
  *
  * Inputs are written to a private directory under $TMPDIR (or /tmp), removed at exit.
  * Records are rendered as text ("LINE+LINES [field][field] FLAGS") so a table row states the
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/csvquote.h"
 #include "importers/csv.h"
 #include "importers/instream.h"
 #include "tests/check.h"
@@ -868,52 +870,7 @@ static void test_pipe_dribble(void)
 	}
 }
 
-/* ---------------------------------------------------------------- csv_write_field */
-
-static void test_write_field(void)
-{
-	static const struct {
-		const char *in;
-		char delim;
-		const char *want;
-	} rows[] = {
-		{"plain", ',', "plain"},
-		{"", ',', ""},
-		{"a,b", ',', "\"a,b\""},
-		{"a,b", ';', "a,b"},
-		{"a;b", ';', "\"a;b\""},
-		{"a\tb", '\t', "\"a\tb\""},
-		{"a|b", '|', "\"a|b\""},
-		{"a\"b", ',', "\"a\"\"b\""},
-		{"\"", ',', "\"\"\"\""},
-		{"a\nb", ',', "\"a\nb\""},
-		{"a\rb", ',', "\"a\rb\""},
-		{" lead", ',', "\" lead\""},
-		{"trail ", ',', "\"trail \""},
-		{"\ttab", ',', "\"\ttab\""},
-		{"in side", ',', "in side"},
-		{"=1+2", ',', "=1+2"},
-	};
-	char out[64];
-
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		size_t n = csv_write_field(out, sizeof out, rows[i].in, strlen(rows[i].in), rows[i].delim);
-
-		out[n < sizeof out ? n : sizeof out - 1] = '\0';
-		CHECK_STR(out, rows[i].want, rows[i].in);
-		CHECK_INT(n, strlen(rows[i].want), rows[i].in);
-	}
-
-	/* too small: the size needed, nothing written */
-	memset(out, '#', sizeof out);
-	CHECK_INT(csv_write_field(out, 5, "a\"b,c", 5, ','), 8, "needed");
-	CHECK_INT(out[0], '#', "nothing written when quoting does not fit");
-	CHECK_INT(csv_write_field(out, 3, "abcd", 4, ','), 4, "needed unquoted");
-	CHECK_INT(out[0], '#', "nothing written when plain does not fit");
-	CHECK_INT(csv_write_field(out, 4, "abcd", 4, ','), 4, "exact fit");
-	CHECK(memcmp(out, "abcd", 4) == 0, "exact fit written");
-	CHECK_INT(csv_write_field(NULL, 0, "", 0, ','), 0, "empty into nothing");
-}
+/* ---------------------------------------------------------------- written fields read back */
 
 /* test_write_round_trip - written records read back as the same fields */
 static void test_write_round_trip(void)
@@ -936,7 +893,7 @@ static void test_write_round_trip(void)
 		for (size_t k = 0; k < nf; k++) {
 			for (size_t j = 0; j < 3; j++) {
 				const char *f = fields[(k + j) % nf];
-				size_t n = csv_write_field(out, sizeof out, f, strlen(f), delims[d]);
+				size_t n = csvquote_write(out, sizeof out, f, strlen(f), delims[d], CSVQUOTE_EDGES);
 
 				if (j > 0)
 					buf_add(&b, &delims[d], 1);
@@ -945,7 +902,8 @@ static void test_write_round_trip(void)
 			buf_add(&b, k % 2 ? "\r\n" : "\n", k % 2 ? 2 : 1);
 		}
 		for (size_t k = 0; k < nf; k++) {
-			size_t n = csv_write_field(out, sizeof out, fields[k], strlen(fields[k]), delims[d]);
+			size_t n = csvquote_write(out, sizeof out, fields[k], strlen(fields[k]), delims[d],
+			                          CSVQUOTE_EDGES);
 
 			buf_add(&b, out, n);
 			buf_add(&b, "\r\n", 2);
@@ -1017,5 +975,5 @@ static void test_open_args(void)
 TESTS(test_rfc4180, test_malformed, test_other_delimiters, test_plain_mode, test_bom, test_sniff,
       test_sniff_window, test_max_record_exact, test_max_record_10mb, test_unterminated_bounded,
       test_long_quoted_resync, test_too_many_fields, test_too_many_fields_count,
-      test_chunk_boundary, test_many_records, test_pipe_dribble, test_write_field,
+      test_chunk_boundary, test_many_records, test_pipe_dribble,
       test_write_round_trip, test_open_args)

@@ -1,7 +1,7 @@
 /*
  * test_store - the job store on a real SQLite file: schema version, one-writer lock,
  * dedupe within and across lists, duplicate repair after a resumed import, counts, the
- * addresses waiting for a retry.
+ * addresses waiting for a retry, the address states and key hashes as stored on disk.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +325,70 @@ static void test_retry_waiting(void)
 	store_close(s);
 }
 
+/* db_int - one integer from SQL run on the store's file by a second connection */
+static int64_t db_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* The address states and the key hash as they are on disk (existing job stores hold them):
+ * pending 0 after import, in flight 1 once claimed, done 2 with a verdict, pending again when
+ * a new run starts after a crash; the key hash of a@example.com is the one stores have. */
+static void test_states_on_disk(void)
+{
+	struct store *s = fresh_store("states.db");
+	struct store_verdict v = {.status = "valid", .reason = "accepted", .attempts = 1};
+	struct ids ids = {{0}, 0};
+	struct store_counts c;
+	char err[256];
+	int64_t l;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "s.csv", "id-s", 1);
+	CHECK_INT(add_row(s, l, 1, 2, "a@example.com"), 0, "a");
+	CHECK_INT(add_row(s, l, 2, 3, "b@example.com"), 0, "b");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT key_hash FROM addresses WHERE key = 'a@example.com'"),
+	          6060161556803907676ll, "key_hash on disk");
+	CHECK_INT(db_int("SELECT count(*) FROM addresses WHERE state = 0"), 2, "imported: pending 0");
+	CHECK_INT(STORE_ADDR_PENDING, 0, "pending is 0");
+	CHECK_INT(STORE_ADDR_IN_FLIGHT, 1, "in flight is 1");
+	CHECK_INT(STORE_ADDR_DONE, 2, "done is 2");
+
+	CHECK_INT(store_claim(s, 0, 1000, 8, collect_id, &ids), 2, "claim both");
+	CHECK_INT(store_mark_in_flight(s, ids.id[0]), 0, "a in flight");
+	CHECK_INT(store_mark_in_flight(s, ids.id[1]), 0, "b in flight");
+	CHECK_INT(store_verdict_save(s, ids.id[0], &v), 0, "a done");
+	CHECK_INT(db_int("SELECT state FROM addresses WHERE key = 'a@example.com'"), 2, "done: 2");
+	CHECK_INT(db_int("SELECT state FROM addresses WHERE key = 'b@example.com'"), 1,
+	          "in flight: 1");
+	CHECK_INT(store_counts(s, &c), 0, "counts");
+	CHECK_INT(c.pending, 0, "none pending");
+	CHECK_INT(c.in_flight, 1, "one in flight");
+	CHECK_INT(c.done, 1, "one done");
+	CHECK(store_run_begin(s, 2000, 0) > 0, "a new run");
+	CHECK_INT(db_int("SELECT state FROM addresses WHERE key = 'b@example.com'"), 0,
+	          "in flight of a crashed run: pending again");
+	CHECK_INT(store_counts(s, &c), 0, "counts");
+	CHECK_INT(c.pending, 1, "one pending");
+	CHECK_INT(c.in_flight, 0, "none in flight");
+	store_close(s);
+}
+
 static void setup(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -347,4 +411,5 @@ static void test_cleanup(void)
 }
 
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
-      test_fix_dups_after_resume, test_hash_collision, test_retry_waiting, test_cleanup)
+      test_fix_dups_after_resume, test_hash_collision, test_retry_waiting, test_states_on_disk,
+      test_cleanup)

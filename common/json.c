@@ -1,7 +1,7 @@
 /*
  * json - JSON writing helpers (see json.h).
  */
-#include "exporters/json.h"
+#include "common/json.h"
 
 #include <stddef.h>
 
