@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "cli/cli.h"
+#include "common/ipaddr.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -99,8 +100,7 @@ int cli_probe_finish(const char *cmd, struct probe_config *pc, char *from, size_
 /* cli_run_option - a probe or run option; 0 handled, 1 not one, -1 usage error */
 int cli_run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
 {
-	struct in6_addr a6;
-	struct in_addr a4;
+	struct sockaddr_storage ss;
 	double d;
 
 	switch (c) {
@@ -117,7 +117,7 @@ int cli_run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
 	case OPT_MAX_AGE:
 		return cli_parse_number(cmd, "--max-age", v, 0, 36500, &rc->max_age);
 	case OPT_SOURCE:
-		if (inet_pton(AF_INET, v, &a4) != 1 && inet_pton(AF_INET6, v, &a6) != 1) {
+		if (ipaddr_parse(v, AF_UNSPEC, &ss, NULL) < 0) {
 			cli_usage_error(cmd, "--source wants an IP address, not \"%s\"", v);
 			return -1;
 		}
@@ -141,15 +141,7 @@ int cli_check_sources(const struct run_cli *rc)
 		socklen_t len;
 		int fd, ok;
 
-		memset(&ss, 0, sizeof ss);
-		if (inet_pton(AF_INET, rc->sources[i], &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-			ss.ss_family = AF_INET;
-			len = sizeof(struct sockaddr_in);
-		} else {
-			inet_pton(AF_INET6, rc->sources[i], &((struct sockaddr_in6 *)&ss)->sin6_addr);
-			ss.ss_family = AF_INET6;
-			len = sizeof(struct sockaddr_in6);
-		}
+		ipaddr_parse(rc->sources[i], AF_UNSPEC, &ss, &len); /* checked by cli_run_option */
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ok = fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0;
 		if (!ok)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/clock.h"
+#include "common/clock.h"
 
 void progress_init(struct progress *p, FILE *out, int quiet)
 {

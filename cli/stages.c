@@ -15,7 +15,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
-#include "engine/clock.h"
+#include "common/clock.h"
 #include "engine/run.h"
 #include "exporters/export.h"
 #include "importers/csv.h"

@@ -20,7 +20,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "engine/clock.h"
+#include "common/clock.h"
 #include "engine/smtp.h"
 
 

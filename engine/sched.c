@@ -20,7 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/timeval.h"
 #include "engine/sched_int.h"
 
 /* ---- DNS ---- */
@@ -338,7 +340,7 @@ void sched_pump(struct sched *s)
 	}
 	if (wake > 0 && !s->pump_armed) {
 		double dt = wake - now;
-		struct timeval tv = {(time_t)dt, (suseconds_t)((dt - (double)(time_t)dt) * 1e6)};
+		struct timeval tv = timeval_from_secs(dt);
 		evtimer_add(s->pump_timer, &tv);
 		s->pump_armed = 1;
 	}
@@ -483,11 +485,14 @@ char *sched_stats_json(const struct sched *s)
 	fprintf(f, "{\"sessions\": %ld, \"retries\": %ld, \"hosts\": [", s->sessions, s->retries);
 	for (size_t b = 0; b < SCHED_BUCKETS; b++)
 		for (const struct shost *h = s->hosts[b]; h; h = h->hnext) {
-			fprintf(f, "%s{\"host\": \"%s\", \"source\": \"%s\", \"sessions\": %ld, "
-			           "\"max_window\": %d, \"pushback\": %ld, \"connect_failures\": %ld, "
-			           "\"pauses\": %ld}",
-			        first ? "" : ", ", h->ip, h->source, h->sessions, h->flow.max_window,
-			        h->flow.pushback, h->flow.connect_failures, h->flow.pauses);
+			fprintf(f, "%s{\"host\": ", first ? "" : ", ");
+			json_string(f, h->ip);
+			fprintf(f, ", \"source\": ");
+			json_string(f, h->source);
+			fprintf(f, ", \"sessions\": %ld, \"max_window\": %d, \"pushback\": %ld, "
+			           "\"connect_failures\": %ld, \"pauses\": %ld}",
+			        h->sessions, h->flow.max_window, h->flow.pushback, h->flow.connect_failures,
+			        h->flow.pauses);
 			first = 0;
 		}
 	fprintf(f, "]}");

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "engine/providers.h"
 
 /* sched_probe_local - the catch-all probe's local part for DOMAIN: looks random and cannot
@@ -23,12 +24,9 @@
 void sched_probe_local(const char *domain, char *out, size_t n)
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	uint64_t h = 1469598103934665603ull;
-
-	for (const char *p = "mailsift-catch-all-probe:"; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	for (const char *p = domain; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	static const char salt[] = "mailsift-catch-all-probe:";
+	uint64_t h = hash_fnv1a64_add(hash_fnv1a64_add(HASH_FNV64_INIT, salt, sizeof salt - 1),
+	                              domain, strlen(domain));
 	for (size_t i = 0; i < PROBE_LOCAL_LEN && i + 1 < n; i++) {
 		h ^= h >> 29; /* splitmix-style steps: every character depends on the whole name */
 		h *= 0xbf58476d1ce4e5b9ull;

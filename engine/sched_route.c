@@ -17,16 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+#include "common/ipaddr.h"
+
 /* sched_hash - FNV-1a of A then B (B may be NULL) */
 unsigned sched_hash(const char *a, const char *b)
 {
-	unsigned h = 2166136261u;
+	uint32_t h = hash_fnv1a32_add(HASH_FNV32_INIT, a, strlen(a));
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 16777619u;
-	for (; b && *b; b++)
-		h = (h ^ (unsigned char)*b) * 16777619u;
-	return h;
+	return b ? hash_fnv1a32_add(h, b, strlen(b)) : h;
 }
 
 /* sched_strdup - a copy of V ("" for NULL); aborts when out of memory */
@@ -56,14 +55,11 @@ const char *sched_source_for(struct sched *s, const char *domain, const char *re
 struct shost *sched_host_get(struct sched *s, const struct sockaddr_storage *addr,
                              const char *source)
 {
-	char ip[INET6_ADDRSTRLEN] = "?", key[INET6_ADDRSTRLEN + 70];
+	char ip[IPADDR_TEXT_MAX], key[IPADDR_TEXT_MAX + 70];
 	unsigned b;
 	struct shost *h;
 
-	if (addr->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof ip);
-	else
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof ip);
+	ipaddr_text((const struct sockaddr *)addr, ip, sizeof ip);
 	snprintf(key, sizeof key, "%s|%s", ip, source);
 	b = sched_hash(key, NULL) % SCHED_BUCKETS;
 	for (h = s->hosts[b]; h; h = h->hnext)

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/clock.h"
+#include "common/clock.h"
+#include "common/timeval.h"
 #include "engine/decide.h"
 #include "engine/dns.h"
 #include "engine/sched.h"
@@ -95,7 +96,7 @@ static void on_result(void *ctx, const struct sched_result *r)
 	it->catch_all = r->catch_all;
 	if (r->verdict.retry) {
 		double wait = sched_retry_wait(v->cfg, r);
-		struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
+		struct timeval tv = timeval_from_secs(wait);
 		evtimer_add(a->retry, &tv);
 		return;
 	}

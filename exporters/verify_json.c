@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "exporters/json.h"
+#include "common/json.h"
 #include "schema/verdict.h"
 
 void verify_json_write(FILE *out, const struct verify_json_row *a)
