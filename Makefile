@@ -21,10 +21,11 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SCHEMA_SRC    := schema/store.c schema/verdict.c $(BUILD)/gen/migrations.c
 IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers/flags.c importers/prepare.c \
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
+                 importers/given.c \
                  $(BUILD)/gen/lists.c
 EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/verify_json.c
 ENGINE_SRC    := engine/config.c engine/decide.c \
-                 engine/providers.c engine/smtp.c engine/verify.c engine/sched.c engine/run.c \
+                 engine/providers.c engine/smtp.c engine/sched.c engine/run.c \
                  engine/sched_flow.c engine/sched_route.c engine/sched_probe.c
 ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/netaddr.c

@@ -94,7 +94,7 @@ int cli_clean(int argc, char **argv)
 		store_close(s);
 		return nids == 0 ? rc : EXIT_INTERRUPTED;
 	}
-	rc2 = syntax_only ? EXIT_DONE : cli_run_store(s, &run, quiet);
+	rc2 = syntax_only ? EXIT_DONE : cli_run_store(s, &run, quiet, NULL);
 	if (rc2 == EXIT_DONE)
 		rc2 = cli_export_lists(s, db, outdir, gzip, ids, nids, quiet);
 	store_close(s);

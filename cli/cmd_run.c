@@ -63,7 +63,7 @@ int cli_run(int argc, char **argv)
 	}
 	if (cli_check_sources(&run) < 0 || (s = cli_open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_FAILURE_;
-	rc = cli_run_store(s, &run, quiet);
+	rc = cli_run_store(s, &run, quiet, NULL);
 	store_close(s);
 	return rc;
 }

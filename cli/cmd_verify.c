@@ -1,82 +1,231 @@
 /*
  * cmd_verify - `mailsift verify ADDRESS...`: verify a few addresses now, JSON on stdout.
+ *
+ * The addresses go through the same path as a list: their syntax is checked as an import
+ * checks it, those it allows become a list of a temporary job store (importers/given), the run
+ * service verifies them (engine/run, as `mailsift run` does), and each answer is read back from
+ * the store for its JSON line (exporters/verify_json). The store lives in a private directory
+ * under $TMPDIR (or /tmp) and goes away with the command.
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/options.h"
-#include "engine/verify.h"
+#include "cli/stages.h"
+#include "common/clock.h"
+#include "engine/dns.h"
 #include "exporters/verify_json.h"
 #include "importers/check.h"
+#include "importers/given.h"
+#include "schema/store.h"
 #include "schema/verdict.h"
+
+/* When each address got its final verdict (seconds from the start), by address id. */
+struct timing {
+	int64_t address_id;
+	double seconds;
+};
+
+struct verify_cmd {
+	const char *const *inputs;      /* the addresses as given */
+	const struct check_result *cr;  /* their syntax checks */
+	size_t n;
+	size_t next;                    /* the next input to print */
+	struct store *store;
+	struct timing *timing;          /* in verdict order: ids never repeat, at most N */
+	size_t ntiming;
+	double started;
+};
+
+static void on_verdict(void *ctx, int64_t address_id)
+{
+	struct verify_cmd *v = ctx;
+
+	if (v->ntiming < v->n) /* one final verdict per distinct address: never more than N */
+		v->timing[v->ntiming++] = (struct timing){address_id, clock_now() - v->started};
+}
+
+static int timing_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct timing *)a)->address_id, y = ((const struct timing *)b)->address_id;
+
+	return (x > y) - (x < y);
+}
+
+/* seconds_of - how long address ID took to its verdict, or 0 when it has none */
+static double seconds_of(const struct verify_cmd *v, int64_t id)
+{
+	struct timing key = {id, 0};
+	const struct timing *t = bsearch(&key, v->timing, v->ntiming, sizeof *t, timing_cmp);
+
+	return t ? t->seconds : 0;
+}
+
+/* print_refused - the input at I, whose syntax is refused */
+static void print_refused(const struct verify_cmd *v, size_t i)
+{
+	const struct check_result *cr = &v->cr[i];
+	struct verify_json_row row = {
+		.input = v->inputs[i],
+		.status = verdict_status_name(STATUS_INVALID),
+		.reason = REASON_SYNTAX,
+		.detail = addr_problem_text(cr->problem),
+		.flags = cr->flags,
+		.suggestion = cr->suggestion,
+		.catch_all = -1,
+	};
+
+	verify_json_write(stdout, &row);
+}
+
+/* print_refused_before - every input before row ROW_NO (1-based) not yet printed: the rows
+ * the store does not hold are those whose syntax is refused */
+static void print_refused_before(struct verify_cmd *v, size_t row_no)
+{
+	for (; v->next + 1 < row_no && v->next < v->n; v->next++)
+		print_refused(v, v->next);
+}
+
+/* mx_names - the MX host names the store keeps for DOMAIN into NAMES (at most DNS_MAX_HOSTS) */
+static size_t mx_names(struct store *s, const char *domain, struct dns_result *r,
+                       const char **names)
+{
+	char *status = NULL, *text = NULL;
+	size_t n = 0;
+
+	if (domain && store_dns_get(s, domain, 0, &status, &text) == 1 &&
+	    dns_result_read(status, text, r) == 0)
+		for (; n < r->nhosts; n++)
+			names[n] = r->hosts[n].name;
+	free(status);
+	free(text);
+	return n;
+}
+
+/* print_row - one verified (or interrupted) address of the store, as its JSON line */
+static int print_row(void *ctx, const struct store_row_out *o)
+{
+	struct verify_cmd *v = ctx;
+	struct dns_result dns;
+	const char *mx[DNS_MAX_HOSTS];
+	int verified = o->status != NULL;
+	int ca = o->domain ? store_catch_all(v->store, o->domain) : -1;
+
+	print_refused_before(v, (size_t)o->row_no);
+	if (v->next >= v->n)
+		return 1; /* not one of ours: cannot happen in a store of our own */
+	struct verify_json_row row = {
+		.input = v->inputs[v->next],
+		.normalized = o->address,
+		.status = verified ? o->status : verdict_status_name(STATUS_UNKNOWN),
+		.reason = verified ? o->reason : REASON_NOT_VERIFIED,
+		.detail = verified ? o->detail : "interrupted before its verdict",
+		.flags = o->flags,
+		.suggestion = o->suggestion,
+		.mx_hosts = mx,
+		.nmx = mx_names(v->store, o->domain, &dns, mx),
+		.mx_host = o->mx_host,
+		.smtp_code = (int)o->smtp_code,
+		.enhanced_code = o->enhanced_code,
+		.smtp_message = o->smtp_message,
+		.tls = o->tls,
+		.catch_all = ca,
+		.attempts = o->attempts,
+		.duration_ms = seconds_of(v, o->address_id) * 1000.0,
+	};
+	verify_json_write(stdout, &row);
+	v->next++;
+	return 0;
+}
+
+/* temp_store - a new job store in a private directory under $TMPDIR (or /tmp): its path into
+ * PATH, the directory into DIR; NULL after a message */
+static struct store *temp_store(char *dir, size_t dirlen, char *path, size_t pathlen)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	snprintf(dir, dirlen, "%s/mailsift-verify-XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "mailsift verify: cannot make a temporary directory in %s: %s\n", tmp,
+		        strerror(errno));
+		dir[0] = '\0';
+		return NULL;
+	}
+	snprintf(path, pathlen, "%s/verify.db", dir);
+	return cli_open_store(path, STORE_WRITE);
+}
+
+/* temp_store_remove - the store's files and their directory */
+static void temp_store_remove(const char *dir, const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char f[PATH_MAX + 16];
+
+	if (dir[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
 
 /* verify_addresses - check the syntax of the N ADDRESSES, verify those it allows, write one
  * JSON line each on stdout in the order given; an exit status */
-static int verify_addresses(const struct probe_config *pc, char *const *addresses, size_t n)
+static int verify_addresses(const struct run_cli *run, const char *const *addresses, size_t n)
 {
+	struct verify_cmd v = {.inputs = addresses, .n = n};
 	struct check *chk = check_new();
 	struct check_result *cr = calloc(n, sizeof *cr);
-	struct verify_item *it = calloc(n, sizeof *it);
-	char err[1024] = "";
+	char dir[PATH_MAX], path[PATH_MAX + 16], err[1024];
+	int64_t list_id;
 	int status = EXIT_FAILURE_;
 
-	if (chk == NULL || cr == NULL || it == NULL) {
+	dir[0] = '\0';
+	v.cr = cr;
+	v.timing = calloc(n, sizeof *v.timing);
+	if (chk == NULL || cr == NULL || v.timing == NULL) {
 		fprintf(stderr, "mailsift verify: out of memory\n");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		check_address(chk, addresses[i], strlen(addresses[i]), &cr[i]);
-		if (cr[i].problem != ADDR_OK) {
-			it[i].verdict.status = STATUS_INVALID;
-			it[i].verdict.reason = REASON_SYNTAX;
-			continue;
-		}
-		it[i].address = cr[i].addr.address;
-		it[i].domain = cr[i].addr.domain;
-		it[i].flags = cr[i].flags;
-	}
-	if (verify_run(pc, it, n, err, sizeof err) < 0) {
+	v.store = temp_store(dir, sizeof dir, path, sizeof path);
+	if (v.store == NULL)
+		goto out;
+	list_id = given_import(v.store, "verify", "given:verify", addresses, cr, n, err, sizeof err);
+	if (list_id < 0) {
 		fprintf(stderr, "mailsift verify: %s\n", err);
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *mx[DNS_MAX_HOSTS];
-		int ok = cr[i].problem == ADDR_OK;
-		for (size_t h = 0; h < it[i].nmx; h++)
-			mx[h] = it[i].mx_hosts[h];
-		struct verify_json_row row = {
-			.input = addresses[i],
-			.normalized = ok ? cr[i].addr.address : NULL,
-			.status = verdict_status_name(it[i].verdict.status),
-			.reason = it[i].verdict.reason,
-			.detail = ok ? it[i].detail : addr_problem_text(cr[i].problem),
-			.flags = cr[i].flags | (it[i].catch_all == CATCH_ALL_YES ? FLAG_CATCH_ALL : 0),
-			.suggestion = cr[i].suggestion,
-			.mx_hosts = mx,
-			.nmx = it[i].nmx,
-			.mx_host = it[i].mx_host,
-			.smtp_code = it[i].have_reply ? it[i].reply.code : 0,
-			.enhanced_code = it[i].reply.enhanced,
-			.smtp_message = it[i].reply.text,
-			.tls = it[i].tls,
-			.catch_all = it[i].catch_all == CATCH_ALL_YES  ? 1
-			             : it[i].catch_all == CATCH_ALL_NO ? 0
-			                                               : -1,
-			.attempts = it[i].attempts,
-			.duration_ms = it[i].seconds * 1000.0,
-		};
-		verify_json_write(stdout, &row);
+	v.started = clock_now();
+	struct cli_run_hooks hooks = {on_verdict, &v, 1};
+	status = cli_run_store(v.store, run, 1, &hooks);
+	if (status != EXIT_DONE && status != EXIT_INTERRUPTED)
+		goto out;
+	qsort(v.timing, v.ntiming, sizeof *v.timing, timing_cmp);
+	if (store_rows_each(v.store, list_id, print_row, &v) < 0) {
+		fprintf(stderr, "mailsift verify: job store: %s\n", store_errmsg(v.store));
+		status = EXIT_FAILURE_;
+		goto out;
 	}
+	print_refused_before(&v, n + 1);
 	fflush(stdout);
-	status = EXIT_DONE;
 out:
+	store_close(v.store);
+	temp_store_remove(dir, path);
 	check_free(chk);
 	free(cr);
-	free(it);
+	free(v.timing);
 	return status;
 }
 
@@ -101,7 +250,9 @@ static const char verify_help_fmt[] =
 	"  --allow-private-mx      connect to MX hosts whose address is not public (loopback,\n"
 	"                          private, link-local, ...: refused by default, the domain is\n"
 	"                          unknown / mx_not_public); for test worlds on this machine\n"
-	"Exit status: 0 every address got a verdict; 1 setup failure; 2 usage error.\n";
+	"Exit status: 0 every address got a verdict; 1 setup failure; 2 usage error;\n"
+	"3 interrupted (Ctrl-C): the addresses without a verdict are printed as unknown /\n"
+	"not_verified.\n";
 
 int cli_verify(int argc, char **argv)
 {
@@ -110,18 +261,18 @@ int cli_verify(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct probe_config pc;
-	char helo[256], from[320];
+	struct run_cli run;
+	struct probe_config *pc = &run.pc;
 	int c, rc;
 
-	config_defaults(&pc, helo, sizeof helo);
+	cli_run_defaults(&run);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
-			printf(verify_help_fmt, pc.helo, pc.reply_timeout, pc.connect_timeout,
-			       pc.greylist_delay, pc.max_attempts, pc.smtp_port);
+			printf(verify_help_fmt, pc->helo, pc->reply_timeout, pc->connect_timeout,
+			       pc->greylist_delay, pc->max_attempts, pc->smtp_port);
 			return EXIT_DONE;
 		}
-		rc = cli_probe_option("verify", c, optarg, &pc);
+		rc = cli_probe_option("verify", c, optarg, pc);
 		if (rc < 0)
 			return EXIT_USAGE;
 		if (rc > 0)
@@ -129,7 +280,7 @@ int cli_verify(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("verify", "no ADDRESS given");
-	if (cli_probe_finish("verify", &pc, from, sizeof from) < 0)
+	if (cli_probe_finish("verify", pc, run.from, sizeof run.from) < 0)
 		return EXIT_USAGE;
-	return verify_addresses(&pc, argv + optind, (size_t)(argc - optind));
+	return verify_addresses(&run, (const char *const *)(argv + optind), (size_t)(argc - optind));
 }

@@ -32,6 +32,7 @@ struct cli_run {
 	struct event *stop_watch;       /* polls cli_stop_requested */
 	int stop_said;
 	int quiet;
+	const struct cli_run_hooks *hooks;
 	struct run_result result;
 	char err[512];
 	int failed;
@@ -142,6 +143,14 @@ static void on_run_done(void *ctx, const struct run_result *r, const char *err)
 	event_base_loopbreak(c->base);
 }
 
+static void on_run_verdict(void *ctx, int64_t address_id)
+{
+	struct cli_run *c = ctx;
+
+	if (c->hooks && c->hooks->verdict)
+		c->hooks->verdict(c->hooks->ctx, address_id);
+}
+
 /* stop_watch_cb - a signal came: let the run's open sessions finish, then stop */
 static void stop_watch_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -158,20 +167,22 @@ static void stop_watch_cb(evutil_socket_t fd, short what, void *arg)
 	run_stop(c->run);
 }
 
-int cli_run_store(struct store *s, const struct run_cli *rc, int quiet)
+int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
+                  const struct cli_run_hooks *hooks)
 {
 	struct run_opts ro = {
 		.cfg = &rc->pc,
 		.sched = {rc->concurrency, rc->per_host, rc->sources, rc->nsources},
 		.max_age_days = rc->max_age,
 	};
-	static const struct run_callbacks cb = {on_run_progress, on_run_done};
+	static const struct run_callbacks cb = {on_run_progress, on_run_done, on_run_verdict};
 	struct timeval poll = {0, (suseconds_t)(DEF_RUN_PROGRESS_TICK * 1e6)};
 	struct cli_run c;
 	int status = EXIT_FAILURE_;
 
 	memset(&c, 0, sizeof c);
 	c.quiet = quiet;
+	c.hooks = hooks;
 	cli_signals_catch();
 	progress_init(&c.progress, stderr, quiet);
 	c.base = event_base_new();
@@ -190,6 +201,9 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet)
 	progress_end(&c.progress);
 	if (c.failed) {
 		fprintf(stderr, "mailsift: run: %s\n", c.err);
+	} else if (c.result.interrupted && hooks && hooks->temporary) {
+		fprintf(stderr, "mailsift: stopped after %lld verdicts\n", (long long)c.result.verdicts);
+		status = EXIT_INTERRUPTED;
 	} else if (c.result.interrupted) {
 		fprintf(stderr, "mailsift: stopped after %lld verdicts; what was done is saved. Rerun the "
 		                "same command to resume.\n", (long long)c.result.verdicts);

@@ -18,10 +18,19 @@ struct store *cli_open_store(const char *path, enum store_mode mode);
 int cli_import_all(struct store *s, char **lists, int n, const char *column, int quiet,
                    int64_t *ids, int *nids);
 
+/* What a command adds to a run (cli_run_store's HOOKS; NULL: nothing). */
+struct cli_run_hooks {
+	void (*verdict)(void *ctx, int64_t address_id); /* each final verdict (engine/run.h) */
+	void *ctx;
+	int temporary;  /* the store goes away with the command: an interrupted run is not
+	                 * resumed by running it again (said so on a stop) */
+};
+
 /* cli_run_store - verify what is pending in S with RC's options on a loop of its own: the
  * progress line on stderr (unless QUIET), a clean stop on the first SIGINT/SIGTERM; an exit
  * status */
-int cli_run_store(struct store *s, const struct run_cli *rc, int quiet);
+int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
+                  const struct cli_run_hooks *hooks);
 
 /* cli_export_lists - export the lists IDS (NULL: every list) of S (at DB) into OUTDIR, and warn
  * about lists whose input ended early; an exit status */

@@ -1481,8 +1481,7 @@ void dns_result_text(const struct dns_result *r, char *buf, size_t n)
 	}
 }
 
-int dns_result_parse(const struct dns *d, const char *status, const char *text,
-                     struct dns_result *r)
+int dns_result_read(const char *status, const char *text, struct dns_result *r)
 {
 	int st = dns_status_from_name(status);
 	const char *p = text ? text : "";
@@ -1517,6 +1516,14 @@ int dns_result_parse(const struct dns *d, const char *status, const char *text,
 		p = end ? end + 1 : p + len;
 	}
 	if ((r->status == DNS_OK || r->status == DNS_MX_NOT_PUBLIC) && r->nhosts == 0)
+		return -1;
+	return 0;
+}
+
+int dns_result_parse(const struct dns *d, const char *status, const char *text,
+                     struct dns_result *r)
+{
+	if (dns_result_read(status, text, r) < 0)
 		return -1;
 	/* the rule for addresses that are not public is this run's, not the storing run's */
 	if (r->status == DNS_MX_NOT_PUBLIC)

@@ -159,6 +159,10 @@ int dns_status_from_name(const char *name);
 /* dns_result_text - R's hosts as "PREF NAME ADDR,ADDR;..." into BUF (for the job store) */
 void dns_result_text(const struct dns_result *r, char *buf, size_t n);
 
+/* dns_result_read - R from a status name and dns_result_text's text, as stored (for a report):
+ * 0 ok, -1 malformed */
+int dns_result_read(const char *status, const char *text, struct dns_result *r);
+
 /* dns_result_parse - R from a status name and dns_result_text's text (the job store's DNS
  * cache), under D's rule for addresses that are not public, as a fresh answer would be: 0 ok,
  * -1 malformed */

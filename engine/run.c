@@ -149,6 +149,8 @@ static void on_result(void *ctx, const struct sched_result *res)
 		rc = store_verdict_save(r->store, res->id, &v);
 		r->verdicts++;
 		r->by_status[res->verdict.status]++;
+		if (rc == 0 && r->cb.verdict)
+			r->cb.verdict(r->ctx, res->id);
 	}
 	if (rc < 0)
 		run_fail(r, "job store: %s", store_errmsg(r->store));

@@ -60,6 +60,10 @@ struct run_callbacks {
 	/* done - the run is over; ERR is NULL when it ended (every verdict in, or stopped), else
 	 * why it failed. Called once, from the loop; run_free may be called from it. */
 	void (*done)(void *ctx, const struct run_result *r, const char *err);
+	/* verdict - address ADDRESS_ID has its final verdict, just written to the store (the owner's
+	 * connection reads it at once, others once it is committed) (NULL: not wanted). A command
+	 * times its answers with it; a server wakes who waits for it. */
+	void (*verdict)(void *ctx, int64_t address_id);
 };
 
 struct run;

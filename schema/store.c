@@ -135,7 +135,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL,"
 		" coalesce(a.address, a.key),"
 		" a.status, a.reason, coalesce(r.detail, a.detail), a.enhanced_code, a.smtp_message, a.mx_host,"
-		" a.suggestion, a.smtp_code, a.flags, a.checked_at"
+		" a.suggestion, a.smtp_code, a.flags, a.checked_at, a.id, a.domain, a.tls, a.attempts"
 		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
 		" WHERE r.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff ORDER BY r.id",
 	/* The scheduler walks pending addresses in id order (a rowid range scan: no index to keep
@@ -1033,6 +1033,10 @@ int store_rows_each(struct store *s, int64_t list_id,
 		r.smtp_code = sqlite3_column_int64(st, 14);
 		r.flags = (unsigned)sqlite3_column_int(st, 15);
 		r.checked_at = sqlite3_column_int64(st, 16);
+		r.address_id = sqlite3_column_int64(st, 17);
+		r.domain = column_text(st, 18);
+		r.tls = sqlite3_column_int(st, 19);
+		r.attempts = sqlite3_column_int(st, 20);
 		stop = fn(ctx, &r);
 	}
 	sqlite3_reset(st);

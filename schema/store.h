@@ -157,6 +157,10 @@ struct store_row_out {
 	int64_t smtp_code;      /* 0: none */
 	unsigned flags;
 	int64_t checked_at;     /* 0: never */
+	int64_t address_id;     /* 0: the row holds no address */
+	const char *domain;     /* NULL for a syntax error */
+	int tls;                /* the deciding session used STARTTLS */
+	int attempts;           /* sessions that tried the address */
 };
 
 /* store_rows_each - call FN for every row of LIST in input order; FN returns 0 to go on.

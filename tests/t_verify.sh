@@ -115,3 +115,42 @@ check_eq "greylist: one client address and one sender for every try" \
 	"$(printf '%s\n' "$grey" | sed -n 's/.* ip=\([^ ]*\) from=\(<[^>]*>\).*/\1 \2/p' | sort -u | wc -l)" 1
 check_eq "catch-all probe asked once per domain (catchall.test)" \
 	"$(grep -c 'C: RCPT TO:<[a-z0-9]\{20\}@catchall.test>' "$LOG")" 1
+
+# verify runs on a temporary job store of its own (importers/given + the run service): the
+# output keeps the order and the number of the addresses given, repeats included, and nothing
+# is left in $TMPDIR afterwards, done or interrupted.
+mkdir -p "$WORK/tmp"
+asked=$(grep -ci 'C: RCPT TO:<alice@strict.test>' "$LOG")
+TMPDIR="$WORK/tmp" timeout 60 "$MAILSIFT" verify $PROBE --timeout 3 \
+	Alice@strict.test bad@@x alice@strict.test zed@strict.test > "$WORK/dup.json" 2> "$WORK/dup.err"
+check_eq "verify: repeats and refused syntax keep their places" \
+	"$(python3 -c 'import json,sys
+print(" ".join("%s=%s" % (r["address"], r["status"]) for r in map(json.loads, open(sys.argv[1]))))' "$WORK/dup.json")" \
+	"Alice@strict.test=valid bad@@x=invalid alice@strict.test=valid zed@strict.test=invalid"
+check_eq "verify: the repeated address was asked once" \
+	"$(grep -ci 'C: RCPT TO:<alice@strict.test>' "$LOG")" "$((asked + 1))"
+check_eq "verify: nothing left in TMPDIR" "$(ls -A "$WORK/tmp")" ""
+
+# Ctrl-C: the open session gets its grace period, the answer so far is printed (what has no
+# verdict as unknown/not_verified), exit 3, the temporary store removed.
+# (Not under timeout(1): it passes a signal on to its child and then to its whole process
+# group, so the child would get two, and the second one kills.)
+TMPDIR="$WORK/tmp" "$MAILSIFT" verify $PROBE --timeout 20 \
+	alice@strict.test alice@blackhole.test > "$WORK/int.json" 2> "$WORK/int.err" &
+pid=$!
+(sleep 60; kill -9 $pid) >/dev/null 2>&1 &
+watchdog=$!
+sleep 2
+kill -INT $pid
+wait $pid; rc=$?
+kill $watchdog 2>/dev/null
+check_eq "verify interrupted: exit 3" "$rc" 3
+expect_json "interrupted " "$WORK/int.json" alice@strict.test valid accepted
+expect_json "interrupted " "$WORK/int.json" alice@blackhole.test unknown not_verified
+check_contains "verify interrupted: said on stderr" "$WORK/int.err" "stopped after 1 verdicts"
+check_eq "verify interrupted: nothing left in TMPDIR" "$(ls -A "$WORK/tmp")" ""
+
+# No place for the temporary store: a clear message naming it, exit 1, no output.
+TMPDIR="$WORK/missing" "$MAILSIFT" verify $PROBE alice@strict.test > "$WORK/nt.json" 2> "$WORK/nt.err"
+check_eq "verify without a usable TMPDIR: exit 1" "$?" 1
+check_contains "verify without a usable TMPDIR: names it" "$WORK/nt.err" "$WORK/missing"

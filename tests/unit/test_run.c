@@ -66,6 +66,8 @@ struct watch {
 	int idle_seen;              /* progress reports that said idle */
 	int ended;                  /* done called */
 	int done_calls;
+	int verdict_calls;          /* verdict called */
+	int64_t verdict_ids_sum;    /* the address ids it named, summed */
 	char err[512];
 	struct run_result result;
 	int64_t last_total, last_done;
@@ -112,6 +114,14 @@ static void on_done(void *ctx, const struct run_result *r, const char *err)
 	event_base_loopbreak(w->base);
 }
 
+static void on_verdict(void *ctx, int64_t address_id)
+{
+	struct watch *w = ctx;
+
+	w->verdict_calls++;
+	w->verdict_ids_sum += address_id;
+}
+
 static void give_up_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
@@ -128,7 +138,7 @@ static void run_watched(struct store *s, int keep_running, struct watch *w)
 {
 	static struct probe_config cfg;
 	static char helo[256], from[320], resolver[64];
-	static const struct run_callbacks cb = {on_progress, on_done};
+	static const struct run_callbacks cb = {on_progress, on_done, on_verdict};
 	struct run_opts o;
 	struct timeval limit = {TEST_RUN_SECONDS, 0};
 	struct event *give_up;
@@ -201,6 +211,8 @@ static void test_keeps_running_for_new_work(void)
 	CHECK_INT(w.imported, IMPORT_DONE, "the import into the job store of an idle run");
 	CHECK(w.idle_seen > 0, "the run said it was idle");
 	CHECK_INT(w.result.verdicts, 4, "four verdicts from one run");
+	CHECK_INT(w.verdict_calls, 4, "the verdict callback called for each");
+	CHECK_INT(w.verdict_ids_sum, 1 + 2 + 3 + 4, "... naming addresses 1 to 4 once each");
 	CHECK_INT(store_counts(s, &c), 0, "store_counts");
 	CHECK_INT(c.done, 4, "all four addresses done in the store");
 	CHECK_INT(c.by_status[STATUS_VALID], 2, "alice and bob valid");
@@ -222,6 +234,8 @@ static void test_ends_by_itself(void)
 	CHECK_INT(w.done_calls, 1, "a run that does not keep running ends with done");
 	CHECK_INT(w.result.interrupted, 0, "not interrupted");
 	CHECK_INT(w.result.verdicts, 1, "only the new address was asked");
+	CHECK_INT(w.verdict_calls, 1, "one verdict callback");
+	CHECK_INT(w.verdict_ids_sum, 5, "... for the fifth address");
 	CHECK_INT(store_counts(s, &c), 0, "store_counts");
 	CHECK_INT(c.by_status[STATUS_VALID], 3, "carol valid too");
 	store_close(s);
