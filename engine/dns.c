@@ -5,9 +5,10 @@
  * added and removed from ARES_OPT_SOCK_STATE_CB; one timer set from ares_timeout; a "kick" event
  * that hands queued queries to c-ares and re-arms that timer; a "deliver" event that runs the
  * callers' callbacks), the per-domain and per-MX-host caches, and the FIFO of queries waiting for
- * one of DNS_MAX_INFLIGHT slots. It never blocks, never runs a caller's callback from inside
- * dns_mail_hosts, never calls c-ares from inside dns_mail_hosts, and never talks SMTP or writes
- * the store: the scheduler does that with what it gets back.
+ * one of DEF_DNS_MAX_INFLIGHT slots (engine/config.h holds the DNS tunables). It never blocks,
+ * never runs a caller's callback from inside dns_mail_hosts, never calls c-ares from inside
+ * dns_mail_hosts, and never talks SMTP or writes the store: the scheduler does that with what it
+ * gets back.
  *
  * Decisions (DESIGN.md "DNS" says what; this is how the corners are cut):
  * - MX answer with only null targets (an empty exchange, which is how c-ares 1.18 returns ".")
@@ -28,8 +29,8 @@
  *   back later (from a name in an answer, e.g. a compression-pointer loop) is told apart: any
  *   answer that does not parse is malformed, and malformed is temporary.
  * - SERVFAIL, REFUSED, timeout, connection refused, a malformed answer: the query is sent again
- *   DNS_RETRIES more times (each time c-ares itself tries DNS_TRIES times, except that with
- *   ARES_FLAG_NOCHECKRESP a SERVFAIL or REFUSED comes straight back), then DNS_TEMPFAIL.
+ *   DEF_DNS_RETRIES more times (each time c-ares itself tries DEF_DNS_TRIES times, except that
+ *   with ARES_FLAG_NOCHECKRESP a SERVFAIL or REFUSED comes straight back), then DNS_TEMPFAIL.
  * - Addresses that are not public (engine/netaddr.h: loopback, private, link-local, ...) are
  *   dropped from what a caller gets, fresh answers, implicit MX and the job store's cache
  *   (dns_result_parse) alike, unless dns_allow_private; hosts left without an address are
@@ -50,7 +51,7 @@
  *   ("resolver shut down") from inside dns_free. A callback may call dns_free (the free finishes
  *   when that callback returns) or dns_mail_hosts during dns_free (answered TEMPFAIL in the same
  *   dns_free).
- * - Test knob: MAILSIFT_DNS_TIMEOUT_MS (read by dns_new) replaces DNS_TIMEOUT_MS, so tests of
+ * - Test knob: MAILSIFT_DNS_TIMEOUT_MS (read by dns_new) replaces DEF_DNS_TIMEOUT_MS, so tests of
  *   timeouts take a fraction of a second.
  */
 #include "engine/dns.h"
@@ -58,6 +59,7 @@
 #include "common/err.h"
 #include "common/hash.h"
 #include "common/ipaddr.h"
+#include "engine/config.h"
 #include "engine/netaddr.h"
 
 #include <ares.h>
@@ -78,12 +80,6 @@
 #define DNS_DETAIL_MAX 160          /* a result's detail text; longer is cut */
 #define DNS_SERVERS_TEXT_MAX 64     /* the resolver list as quoted in details */
 #define DNS_SERVER_MAX 64           /* one --resolver argument; an IPv6 literal with port fits */
-#define DNS_MAX_INFLIGHT 256        /* queries handed to c-ares at once; the rest wait in a FIFO.
-                                     * A burst of thousands of UDP queries overflows socket
-                                     * buffers (~200 KB by default, a few hundred datagrams, ours
-                                     * and the resolver's) and turns into timeouts and retries. */
-#define DNS_SOCK_RCVBUF (1 << 20)   /* asked for c-ares' UDP sockets (the kernel caps it at
-                                     * rmem_max): room for DNS_MAX_INFLIGHT answers at once */
 #define DNS_TABLE_MIN 64            /* first size of a cache hash table (buckets, power of 2) */
 #define DNS_WAITING_MIN 4           /* first size of a host's list of waiting domains; grows */
 #define DNS_TIMEOUT_ENV "MAILSIFT_DNS_TIMEOUT_MS" /* test knob: per-try timeout in ms */
@@ -164,7 +160,7 @@ struct dns_query {                  /* one question, from the FIFO to its answer
 	struct dns *d;
 	enum dns_qtype type;        /* DNS_Q_MX, DNS_Q_A, DNS_Q_AAAA */
 	struct dns_entry *owner;    /* domain (MX) or host (A, AAAA); holds a ref */
-	int round;                  /* 0 first time, then 1 .. DNS_RETRIES */
+	int round;                  /* 0 first time, then 1 .. DEF_DNS_RETRIES */
 	struct dns_query *next;     /* in the FIFO */
 };
 
@@ -528,7 +524,7 @@ static const int qtype_rr[] = {
 };
 #define DNS_CLASS_IN 1
 
-/* kick_cb - hand queued queries to c-ares up to DNS_MAX_INFLIGHT, then re-arm the timer from
+/* kick_cb - hand queued queries to c-ares up to DEF_DNS_MAX_INFLIGHT, then re-arm the timer from
  * ares_timeout (once per loop pass, not once per query: ares_timeout walks every query) */
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -537,7 +533,7 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while (!d->closing && d->q_head != NULL && d->inflight < DNS_MAX_INFLIGHT) {
+	while (!d->closing && d->q_head != NULL && d->inflight < DEF_DNS_MAX_INFLIGHT) {
 		struct dns_query *q = d->q_head;
 
 		d->q_head = q->next;
@@ -673,7 +669,7 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
 		return;
 	}
 	dns_answer_read(q->type, status, abuf, alen, &ans);
-	if (ans.meaning == DNS_MEANS_TEMPORARY && q->round < DNS_RETRIES) {
+	if (ans.meaning == DNS_MEANS_TEMPORARY && q->round < DEF_DNS_RETRIES) {
 		query_send(d, q->type, q->owner, q->round + 1);
 	} else if (q->type == DNS_Q_MX) {
 		domain_mx_answer(d, (struct dns_domain *)q->owner, &ans, q->round + 1);
@@ -1183,7 +1179,7 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	char *csv = NULL;
 	size_t csvlen = 0;
 	struct dns *d;
-	int rc, timeout = DNS_TIMEOUT_MS;
+	int rc, timeout = DEF_DNS_TIMEOUT_MS;
 
 	if ((env = getenv(DNS_TIMEOUT_ENV)) != NULL && *env) {
 		char *end;
@@ -1228,10 +1224,10 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	memset(&opts, 0, sizeof opts);
 	opts.flags = ARES_FLAG_NOCHECKRESP; /* SERVFAIL / REFUSED come back as statuses */
 	opts.timeout = timeout;
-	opts.tries = DNS_TRIES;
+	opts.tries = DEF_DNS_TRIES;
 	opts.sock_state_cb = sock_state_cb;
 	opts.sock_state_cb_data = d;
-	opts.socket_receive_buffer_size = DNS_SOCK_RCVBUF;
+	opts.socket_receive_buffer_size = DEF_DNS_SOCK_RCVBUF;
 	rc = ares_init_options(&d->ch, &opts, optmask);
 	if (rc == ARES_SUCCESS && nservers > 0 &&
 	    (rc = ares_set_servers_ports_csv(d->ch, csv)) != ARES_SUCCESS) {
