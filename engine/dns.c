@@ -1169,18 +1169,13 @@ static int server_norm(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
-                    char *err, size_t errlen)
+/* timeout_knob - the per-try timeout in ms into *TIMEOUT: DEF_DNS_TIMEOUT_MS, or the test knob
+ * DNS_TIMEOUT_ENV when it is set; -1 with err when the knob is not milliseconds in range */
+static int timeout_knob(int *timeout, char *err, size_t errlen)
 {
-	struct ares_options opts;
-	int optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
-	              ARES_OPT_SOCK_RCVBUF;
 	const char *env;
-	char *csv = NULL;
-	size_t csvlen = 0;
-	struct dns *d;
-	int rc, timeout = DEF_DNS_TIMEOUT_MS;
 
+	*timeout = DEF_DNS_TIMEOUT_MS;
 	if ((env = getenv(DNS_TIMEOUT_ENV)) != NULL && *env) {
 		char *end;
 		long ms = strtol(env, &end, 10);
@@ -1188,10 +1183,22 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 		if (*end || ms < 1 || ms > DNS_TIMEOUT_ENV_MAX) {
 			err_set(err, errlen, "%s=%s: want milliseconds from 1 to %d", DNS_TIMEOUT_ENV,
 			        env, DNS_TIMEOUT_ENV_MAX);
-			return NULL;
+			return -1;
 		}
-		timeout = (int)ms;
+		*timeout = (int)ms;
 	}
+	return 0;
+}
+
+/* servers_csv - the NSERVERS resolver arguments as the list c-ares takes ("a,b,..."), into
+ * *CSVP (malloc'd; NULL when there are none); -1 with err, naming the argument that is not an
+ * address */
+static int servers_csv(const char *const *servers, size_t nservers, char **csvp, char *err,
+                       size_t errlen)
+{
+	char *csv = NULL;
+	size_t csvlen = 0;
+
 	for (size_t i = 0; i < nservers; i++) {
 		char one[DNS_SERVER_MAX + 16];
 
@@ -1200,27 +1207,31 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 			        "resolver \"%s\": want an IP address, IP:PORT or [IPv6]:PORT",
 			        servers[i]);
 			free(csv);
-			return NULL;
+			return -1;
 		}
 		char *grown = realloc(csv, csvlen + strlen(one) + 2);
 		if (grown == NULL) {
 			free(csv);
 			err_set(err, errlen, "out of memory");
-			return NULL;
+			return -1;
 		}
 		csv = grown;
 		csvlen += (size_t)sprintf(csv + csvlen, "%s%s", csvlen ? "," : "", one);
 	}
+	*csvp = csv;
+	return 0;
+}
 
-	d = dns_alloc(sizeof *d);
-	d->base = base;
-	snprintf(d->servers, sizeof d->servers, "%s", nservers ? csv : "the system resolver");
-	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		err_set(err, errlen, "c-ares: %s", ares_strerror(rc));
-		free(csv);
-		free(d);
-		return NULL;
-	}
+/* channel_init - D's c-ares channel: TIMEOUT ms a try, DEF_DNS_TRIES tries, its sockets
+ * watched through sock_state_cb, asking the resolvers of CSV (NULL: the system's); -1 with
+ * err, the channel not left open */
+static int channel_init(struct dns *d, int timeout, const char *csv, char *err, size_t errlen)
+{
+	struct ares_options opts;
+	int optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+	              ARES_OPT_SOCK_RCVBUF;
+	int rc;
+
 	memset(&opts, 0, sizeof opts);
 	opts.flags = ARES_FLAG_NOCHECKRESP; /* SERVFAIL / REFUSED come back as statuses */
 	opts.timeout = timeout;
@@ -1229,21 +1240,26 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	opts.sock_state_cb_data = d;
 	opts.socket_receive_buffer_size = DEF_DNS_SOCK_RCVBUF;
 	rc = ares_init_options(&d->ch, &opts, optmask);
-	if (rc == ARES_SUCCESS && nservers > 0 &&
+	if (rc == ARES_SUCCESS && csv != NULL &&
 	    (rc = ares_set_servers_ports_csv(d->ch, csv)) != ARES_SUCCESS) {
 		err_set(err, errlen, "resolvers %s: %s", csv, ares_strerror(rc));
 		ares_destroy(d->ch);
-		goto fail;
+		return -1;
 	}
 	if (rc != ARES_SUCCESS) {
 		err_set(err, errlen, "c-ares init: %s", ares_strerror(rc));
-		goto fail;
+		return -1;
 	}
-	free(csv);
-	csv = NULL;
-	d->timer = evtimer_new(base, timer_cb, d);
-	d->kick = event_new(base, -1, 0, kick_cb, d);
-	d->deliver = event_new(base, -1, 0, deliver_cb, d);
+	return 0;
+}
+
+/* events_new - D's timer, kick and deliver events; -1 with err when libevent cannot make
+ * them, and then D's channel and the events made are let go */
+static int events_new(struct dns *d, char *err, size_t errlen)
+{
+	d->timer = evtimer_new(d->base, timer_cb, d);
+	d->kick = event_new(d->base, -1, 0, kick_cb, d);
+	d->deliver = event_new(d->base, -1, 0, deliver_cb, d);
 	if (d->timer == NULL || d->kick == NULL || d->deliver == NULL) {
 		err_set(err, errlen, "libevent: cannot create events");
 		d->closing = 1;
@@ -1254,14 +1270,50 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 			event_free(d->kick);
 		if (d->deliver)
 			event_free(d->deliver);
-		goto fail;
+		return -1;
 	}
+	return 0;
+}
+
+/* rng_seed - D's shuffle seeded from DNS_SEED_ENV when set, else from libevent's secure RNG */
+static void rng_seed(struct dns *d)
+{
+	const char *env;
+
 	if ((env = getenv(DNS_SEED_ENV)) != NULL && *env)
 		d->rng = strtoull(env, NULL, 0);
 	else
 		evutil_secure_rng_get_bytes(&d->rng, sizeof d->rng);
 	if (d->rng == 0)
 		d->rng = 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+}
+
+struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
+                    char *err, size_t errlen)
+{
+	char *csv = NULL;
+	struct dns *d;
+	int rc, timeout;
+
+	if (timeout_knob(&timeout, err, errlen) < 0 ||
+	    servers_csv(servers, nservers, &csv, err, errlen) < 0)
+		return NULL;
+	d = dns_alloc(sizeof *d);
+	d->base = base;
+	snprintf(d->servers, sizeof d->servers, "%s", nservers ? csv : "the system resolver");
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		err_set(err, errlen, "c-ares: %s", ares_strerror(rc));
+		free(csv);
+		free(d);
+		return NULL;
+	}
+	if (channel_init(d, timeout, csv, err, errlen) < 0)
+		goto fail;
+	free(csv);
+	csv = NULL;
+	if (events_new(d, err, errlen) < 0)
+		goto fail;
+	rng_seed(d);
 	return d;
 fail:
 	ares_library_cleanup();
