@@ -1400,15 +1400,11 @@ static void dns_release(struct dns *d)
 	ares_library_cleanup();
 }
 
-void dns_free(struct dns *d)
+/* queries_stop - dns_free, step 1: c-ares ends every query (ARES_EDESTRUCTION: query_cb only
+ * lets go) and closes its sockets (sock_state_cb frees their events); D's own events are
+ * disarmed and the queries still waiting in the FIFO let go */
+static void queries_stop(struct dns *d)
 {
-	struct dns_waiter *cancel_head = NULL, **cancel_tail = &cancel_head;
-
-	if (d == NULL || d->closing)
-		return;
-	d->closing = 1;
-	/* 1. c-ares ends every query (ARES_EDESTRUCTION: query_cb only lets go) and closes its
-	 * sockets (sock_state_cb frees their events) */
 	ares_destroy(d->ch);
 	while (d->socks != NULL) {
 		struct dns_sock *s = d->socks;
@@ -1428,26 +1424,41 @@ void dns_free(struct dns *d)
 		free(q);
 	}
 	d->q_tail = NULL;
+}
 
-	/* 2. every caller not answered yet gets DNS_TEMPFAIL, in the order they asked */
-	*cancel_tail = d->batch;
-	while (*cancel_tail)
-		cancel_tail = &(*cancel_tail)->next;
+/* waiters_unanswered - every caller not answered yet, taken off its list and chained in the
+ * order they asked: the batch being delivered, the ready ones, those waiting on a domain */
+static struct dns_waiter *waiters_unanswered(struct dns *d)
+{
+	struct dns_waiter *head = NULL, **tail = &head;
+
+	*tail = d->batch;
+	while (*tail)
+		tail = &(*tail)->next;
 	d->batch = NULL;
-	*cancel_tail = d->ready_head;
-	while (*cancel_tail)
-		cancel_tail = &(*cancel_tail)->next;
+	*tail = d->ready_head;
+	while (*tail)
+		tail = &(*tail)->next;
 	d->ready_head = d->ready_tail = NULL;
 	for (size_t i = 0; i < d->domains.nbuckets; i++) {
 		for (struct dns_entry *e = d->domains.bucket[i]; e; e = e->chain) {
 			struct dns_domain *dom = (struct dns_domain *)e;
 
-			*cancel_tail = dom->wait_head;
-			while (*cancel_tail)
-				cancel_tail = &(*cancel_tail)->next;
+			*tail = dom->wait_head;
+			while (*tail)
+				tail = &(*tail)->next;
 			dom->wait_head = dom->wait_tail = NULL;
 		}
 	}
+	return head;
+}
+
+/* waiters_cancel - dns_free, step 2: every caller not answered yet gets DNS_TEMPFAIL, in the
+ * order they asked */
+static void waiters_cancel(struct dns *d)
+{
+	struct dns_waiter *cancel_head = waiters_unanswered(d);
+
 	for (;;) {
 		struct dns_waiter *w = cancel_head;
 
@@ -1464,8 +1475,12 @@ void dns_free(struct dns *d)
 		w->detail = dns_shut_down;
 		waiter_run(d, w);
 	}
+}
 
-	/* 3. the caches: hosts still waited on hold refs to domains, then the tables' refs */
+/* caches_drop - dns_free, step 3: the caches; hosts still waited on hold refs to domains,
+ * then the tables' refs */
+static void caches_drop(struct dns *d)
+{
 	for (size_t i = 0; i < d->hosts.nbuckets; i++) {
 		for (struct dns_entry *e = d->hosts.bucket[i]; e; e = e->chain) {
 			struct dns_mxhost *h = (struct dns_mxhost *)e;
@@ -1477,7 +1492,16 @@ void dns_free(struct dns *d)
 	}
 	table_drop(d, &d->domains);
 	table_drop(d, &d->hosts);
+}
 
+void dns_free(struct dns *d)
+{
+	if (d == NULL || d->closing)
+		return;
+	d->closing = 1;
+	queries_stop(d);
+	waiters_cancel(d);
+	caches_drop(d);
 	if (d->delivering)          /* called from a callback: deliver_cb frees D on return */
 		d->free_pending = 1;
 	else
