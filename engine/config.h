@@ -102,9 +102,29 @@
  * the retry index): a greylisted address leaves within about this much of its time. */
 #define DEF_RETRY_CLAIM_INTERVAL 1.0
 
+/* DNS (engine/dns). */
 /* Seconds a DNS answer kept in the job store is reused by later runs (c-ares 1.18's parsers
  * give no TTL; an hour is the usual lower end of MX TTLs). Temporary failures are never kept. */
 #define DEF_DNS_CACHE_SECONDS 3600
+/* Milliseconds c-ares waits for the answer to the first try of a query (ARES_OPT_TIMEOUTMS; it
+ * doubles the wait for each later try): the system stub resolver's default (resolv.conf
+ * "timeout:5"). Tests shorten it with MAILSIFT_DNS_TIMEOUT_MS (read by dns_new). */
+#define DEF_DNS_TIMEOUT_MS 5000
+/* Tries c-ares makes of one query before it reports a timeout (ARES_OPT_TRIES): the stub
+ * resolver's default (resolv.conf "attempts:2"). */
+#define DEF_DNS_TRIES 2
+/* Times a whole query is sent again after a temporary answer (SERVFAIL, REFUSED, timeout, an
+ * answer that does not parse) before the lookup is DNS_TEMPFAIL. With ARES_FLAG_NOCHECKRESP a
+ * SERVFAIL or REFUSED comes straight back, not tried again by c-ares: this is its second chance.
+ * After that the address is retried later like any temporary failure (DEF_MAX_ATTEMPTS). */
+#define DEF_DNS_RETRIES 1
+/* Queries handed to c-ares at once; the rest wait in a FIFO. A burst of thousands of UDP
+ * queries overflows socket buffers (~200 KB by default, a few hundred datagrams, ours and the
+ * resolver's) and turns into timeouts and retries. */
+#define DEF_DNS_MAX_INFLIGHT 256
+/* Bytes of receive buffer asked for c-ares' UDP sockets (ARES_OPT_SOCK_RCVBUF; the kernel caps
+ * it at rmem_max): room for DEF_DNS_MAX_INFLIGHT answers at once. */
+#define DEF_DNS_SOCK_RCVBUF (1 << 20)
 
 /* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }

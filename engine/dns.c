@@ -5,9 +5,10 @@
  * added and removed from ARES_OPT_SOCK_STATE_CB; one timer set from ares_timeout; a "kick" event
  * that hands queued queries to c-ares and re-arms that timer; a "deliver" event that runs the
  * callers' callbacks), the per-domain and per-MX-host caches, and the FIFO of queries waiting for
- * one of DNS_MAX_INFLIGHT slots. It never blocks, never runs a caller's callback from inside
- * dns_mail_hosts, never calls c-ares from inside dns_mail_hosts, and never talks SMTP or writes
- * the store: the scheduler does that with what it gets back.
+ * one of DEF_DNS_MAX_INFLIGHT slots (engine/config.h holds the DNS tunables). It never blocks,
+ * never runs a caller's callback from inside dns_mail_hosts, never calls c-ares from inside
+ * dns_mail_hosts, and never talks SMTP or writes the store: the scheduler does that with what it
+ * gets back.
  *
  * Decisions (DESIGN.md "DNS" says what; this is how the corners are cut):
  * - MX answer with only null targets (an empty exchange, which is how c-ares 1.18 returns ".")
@@ -28,8 +29,8 @@
  *   back later (from a name in an answer, e.g. a compression-pointer loop) is told apart: any
  *   answer that does not parse is malformed, and malformed is temporary.
  * - SERVFAIL, REFUSED, timeout, connection refused, a malformed answer: the query is sent again
- *   DNS_RETRIES more times (each time c-ares itself tries DNS_TRIES times, except that with
- *   ARES_FLAG_NOCHECKRESP a SERVFAIL or REFUSED comes straight back), then DNS_TEMPFAIL.
+ *   DEF_DNS_RETRIES more times (each time c-ares itself tries DEF_DNS_TRIES times, except that
+ *   with ARES_FLAG_NOCHECKRESP a SERVFAIL or REFUSED comes straight back), then DNS_TEMPFAIL.
  * - Addresses that are not public (engine/netaddr.h: loopback, private, link-local, ...) are
  *   dropped from what a caller gets, fresh answers, implicit MX and the job store's cache
  *   (dns_result_parse) alike, unless dns_allow_private; hosts left without an address are
@@ -50,7 +51,7 @@
  *   ("resolver shut down") from inside dns_free. A callback may call dns_free (the free finishes
  *   when that callback returns) or dns_mail_hosts during dns_free (answered TEMPFAIL in the same
  *   dns_free).
- * - Test knob: MAILSIFT_DNS_TIMEOUT_MS (read by dns_new) replaces DNS_TIMEOUT_MS, so tests of
+ * - Test knob: MAILSIFT_DNS_TIMEOUT_MS (read by dns_new) replaces DEF_DNS_TIMEOUT_MS, so tests of
  *   timeouts take a fraction of a second.
  */
 #include "engine/dns.h"
@@ -58,6 +59,7 @@
 #include "common/err.h"
 #include "common/hash.h"
 #include "common/ipaddr.h"
+#include "engine/config.h"
 #include "engine/netaddr.h"
 
 #include <ares.h>
@@ -78,12 +80,6 @@
 #define DNS_DETAIL_MAX 160          /* a result's detail text; longer is cut */
 #define DNS_SERVERS_TEXT_MAX 64     /* the resolver list as quoted in details */
 #define DNS_SERVER_MAX 64           /* one --resolver argument; an IPv6 literal with port fits */
-#define DNS_MAX_INFLIGHT 256        /* queries handed to c-ares at once; the rest wait in a FIFO.
-                                     * A burst of thousands of UDP queries overflows socket
-                                     * buffers (~200 KB by default, a few hundred datagrams, ours
-                                     * and the resolver's) and turns into timeouts and retries. */
-#define DNS_SOCK_RCVBUF (1 << 20)   /* asked for c-ares' UDP sockets (the kernel caps it at
-                                     * rmem_max): room for DNS_MAX_INFLIGHT answers at once */
 #define DNS_TABLE_MIN 64            /* first size of a cache hash table (buckets, power of 2) */
 #define DNS_WAITING_MIN 4           /* first size of a host's list of waiting domains; grows */
 #define DNS_TIMEOUT_ENV "MAILSIFT_DNS_TIMEOUT_MS" /* test knob: per-try timeout in ms */
@@ -164,7 +160,7 @@ struct dns_query {                  /* one question, from the FIFO to its answer
 	struct dns *d;
 	enum dns_qtype type;        /* DNS_Q_MX, DNS_Q_A, DNS_Q_AAAA */
 	struct dns_entry *owner;    /* domain (MX) or host (A, AAAA); holds a ref */
-	int round;                  /* 0 first time, then 1 .. DNS_RETRIES */
+	int round;                  /* 0 first time, then 1 .. DEF_DNS_RETRIES */
 	struct dns_query *next;     /* in the FIFO */
 };
 
@@ -528,7 +524,7 @@ static const int qtype_rr[] = {
 };
 #define DNS_CLASS_IN 1
 
-/* kick_cb - hand queued queries to c-ares up to DNS_MAX_INFLIGHT, then re-arm the timer from
+/* kick_cb - hand queued queries to c-ares up to DEF_DNS_MAX_INFLIGHT, then re-arm the timer from
  * ares_timeout (once per loop pass, not once per query: ares_timeout walks every query) */
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -537,7 +533,7 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while (!d->closing && d->q_head != NULL && d->inflight < DNS_MAX_INFLIGHT) {
+	while (!d->closing && d->q_head != NULL && d->inflight < DEF_DNS_MAX_INFLIGHT) {
 		struct dns_query *q = d->q_head;
 
 		d->q_head = q->next;
@@ -673,7 +669,7 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
 		return;
 	}
 	dns_answer_read(q->type, status, abuf, alen, &ans);
-	if (ans.meaning == DNS_MEANS_TEMPORARY && q->round < DNS_RETRIES) {
+	if (ans.meaning == DNS_MEANS_TEMPORARY && q->round < DEF_DNS_RETRIES) {
 		query_send(d, q->type, q->owner, q->round + 1);
 	} else if (q->type == DNS_Q_MX) {
 		domain_mx_answer(d, (struct dns_domain *)q->owner, &ans, q->round + 1);
@@ -1173,18 +1169,13 @@ static int server_norm(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
-                    char *err, size_t errlen)
+/* timeout_knob - the per-try timeout in ms into *TIMEOUT: DEF_DNS_TIMEOUT_MS, or the test knob
+ * DNS_TIMEOUT_ENV when it is set; -1 with err when the knob is not milliseconds in range */
+static int timeout_knob(int *timeout, char *err, size_t errlen)
 {
-	struct ares_options opts;
-	int optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
-	              ARES_OPT_SOCK_RCVBUF;
 	const char *env;
-	char *csv = NULL;
-	size_t csvlen = 0;
-	struct dns *d;
-	int rc, timeout = DNS_TIMEOUT_MS;
 
+	*timeout = DEF_DNS_TIMEOUT_MS;
 	if ((env = getenv(DNS_TIMEOUT_ENV)) != NULL && *env) {
 		char *end;
 		long ms = strtol(env, &end, 10);
@@ -1192,10 +1183,22 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 		if (*end || ms < 1 || ms > DNS_TIMEOUT_ENV_MAX) {
 			err_set(err, errlen, "%s=%s: want milliseconds from 1 to %d", DNS_TIMEOUT_ENV,
 			        env, DNS_TIMEOUT_ENV_MAX);
-			return NULL;
+			return -1;
 		}
-		timeout = (int)ms;
+		*timeout = (int)ms;
 	}
+	return 0;
+}
+
+/* servers_csv - the NSERVERS resolver arguments as the list c-ares takes ("a,b,..."), into
+ * *CSVP (malloc'd; NULL when there are none); -1 with err, naming the argument that is not an
+ * address */
+static int servers_csv(const char *const *servers, size_t nservers, char **csvp, char *err,
+                       size_t errlen)
+{
+	char *csv = NULL;
+	size_t csvlen = 0;
+
 	for (size_t i = 0; i < nservers; i++) {
 		char one[DNS_SERVER_MAX + 16];
 
@@ -1204,50 +1207,59 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 			        "resolver \"%s\": want an IP address, IP:PORT or [IPv6]:PORT",
 			        servers[i]);
 			free(csv);
-			return NULL;
+			return -1;
 		}
 		char *grown = realloc(csv, csvlen + strlen(one) + 2);
 		if (grown == NULL) {
 			free(csv);
 			err_set(err, errlen, "out of memory");
-			return NULL;
+			return -1;
 		}
 		csv = grown;
 		csvlen += (size_t)sprintf(csv + csvlen, "%s%s", csvlen ? "," : "", one);
 	}
+	*csvp = csv;
+	return 0;
+}
 
-	d = dns_alloc(sizeof *d);
-	d->base = base;
-	snprintf(d->servers, sizeof d->servers, "%s", nservers ? csv : "the system resolver");
-	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		err_set(err, errlen, "c-ares: %s", ares_strerror(rc));
-		free(csv);
-		free(d);
-		return NULL;
-	}
+/* channel_init - D's c-ares channel: TIMEOUT ms a try, DEF_DNS_TRIES tries, its sockets
+ * watched through sock_state_cb, asking the resolvers of CSV (NULL: the system's); -1 with
+ * err, the channel not left open */
+static int channel_init(struct dns *d, int timeout, const char *csv, char *err, size_t errlen)
+{
+	struct ares_options opts;
+	int optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+	              ARES_OPT_SOCK_RCVBUF;
+	int rc;
+
 	memset(&opts, 0, sizeof opts);
 	opts.flags = ARES_FLAG_NOCHECKRESP; /* SERVFAIL / REFUSED come back as statuses */
 	opts.timeout = timeout;
-	opts.tries = DNS_TRIES;
+	opts.tries = DEF_DNS_TRIES;
 	opts.sock_state_cb = sock_state_cb;
 	opts.sock_state_cb_data = d;
-	opts.socket_receive_buffer_size = DNS_SOCK_RCVBUF;
+	opts.socket_receive_buffer_size = DEF_DNS_SOCK_RCVBUF;
 	rc = ares_init_options(&d->ch, &opts, optmask);
-	if (rc == ARES_SUCCESS && nservers > 0 &&
+	if (rc == ARES_SUCCESS && csv != NULL &&
 	    (rc = ares_set_servers_ports_csv(d->ch, csv)) != ARES_SUCCESS) {
 		err_set(err, errlen, "resolvers %s: %s", csv, ares_strerror(rc));
 		ares_destroy(d->ch);
-		goto fail;
+		return -1;
 	}
 	if (rc != ARES_SUCCESS) {
 		err_set(err, errlen, "c-ares init: %s", ares_strerror(rc));
-		goto fail;
+		return -1;
 	}
-	free(csv);
-	csv = NULL;
-	d->timer = evtimer_new(base, timer_cb, d);
-	d->kick = event_new(base, -1, 0, kick_cb, d);
-	d->deliver = event_new(base, -1, 0, deliver_cb, d);
+	return 0;
+}
+
+/* events_new - D's timer, kick and deliver events; -1 with err when libevent cannot make
+ * them, and then D's channel and the events made are let go */
+static int events_new(struct dns *d, char *err, size_t errlen)
+{
+	d->timer = evtimer_new(d->base, timer_cb, d);
+	d->kick = event_new(d->base, -1, 0, kick_cb, d);
+	d->deliver = event_new(d->base, -1, 0, deliver_cb, d);
 	if (d->timer == NULL || d->kick == NULL || d->deliver == NULL) {
 		err_set(err, errlen, "libevent: cannot create events");
 		d->closing = 1;
@@ -1258,14 +1270,50 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 			event_free(d->kick);
 		if (d->deliver)
 			event_free(d->deliver);
-		goto fail;
+		return -1;
 	}
+	return 0;
+}
+
+/* rng_seed - D's shuffle seeded from DNS_SEED_ENV when set, else from libevent's secure RNG */
+static void rng_seed(struct dns *d)
+{
+	const char *env;
+
 	if ((env = getenv(DNS_SEED_ENV)) != NULL && *env)
 		d->rng = strtoull(env, NULL, 0);
 	else
 		evutil_secure_rng_get_bytes(&d->rng, sizeof d->rng);
 	if (d->rng == 0)
 		d->rng = 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+}
+
+struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
+                    char *err, size_t errlen)
+{
+	char *csv = NULL;
+	struct dns *d;
+	int rc, timeout;
+
+	if (timeout_knob(&timeout, err, errlen) < 0 ||
+	    servers_csv(servers, nservers, &csv, err, errlen) < 0)
+		return NULL;
+	d = dns_alloc(sizeof *d);
+	d->base = base;
+	snprintf(d->servers, sizeof d->servers, "%s", nservers ? csv : "the system resolver");
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		err_set(err, errlen, "c-ares: %s", ares_strerror(rc));
+		free(csv);
+		free(d);
+		return NULL;
+	}
+	if (channel_init(d, timeout, csv, err, errlen) < 0)
+		goto fail;
+	free(csv);
+	csv = NULL;
+	if (events_new(d, err, errlen) < 0)
+		goto fail;
+	rng_seed(d);
 	return d;
 fail:
 	ares_library_cleanup();
@@ -1352,15 +1400,11 @@ static void dns_release(struct dns *d)
 	ares_library_cleanup();
 }
 
-void dns_free(struct dns *d)
+/* queries_stop - dns_free, step 1: c-ares ends every query (ARES_EDESTRUCTION: query_cb only
+ * lets go) and closes its sockets (sock_state_cb frees their events); D's own events are
+ * disarmed and the queries still waiting in the FIFO let go */
+static void queries_stop(struct dns *d)
 {
-	struct dns_waiter *cancel_head = NULL, **cancel_tail = &cancel_head;
-
-	if (d == NULL || d->closing)
-		return;
-	d->closing = 1;
-	/* 1. c-ares ends every query (ARES_EDESTRUCTION: query_cb only lets go) and closes its
-	 * sockets (sock_state_cb frees their events) */
 	ares_destroy(d->ch);
 	while (d->socks != NULL) {
 		struct dns_sock *s = d->socks;
@@ -1380,26 +1424,41 @@ void dns_free(struct dns *d)
 		free(q);
 	}
 	d->q_tail = NULL;
+}
 
-	/* 2. every caller not answered yet gets DNS_TEMPFAIL, in the order they asked */
-	*cancel_tail = d->batch;
-	while (*cancel_tail)
-		cancel_tail = &(*cancel_tail)->next;
+/* waiters_unanswered - every caller not answered yet, taken off its list and chained in the
+ * order they asked: the batch being delivered, the ready ones, those waiting on a domain */
+static struct dns_waiter *waiters_unanswered(struct dns *d)
+{
+	struct dns_waiter *head = NULL, **tail = &head;
+
+	*tail = d->batch;
+	while (*tail)
+		tail = &(*tail)->next;
 	d->batch = NULL;
-	*cancel_tail = d->ready_head;
-	while (*cancel_tail)
-		cancel_tail = &(*cancel_tail)->next;
+	*tail = d->ready_head;
+	while (*tail)
+		tail = &(*tail)->next;
 	d->ready_head = d->ready_tail = NULL;
 	for (size_t i = 0; i < d->domains.nbuckets; i++) {
 		for (struct dns_entry *e = d->domains.bucket[i]; e; e = e->chain) {
 			struct dns_domain *dom = (struct dns_domain *)e;
 
-			*cancel_tail = dom->wait_head;
-			while (*cancel_tail)
-				cancel_tail = &(*cancel_tail)->next;
+			*tail = dom->wait_head;
+			while (*tail)
+				tail = &(*tail)->next;
 			dom->wait_head = dom->wait_tail = NULL;
 		}
 	}
+	return head;
+}
+
+/* waiters_cancel - dns_free, step 2: every caller not answered yet gets DNS_TEMPFAIL, in the
+ * order they asked */
+static void waiters_cancel(struct dns *d)
+{
+	struct dns_waiter *cancel_head = waiters_unanswered(d);
+
 	for (;;) {
 		struct dns_waiter *w = cancel_head;
 
@@ -1416,8 +1475,12 @@ void dns_free(struct dns *d)
 		w->detail = dns_shut_down;
 		waiter_run(d, w);
 	}
+}
 
-	/* 3. the caches: hosts still waited on hold refs to domains, then the tables' refs */
+/* caches_drop - dns_free, step 3: the caches; hosts still waited on hold refs to domains,
+ * then the tables' refs */
+static void caches_drop(struct dns *d)
+{
 	for (size_t i = 0; i < d->hosts.nbuckets; i++) {
 		for (struct dns_entry *e = d->hosts.bucket[i]; e; e = e->chain) {
 			struct dns_mxhost *h = (struct dns_mxhost *)e;
@@ -1429,7 +1492,16 @@ void dns_free(struct dns *d)
 	}
 	table_drop(d, &d->domains);
 	table_drop(d, &d->hosts);
+}
 
+void dns_free(struct dns *d)
+{
+	if (d == NULL || d->closing)
+		return;
+	d->closing = 1;
+	queries_stop(d);
+	waiters_cancel(d);
+	caches_drop(d);
 	if (d->delivering)          /* called from a callback: deliver_cb frees D on return */
 		d->free_pending = 1;
 	else

@@ -8,11 +8,11 @@
  * never when any MX exists; "MX 0 ." -> null MX (RFC 7505); NXDOMAIN, or a name that cannot be
  * put in a query at all (checked from the name before sending) -> the domain does not exist;
  * SERVFAIL / REFUSED / timeout / an answer that does not parse (a compression-pointer loop, a
- * cut record) -> retried (c-ares tries, then DNS_RETRIES more rounds), then temporary. Every
- * c-ares status has one row in one table (dns_ares_status) saying what it means. MX hosts are
- * ordered by preference, equal preferences shuffled. Addresses that are not public
- * (engine/netaddr.h) are dropped from the result unless dns_allow_private says otherwise; a
- * domain left with none is DNS_MX_NOT_PUBLIC. Answers are cached per domain (and per MX host
+ * cut record) -> retried (c-ares tries, then DEF_DNS_RETRIES more rounds: engine/config.h), then
+ * temporary. Every c-ares status has one row in one table (dns_ares_status) saying what it
+ * means. MX hosts are ordered by preference, equal preferences shuffled. Addresses that are not
+ * public (engine/netaddr.h) are dropped from the result unless dns_allow_private says otherwise;
+ * a domain left with none is DNS_MX_NOT_PUBLIC. Answers are cached per domain (and per MX host
  * name) for the life of the struct dns.
  */
 #ifndef MAILSIFT_DNS_H
@@ -25,9 +25,6 @@ struct event_base;
 
 #define DNS_MAX_HOSTS 16          /* MX hosts kept per domain (by preference) */
 #define DNS_MAX_ADDRS 8           /* addresses kept per MX host */
-#define DNS_TIMEOUT_MS 5000       /* per try, c-ares ARES_OPT_TIMEOUTMS */
-#define DNS_TRIES 2               /* c-ares tries per query (ARES_OPT_TRIES) */
-#define DNS_RETRIES 1             /* whole-query retries after a temporary failure */
 #define DNS_NAME_MAX 253          /* longest domain name in text form (RFC 1035 2.3.4) */
 #define DNS_LABEL_MAX 63          /* longest label (RFC 1035 2.3.4) */
 #define DNS_RESULT_DETAIL_MAX 320 /* a result's own detail text (dns_result.detail_buf) */
@@ -133,7 +130,8 @@ struct dns;
 
 /* dns_new - a resolver on BASE using SERVERS ("HOST" or "HOST:PORT", IPv4 or [IPv6]:PORT),
  * or the system's resolv.conf when nservers is 0; NULL with err on failure. Test knobs read
- * here: MAILSIFT_DNS_TIMEOUT_MS replaces DNS_TIMEOUT_MS, MAILSIFT_DNS_SEED fixes the shuffle. */
+ * here: MAILSIFT_DNS_TIMEOUT_MS replaces DEF_DNS_TIMEOUT_MS (engine/config.h), MAILSIFT_DNS_SEED
+ * fixes the shuffle. */
 struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
                     char *err, size_t errlen);
 

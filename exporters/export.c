@@ -587,234 +587,353 @@ fail:
 	return -1;
 }
 
-int export_run(struct store *s, const struct export_opts *o, struct export_result *res,
-               char *err, size_t errlen)
-{
-	struct store_list *all = NULL;
-	size_t nall = 0, nsel = 0, nfiles = 0;
-	struct report_list *rl = NULL;
-	struct report_tally total;
-	struct report_file *files = NULL;
-	struct report_export rx;
-	int *group = NULL, ngroups = 0, rc = -1, outfd = -1, renaming = 0;
-	struct exporter ex;
-	struct fileset *sets = NULL;
-	struct outfile report;
-	double t0;
-	char shown[PATH_MAX], rnd[9];
-	char *run_json = NULL, *store_real = NULL;
-	int64_t *list_ids = NULL;
-	time_t now = time(NULL);
-	struct tm tm;
+/* ---- one export, step by step ---- */
 
-	memset(res, 0, sizeof *res);
-	memset(&total, 0, sizeof total);
-	memset(&ex, 0, sizeof ex);
-	memset(&report, 0, sizeof report);
-	report.fd = -1;
-	t0 = clock_now();
-	if (make_dir(o->outdir, err, errlen) < 0)
+/* One export_run: what its steps share. */
+struct export_job {
+	struct store *s;
+	const struct export_opts *o;
+	struct export_result *res;
+	time_t started;              /* wall clock at the start: report.json's export id */
+	double t0;                   /* clock_now() at the start: the export's seconds */
+	int outfd;                   /* OUTDIR (locked when flock could lock it); owned */
+	struct store_list *all;      /* every list in the store (store_lists) */
+	size_t nall;
+	struct report_list *rl;      /* the selected lists, nsel of them */
+	size_t nsel;
+	int64_t *list_ids;           /* their ids, for report.json */
+	int *group;                  /* rl[i]'s set of files: 0 .. ngroups - 1 */
+	int ngroups;
+	struct fileset *sets;        /* one per group */
+	struct report_file *files;   /* the files written, nfiles of them, for report.json */
+	size_t nfiles;
+	struct report_tally total;   /* counts over every selected list */
+	struct exporter ex;          /* the line builder and its current set */
+	struct outfile report;       /* report.json's temporary */
+	char *run_json;              /* the last run's figures from the store (owned), or NULL */
+	char *store_real;            /* the store's real path (owned), or NULL */
+	int renaming;                /* the switch has begun: the old files may be gone */
+};
+
+/* outdir_open - OUTDIR made when missing, opened and locked (one export there at a time) and
+ * swept of what a killed export left; its descriptor, or -1 with err */
+static int outdir_open(const char *outdir, char *err, size_t errlen)
+{
+	int fd;
+
+	if (make_dir(outdir, err, errlen) < 0)
 		return -1;
 	/* OUTDIR as given (it may be a link the user made); everything in it relative to it */
-	outfd = open(o->outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (outfd < 0) {
-		snprintf(err, errlen, "%s: %s", o->outdir, strerror(errno));
+	fd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", outdir, strerror(errno));
 		return -1;
 	}
-	if (flock(outfd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK) {
 			snprintf(err, errlen, "%s: another mailsift export is writing there; wait for it "
-			         "to finish", o->outdir);
-			close(outfd);
+			         "to finish", outdir);
+			close(fd);
 			return -1;
 		}
 	} else {
-		sweep_dir(outfd, 1); /* what a killed export left; only with the lock held */
+		sweep_dir(fd, 1); /* what a killed export left; only with the lock held */
 	}
-	if (store_lists(s, &all, &nall) < 0) {
-		snprintf(err, errlen, "job store: %s", store_errmsg(s));
-		close(outfd);
-		return -1;
-	}
-	rl = calloc(nall ? nall : 1, sizeof *rl);
-	group = calloc(nall ? nall : 1, sizeof *group);
-	files = calloc((nall ? nall : 1) * FILE_COUNT, sizeof *files);
-	sets = calloc(nall ? nall : 1, sizeof *sets);
-	list_ids = calloc(nall ? nall : 1, sizeof *list_ids);
-	if (rl == NULL || group == NULL || files == NULL || sets == NULL || list_ids == NULL)
+	return fd;
+}
+
+/* job_alloc - the per-list arrays, room for every list of the store (at least one), every
+ * set's folder and files marked not open */
+static void job_alloc(struct export_job *job)
+{
+	size_t n = job->nall ? job->nall : 1;
+
+	job->rl = calloc(n, sizeof *job->rl);
+	job->group = calloc(n, sizeof *job->group);
+	job->files = calloc(n * FILE_COUNT, sizeof *job->files);
+	job->sets = calloc(n, sizeof *job->sets);
+	job->list_ids = calloc(n, sizeof *job->list_ids);
+	if (job->rl == NULL || job->group == NULL || job->files == NULL || job->sets == NULL ||
+	    job->list_ids == NULL)
 		abort();
-	for (size_t i = 0; i < (nall ? nall : 1); i++) {
-		sets[i].dirfd = -1;
+	for (size_t i = 0; i < n; i++) {
+		job->sets[i].dirfd = -1;
 		for (int f = 0; f < FILE_COUNT; f++)
-			sets[i].file[f].fd = -1;
+			job->sets[i].file[f].fd = -1;
 	}
+}
+
+/* job_select - the selected lists into rl[] with their problem counts, grouped by layout */
+static int job_select(struct export_job *job, char *err, size_t errlen)
+{
+	const struct export_opts *o = job->o;
+	struct report_list *rl = job->rl;
 
 	/* The selected lists, grouped by layout: group g holds the lists with group[i] == g. */
-	for (size_t i = 0; i < nall; i++) {
+	for (size_t i = 0; i < job->nall; i++) {
+		struct store_list *l = &job->all[i];
+		size_t nsel = job->nsel;
 		int want = o->list_ids == NULL;
+
 		for (size_t k = 0; k < o->nlists && !want; k++)
-			want = o->list_ids[k] == all[i].id;
+			want = o->list_ids[k] == l->id;
 		if (!want)
 			continue;
-		if (!all[i].done && o->messages)
+		if (!l->done && o->messages)
 			fprintf(o->messages,
 			        "mailsift: note: %s was not completely imported (%lld rows so far); "
 			        "exporting what is there\n",
-			        all[i].name, (long long)all[i].rows);
-		rl[nsel].list = &all[i];
-		list_ids[nsel] = all[i].id;
-		group[nsel] = -1;
+			        l->name, (long long)l->rows);
+		rl[nsel].list = l;
+		job->list_ids[nsel] = l->id;
+		job->group[nsel] = -1;
 		for (size_t k = 0; k < nsel; k++)
-			if (same_layout(rl[k].list, &all[i])) {
-				group[nsel] = group[k];
+			if (same_layout(rl[k].list, l)) {
+				job->group[nsel] = job->group[k];
 				break;
 			}
-		if (group[nsel] < 0)
-			group[nsel] = ngroups++;
-		if (store_problem_counts(s, all[i].id, &rl[nsel].problems, &rl[nsel].nproblems) < 0) {
-			snprintf(err, errlen, "job store: %s", store_errmsg(s));
-			goto out;
+		if (job->group[nsel] < 0)
+			job->group[nsel] = job->ngroups++;
+		if (store_problem_counts(job->s, l->id, &rl[nsel].problems, &rl[nsel].nproblems) < 0) {
+			snprintf(err, errlen, "job store: %s", store_errmsg(job->s));
+			return -1;
 		}
-		nsel++;
+		job->nsel++;
 	}
+	return 0;
+}
+
+/* set_open - set G's folder (a subfolder of its own when there are several sets), its width
+ * and the temporaries of its files; SHOWN gets the folder as the user sees it */
+static int set_open(struct export_job *job, int g, size_t first, char *shown, size_t shownlen,
+                    char *err, size_t errlen)
+{
+	const struct export_opts *o = job->o;
+	struct fileset *set = &job->sets[g];
+	struct report_list *rl = job->rl;
+
+	if (job->ngroups > 1) {
+		folder_name(rl[first].list, set->name, sizeof set->name);
+		snprintf(rl[first].dir, sizeof rl[first].dir, "%s", set->name);
+		if (open_subfolder(job->outfd, o->outdir, set, err, errlen) < 0)
+			return -1;
+		snprintf(shown, shownlen, "%s/%s", o->outdir, set->name);
+	} else {
+		set->dirfd = job->outfd;
+		snprintf(shown, shownlen, "%s", o->outdir);
+	}
+	set->width = 0;
+	for (size_t i = first; i < job->nsel; i++)
+		if (job->group[i] == g) {
+			snprintf(rl[i].dir, sizeof rl[i].dir, "%s", rl[first].dir);
+			if (rl[i].list->max_fields > set->width)
+				set->width = rl[i].list->max_fields;
+		}
+	if (set->width == 0)
+		set->width = 1;
+	for (int f = 0; f < FILE_COUNT; f++) {
+		char final[64];
+		snprintf(final, sizeof final, "%s.csv%s",
+		         f == FILE_DUPLICATES ? "duplicates" : verdict_status_name(f),
+		         o->gzip ? ".gz" : "");
+		if (out_open(&set->file[f], set->dirfd, shown, final, o->gzip, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* set_write_rows - the header, then the rows of every list of set G, into its temporaries */
+static int set_write_rows(struct export_job *job, int g, size_t first, const char *shown,
+                          char *err, size_t errlen)
+{
+	struct fileset *set = &job->sets[g];
+
+	job->ex.set = set;
+	write_header(&job->ex, job->rl[first].list);
+	for (size_t i = first; i < job->nsel; i++) {
+		if (job->group[i] != g)
+			continue;
+		job->ex.list_tally = &job->rl[i].tally;
+		if (store_rows_each(job->s, job->rl[i].list->id, write_row, &job->ex) < 0) {
+			for (int f = 0; f < FILE_COUNT; f++)
+				if (set->file[f].failed)
+					snprintf(err, errlen, "%s/%s: %s", shown, set->file[f].tmp,
+					         strerror(set->file[f].err_no));
+			if (err[0] == '\0')
+				snprintf(err, errlen, "job store: %s", store_errmsg(job->s));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* set_finish - set G's temporaries flushed, synced and closed, each listed for report.json */
+static int set_finish(struct export_job *job, int g, char *err, size_t errlen)
+{
+	struct fileset *set = &job->sets[g];
+
+	for (int f = 0; f < FILE_COUNT; f++) {
+		struct report_file *rf = &job->files[job->nfiles++];
+		if (out_finish(&set->file[f], err, errlen) < 0)
+			return -1;
+		snprintf(rf->path, sizeof rf->path, "%s%s%s", set->name, set->name[0] ? "/" : "",
+		         set->file[f].final);
+		rf->rows = set->file[f].rows;
+		rf->bytes = set->file[f].bytes;
+	}
+	return 0;
+}
+
+/* job_write_sets - each set in turn opened, filled and finished (set_open, set_write_rows,
+ * set_finish) */
+static int job_write_sets(struct export_job *job, char *err, size_t errlen)
+{
+	char shown[PATH_MAX];
 
 	/* Write every file of every set under a temporary name; nothing is renamed yet. */
-	ex.o = o;
-	ex.total = &total;
-	for (int g = 0; g < ngroups; g++) {
-		struct fileset *set = &sets[g];
+	job->ex.o = job->o;
+	job->ex.total = &job->total;
+	for (int g = 0; g < job->ngroups; g++) {
 		size_t first = 0;
-		while (group[first] != g)
+		while (job->group[first] != g)
 			first++;
-		ex.set = set;
-		if (ngroups > 1) {
-			folder_name(rl[first].list, set->name, sizeof set->name);
-			snprintf(rl[first].dir, sizeof rl[first].dir, "%s", set->name);
-			if (open_subfolder(outfd, o->outdir, set, err, errlen) < 0)
-				goto out;
-			snprintf(shown, sizeof shown, "%s/%s", o->outdir, set->name);
-		} else {
-			set->dirfd = outfd;
-			snprintf(shown, sizeof shown, "%s", o->outdir);
-		}
-		set->width = 0;
-		for (size_t i = first; i < nsel; i++)
-			if (group[i] == g) {
-				snprintf(rl[i].dir, sizeof rl[i].dir, "%s", rl[first].dir);
-				if (rl[i].list->max_fields > set->width)
-					set->width = rl[i].list->max_fields;
-			}
-		if (set->width == 0)
-			set->width = 1;
-		for (int f = 0; f < FILE_COUNT; f++) {
-			char final[64];
-			snprintf(final, sizeof final, "%s.csv%s",
-			         f == FILE_DUPLICATES ? "duplicates" : verdict_status_name(f),
-			         o->gzip ? ".gz" : "");
-			if (out_open(&set->file[f], set->dirfd, shown, final, o->gzip, err, errlen) < 0)
-				goto out;
-		}
-		write_header(&ex, rl[first].list);
-		for (size_t i = first; i < nsel; i++) {
-			if (group[i] != g)
-				continue;
-			ex.list_tally = &rl[i].tally;
-			if (store_rows_each(s, rl[i].list->id, write_row, &ex) < 0) {
-				for (int f = 0; f < FILE_COUNT; f++)
-					if (set->file[f].failed)
-						snprintf(err, errlen, "%s/%s: %s", shown, set->file[f].tmp,
-						         strerror(set->file[f].err_no));
-				if (err[0] == '\0')
-					snprintf(err, errlen, "job store: %s", store_errmsg(s));
-				goto out;
-			}
-		}
-		for (int f = 0; f < FILE_COUNT; f++) {
-			struct report_file *rf = &files[nfiles++];
-			if (out_finish(&set->file[f], err, errlen) < 0)
-				goto out;
-			snprintf(rf->path, sizeof rf->path, "%s%s%s", set->name, set->name[0] ? "/" : "",
-			         set->file[f].final);
-			rf->rows = set->file[f].rows;
-			rf->bytes = set->file[f].bytes;
-		}
-		res->nsets++;
+		if (set_open(job, g, first, shown, sizeof shown, err, errlen) < 0 ||
+		    set_write_rows(job, g, first, shown, err, errlen) < 0 ||
+		    set_finish(job, g, err, errlen) < 0)
+			return -1;
+		job->res->nsets++;
 	}
+	return 0;
+}
+
+/* job_write_report - report.json written under a temporary name, synced and closed */
+static int job_write_report(struct export_job *job, char *err, size_t errlen)
+{
+	const struct export_opts *o = job->o;
+	struct report_export rx;
+	struct tm tm;
+	char rnd[9];
 
 	/* report.json, the manifest: this export's id, its store, its lists, its files */
-	res->seconds = clock_now() - t0;
+	job->res->seconds = clock_now() - job->t0;
 	memset(&rx, 0, sizeof rx);
 	random_letters(rnd, 8);
-	gmtime_r(&now, &tm);
+	gmtime_r(&job->started, &tm);
 	strftime(rx.id, sizeof rx.id, "%Y%m%dT%H%M%SZ-", &tm);
 	snprintf(rx.id + strlen(rx.id), sizeof rx.id - strlen(rx.id), "%s", rnd);
-	store_real = o->store_path ? realpath(o->store_path, NULL) : NULL;
-	rx.store = store_real ? store_real : o->store_path;
-	rx.list_ids = list_ids;
-	rx.nlist_ids = nsel;
+	job->store_real = o->store_path ? realpath(o->store_path, NULL) : NULL;
+	rx.store = job->store_real ? job->store_real : o->store_path;
+	rx.list_ids = job->list_ids;
+	rx.nlist_ids = job->nsel;
 	rx.gzip = o->gzip;
-	run_json = o->run_json ? NULL : store_last_run_stats(s); /* the last run's figures */
-	if (out_open(&report, outfd, o->outdir, "report.json", 0, err, errlen) < 0)
-		goto out;
-	if (report_write(report.f, o->outdir, &rx, rl, nsel, &total, files, nfiles, res->seconds,
-	                 o->run_json ? o->run_json : run_json, err, errlen) < 0 ||
-	    out_finish(&report, err, errlen) < 0)
-		goto out;
+	job->run_json = o->run_json ? NULL : store_last_run_stats(job->s); /* the last run's figures */
+	if (out_open(&job->report, job->outfd, o->outdir, "report.json", 0, err, errlen) < 0)
+		return -1;
+	if (report_write(job->report.f, o->outdir, &rx, job->rl, job->nsel, &job->total, job->files,
+	                 job->nfiles, job->res->seconds, o->run_json ? o->run_json : job->run_json,
+	                 err, errlen) < 0 ||
+	    out_finish(&job->report, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* job_switch - every temporary renamed into place, report.json last */
+static int job_switch(struct export_job *job, char *err, size_t errlen)
+{
+	const char *outdir = job->o->outdir;
+	int outfd = job->outfd;
 
 	/* The switch: the old report.json goes first (a folder without one holds no finished
 	 * export), then every file, then the new report.json, each step synced to disk. */
-	renaming = 1;
+	job->renaming = 1;
 	if (unlinkat(outfd, "report.json", 0) != 0 && errno != ENOENT) {
-		snprintf(err, errlen, "%s/report.json: %s", o->outdir, strerror(errno));
-		goto out;
+		snprintf(err, errlen, "%s/report.json: %s", outdir, strerror(errno));
+		return -1;
 	}
-	for (int g = 0; g < ngroups; g++)
+	for (int g = 0; g < job->ngroups; g++)
 		for (int f = 0; f < FILE_COUNT; f++)
-			if (out_commit(&sets[g].file[f], err, errlen) < 0)
-				goto out;
-	for (int g = 0; g < ngroups; g++)
-		if (sets[g].dirfd != outfd && fsync(sets[g].dirfd) != 0) {
-			snprintf(err, errlen, "%s/%s: %s", o->outdir, sets[g].name, strerror(errno));
-			goto out;
+			if (out_commit(&job->sets[g].file[f], err, errlen) < 0)
+				return -1;
+	for (int g = 0; g < job->ngroups; g++)
+		if (job->sets[g].dirfd != outfd && fsync(job->sets[g].dirfd) != 0) {
+			snprintf(err, errlen, "%s/%s: %s", outdir, job->sets[g].name, strerror(errno));
+			return -1;
 		}
-	if (fsync(outfd) != 0 || out_commit(&report, err, errlen) < 0 || fsync(outfd) != 0) {
+	if (fsync(outfd) != 0 || out_commit(&job->report, err, errlen) < 0 || fsync(outfd) != 0) {
 		if (err[0] == '\0')
-			snprintf(err, errlen, "%s: %s", o->outdir, strerror(errno));
-		goto out;
+			snprintf(err, errlen, "%s: %s", outdir, strerror(errno));
+		return -1;
 	}
-	res->rows = total.rows;
-	res->duplicates = total.duplicates;
-	memcpy(res->by_status, total.by_status, sizeof res->by_status);
-	rc = 0;
-out:
+	return 0;
+}
+
+/* job_end - let go of everything the export holds; on failure (RC < 0) its temporaries and the
+ * subfolders it made (when empty) are removed and ERR says what OUTDIR holds now */
+static void job_end(struct export_job *job, int rc, char *err, size_t errlen)
+{
+	const char *outdir = job->o->outdir;
+
 	if (rc < 0) {
 		size_t n = strlen(err);
-		if (!renaming)
-			snprintf(err + n, errlen - n, "; the files already in %s are unchanged", o->outdir);
+		if (!job->renaming)
+			snprintf(err + n, errlen - n, "; the files already in %s are unchanged", outdir);
 		else
 			snprintf(err + n, errlen - n, "; %s holds an unfinished export (no report.json): "
-			         "run the export again", o->outdir);
+			         "run the export again", outdir);
 	}
-	out_discard(&report);
-	for (int g = 0; g < ngroups; g++) {
+	out_discard(&job->report);
+	for (int g = 0; g < job->ngroups; g++) {
+		struct fileset *set = &job->sets[g];
 		for (int f = 0; f < FILE_COUNT; f++)
-			out_discard(&sets[g].file[f]);
-		if (sets[g].dirfd >= 0 && sets[g].dirfd != outfd)
-			close(sets[g].dirfd);
-		if (rc < 0 && sets[g].created)
-			unlinkat(outfd, sets[g].name, AT_REMOVEDIR); /* only when empty */
+			out_discard(&set->file[f]);
+		if (set->dirfd >= 0 && set->dirfd != job->outfd)
+			close(set->dirfd);
+		if (rc < 0 && set->created)
+			unlinkat(job->outfd, set->name, AT_REMOVEDIR); /* only when empty */
 	}
-	close(outfd);
-	for (size_t i = 0; i < nsel; i++)
-		free(rl[i].problems);
-	free(rl);
-	free(group);
-	free(files);
-	free(sets);
-	free(list_ids);
-	free(ex.line);
-	free(run_json);
-	free(store_real);
-	store_lists_free(all, nall);
+	close(job->outfd);
+	for (size_t i = 0; i < job->nsel; i++)
+		free(job->rl[i].problems);
+	free(job->rl);
+	free(job->group);
+	free(job->files);
+	free(job->sets);
+	free(job->list_ids);
+	free(job->ex.line);
+	free(job->run_json);
+	free(job->store_real);
+	store_lists_free(job->all, job->nall);
+}
+
+int export_run(struct store *s, const struct export_opts *o, struct export_result *res,
+               char *err, size_t errlen)
+{
+	struct export_job job;
+	int rc = -1;
+
+	memset(res, 0, sizeof *res);
+	memset(&job, 0, sizeof job);
+	job.s = s;
+	job.o = o;
+	job.res = res;
+	job.started = time(NULL);
+	job.report.fd = -1;
+	job.t0 = clock_now();
+	if ((job.outfd = outdir_open(o->outdir, err, errlen)) < 0)
+		return -1;
+	if (store_lists(s, &job.all, &job.nall) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+		close(job.outfd);
+		return -1;
+	}
+	job_alloc(&job);
+	if (job_select(&job, err, errlen) == 0 && job_write_sets(&job, err, errlen) == 0 &&
+	    job_write_report(&job, err, errlen) == 0 && job_switch(&job, err, errlen) == 0) {
+		res->rows = job.total.rows;
+		res->duplicates = job.total.duplicates;
+		memcpy(res->by_status, job.total.by_status, sizeof res->by_status);
+		rc = 0;
+	}
+	job_end(&job, rc, err, errlen);
 	return rc;
 }

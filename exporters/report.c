@@ -71,6 +71,62 @@ static void json_time(FILE *f, int64_t t)
 	json_string(f, buf);
 }
 
+/* json_export - the "export" object: which export this report belongs to */
+static void json_export(FILE *f, const struct report_export *x)
+{
+	fprintf(f, "{\"id\": ");
+	json_string(f, x->id);
+	fprintf(f, ", \"store\": ");
+	if (x->store)
+		json_string(f, x->store);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"list_ids\": [");
+	for (size_t i = 0; i < x->nlist_ids; i++)
+		fprintf(f, "%s%lld", i ? ", " : "", (long long)x->list_ids[i]);
+	fprintf(f, "], \"gzip\": %s}", x->gzip ? "true" : "false");
+}
+
+/* json_list - one entry of "lists", after SEP: the list, its import, its problems, its counts */
+static void json_list(FILE *f, const struct report_list *rl, const char *sep)
+{
+	const struct store_list *l = rl->list;
+
+	fprintf(f, "%s\n    {\n      \"name\": ", sep);
+	json_string(f, l->name);
+	fprintf(f, ",\n      \"folder\": ");
+	json_string(f, rl->dir);
+	/* A list whose bytes ended early is not complete, whatever its import state. */
+	fprintf(f, ",\n      \"complete\": %s,\n      \"input_error\": ",
+	        l->done && l->input_error == NULL ? "true" : "false");
+	if (l->input_error)
+		json_string(f, l->input_error);
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\n      \"has_header\": %s,\n      \"email_column\": ",
+	        l->has_header ? "true" : "false");
+	if (l->email_col >= 0)
+		fprintf(f, "%d", l->email_col + 1);
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\n      \"delimiter\": ");
+	json_string(f, l->delimiter);
+	fprintf(f, ",\n      \"gzip\": %s,\n      \"blank_lines\": %lld,\n      \"imported_at\": ",
+	        l->gzip ? "true" : "false", (long long)l->blank_lines);
+	json_time(f, l->finished_at ? l->finished_at : l->started_at);
+	fprintf(f, ",\n      \"import_seconds\": %.3f,\n      \"problems\": {", l->import_secs);
+	for (size_t p = 0; p < rl->nproblems; p++) {
+		fprintf(f, "%s\n        ", p ? "," : "");
+		json_string(f, rl->problems[p].kind);
+		fprintf(f, ": {\"count\": %lld, \"first_line\": %lld}",
+		        (long long)rl->problems[p].count,
+		        (long long)rl->problems[p].first_line);
+	}
+	fprintf(f, "%s},\n      \"counts\": ", rl->nproblems ? "\n      " : "");
+	json_tally(f, &rl->tally, "      ");
+	fprintf(f, "\n    }");
+}
+
 int report_write(FILE *f, const char *shown, const struct report_export *x,
                  const struct report_list *lists, size_t nlists,
                  const struct report_tally *total, const struct report_file *files,
@@ -83,56 +139,14 @@ int report_write(FILE *f, const char *shown, const struct report_export *x,
 	json_string(f, MAILSIFT_VERSION);
 	fprintf(f, ",\n  \"generated_at\": ");
 	json_time(f, (int64_t)time(NULL));
-	fprintf(f, ",\n  \"export\": {\"id\": ");
-	json_string(f, x->id);
-	fprintf(f, ", \"store\": ");
-	if (x->store)
-		json_string(f, x->store);
-	else
-		fprintf(f, "null");
-	fprintf(f, ", \"list_ids\": [");
-	for (size_t i = 0; i < x->nlist_ids; i++)
-		fprintf(f, "%s%lld", i ? ", " : "", (long long)x->list_ids[i]);
-	fprintf(f, "], \"gzip\": %s}", x->gzip ? "true" : "false");
+	fprintf(f, ",\n  \"export\": ");
+	json_export(f, x);
 	fprintf(f, ",\n  \"total\": ");
 	json_tally(f, total, "  ");
 	fprintf(f, ",\n  \"lists\": [");
 	for (size_t i = 0; i < nlists; i++) {
-		const struct store_list *l = lists[i].list;
-		import_secs += l->import_secs;
-		fprintf(f, "%s\n    {\n      \"name\": ", i ? "," : "");
-		json_string(f, l->name);
-		fprintf(f, ",\n      \"folder\": ");
-		json_string(f, lists[i].dir);
-		/* A list whose bytes ended early is not complete, whatever its import state. */
-		fprintf(f, ",\n      \"complete\": %s,\n      \"input_error\": ",
-		        l->done && l->input_error == NULL ? "true" : "false");
-		if (l->input_error)
-			json_string(f, l->input_error);
-		else
-			fprintf(f, "null");
-		fprintf(f, ",\n      \"has_header\": %s,\n      \"email_column\": ",
-		        l->has_header ? "true" : "false");
-		if (l->email_col >= 0)
-			fprintf(f, "%d", l->email_col + 1);
-		else
-			fprintf(f, "null");
-		fprintf(f, ",\n      \"delimiter\": ");
-		json_string(f, l->delimiter);
-		fprintf(f, ",\n      \"gzip\": %s,\n      \"blank_lines\": %lld,\n      \"imported_at\": ",
-		        l->gzip ? "true" : "false", (long long)l->blank_lines);
-		json_time(f, l->finished_at ? l->finished_at : l->started_at);
-		fprintf(f, ",\n      \"import_seconds\": %.3f,\n      \"problems\": {", l->import_secs);
-		for (size_t p = 0; p < lists[i].nproblems; p++) {
-			fprintf(f, "%s\n        ", p ? "," : "");
-			json_string(f, lists[i].problems[p].kind);
-			fprintf(f, ": {\"count\": %lld, \"first_line\": %lld}",
-			        (long long)lists[i].problems[p].count,
-			        (long long)lists[i].problems[p].first_line);
-		}
-		fprintf(f, "%s},\n      \"counts\": ", lists[i].nproblems ? "\n      " : "");
-		json_tally(f, &lists[i].tally, "      ");
-		fprintf(f, "\n    }");
+		import_secs += lists[i].list->import_secs;
+		json_list(f, &lists[i], i ? "," : "");
 	}
 	fprintf(f, "\n  ],\n  \"files\": [");
 	for (size_t i = 0; i < nfiles; i++) {

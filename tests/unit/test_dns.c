@@ -24,6 +24,7 @@
 #include <ares.h>
 #include <event2/event.h>
 
+#include "engine/config.h"
 #include "engine/dns.h"
 #include "tests/check.h"
 #include "tests/daemon.h"
@@ -507,19 +508,19 @@ static void tempfail_case(const char *domain, const char *rcode, const char *wor
 static void test_servfail(void)
 {
 	/* with ARES_FLAG_NOCHECKRESP a SERVFAIL ends a round at once: one query a round */
-	tempfail_case("servfail.test", "SERVFAIL", "SERVFAIL", 1 + DNS_RETRIES, 2.0);
+	tempfail_case("servfail.test", "SERVFAIL", "SERVFAIL", 1 + DEF_DNS_RETRIES, 2.0);
 }
 
 static void test_refused(void)
 {
-	tempfail_case("refused.test", "REFUSED", "REFUSED", 1 + DNS_RETRIES, 2.0);
+	tempfail_case("refused.test", "REFUSED", "REFUSED", 1 + DEF_DNS_RETRIES, 2.0);
 }
 
 static void test_timeout(void)
 {
 	/* 100 ms, then 200 ms (c-ares doubles per try), per round: about 0.6 s in all */
 	setenv("MAILSIFT_DNS_TIMEOUT_MS", SHORT_TIMEOUT, 1);
-	tempfail_case("drop.test", "DROP", "timeout", (1 + DNS_RETRIES) * DNS_TRIES, 3.0);
+	tempfail_case("drop.test", "DROP", "timeout", (1 + DEF_DNS_RETRIES) * DEF_DNS_TRIES, 3.0);
 	unsetenv("MAILSIFT_DNS_TIMEOUT_MS");
 }
 
@@ -1020,7 +1021,7 @@ static void test_malformed_answer(void)
 		      rows[i].domain, g.detail);
 		CHECK(strstr(g.detail, rows[i].word) != NULL, "%s: detail \"%s\" lacks \"%s\"",
 		      rows[i].domain, g.detail, rows[i].word);
-		CHECK_INT(log_count(line), 1 + DNS_RETRIES, "asked again after a malformed answer");
+		CHECK_INT(log_count(line), 1 + DEF_DNS_RETRIES, "asked again after a malformed answer");
 	}
 }
 
