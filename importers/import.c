@@ -89,6 +89,8 @@ struct importer {
 	unsigned char dg[INSTREAM_DIGEST_LEN]; /* ...handed over, and their SHA-256 */
 	int prefix;                  /* instream_prefix_state then: commits wait for 1 */
 	char resume_what[160];       /* the interrupted import being resumed, for messages */
+	int is_file;                 /* a regular file (else a stream: stdin, a pipe) */
+	char base[PATH_MAX + 128];   /* the input's base identity (identity_of) */
 	char err[512];
 };
 
@@ -715,15 +717,211 @@ static int find_list(struct store *s, const char *path, const char *base, int is
 	return rc;
 }
 
+/* already_imported - the answer for a file imported before with the same bytes (list IM->list) */
+static enum import_status already_imported(struct importer *im, struct import_result *res,
+                                           char *err, size_t errlen)
+{
+	res->list_id = im->list.id;
+	res->rows = im->list.rows;
+	res->status = IMPORT_ALREADY;
+	if (im->list.input_error != NULL) {
+		/* Its bytes ended early: it stays failed, and says so every time. */
+		snprintf(err, errlen,
+		         "%s: imported before, but incomplete: %s (the rows before the damage are "
+		         "in the job store; to import a whole copy, use a new job store)",
+		         im->name, im->list.input_error);
+		res->status = IMPORT_PARTIAL;
+	}
+	return res->status;
+}
+
+/* list_create - a new list for this input, in the open transaction */
+static int list_create(struct importer *im, const char *path, char *err, size_t errlen)
+{
+	char identity[PATH_MAX + 256];
+
+	if (im->is_file) {
+		snprintf(identity, sizeof identity, "%s", im->base);
+	} else {
+		struct timespec now;
+		/* A pipe cannot be read twice: its list is told apart by when it started. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(identity, sizeof identity, "%s%lld.%09ld:%d", im->base,
+		         (long long)now.tv_sec, now.tv_nsec, (int)getpid());
+	}
+	im->list.id = store_list_create(im->store, path, identity, (int64_t)time(NULL));
+	if (im->list.id < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(im->store));
+		return -1;
+	}
+	im->list.name = strdup(path);
+	im->list.identity = strdup(identity);
+	return 0;
+}
+
+/* list_resume - continue IM->list, an interrupted import: its stored rows are read, not stored
+ * again, and its stored bytes must be what the input starts with */
+static void list_resume(struct importer *im, struct import_result *res)
+{
+	unsigned char d[INSTREAM_DIGEST_LEN];
+
+	im->skip = im->list.rows;
+	res->resumed_from = im->skip;
+	free(im->list.header);
+	im->list.header = NULL;
+	snprintf(im->resume_what, sizeof im->resume_what, "list %lld, %lld rows saved",
+	         (long long)im->list.id, (long long)im->list.rows);
+	if (im->list.raw_bytes > 0 && unhex_digest(im->list.raw_sha256, d) == 0)
+		instream_expect_prefix(im->in, (uint64_t)im->list.raw_bytes, d);
+	im->prefix = instream_prefix_state(im->in);
+}
+
+/* read_layout - the sample, then the list's layout from it; -1 with err for input that
+ * cannot be a list */
+static int read_layout(struct importer *im, struct sample **smp, size_t *nsmp, int *sample_eof,
+                       char *err, size_t errlen)
+{
+	if (read_sample(im, smp, nsmp, sample_eof) < 0) {
+		/* Damaged input inside the sample: keep what was read. */
+		*sample_eof = 1;
+	}
+	if (*nsmp > 0 && (*smp)[0].view.nfields > 0 && (*smp)[0].len[0] >= 2 &&
+	    (memcmp((*smp)[0].view.field[0], "\xff\xfe", 2) == 0 ||
+	     memcmp((*smp)[0].view.field[0], "\xfe\xff", 2) == 0)) {
+		snprintf(err, errlen,
+		         "%s: the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as "
+		         "UTF-8, e.g. iconv -f UTF-16 -t UTF-8 %s > list-utf8.csv", im->name, im->name);
+		return -1;
+	}
+	if (set_layout(im, *smp, *nsmp) < 0) {
+		snprintf(err, errlen, "%s: %s", im->name, im->err);
+		if (strncmp(im->err, im->name, strlen(im->name)) == 0)
+			snprintf(err, errlen, "%s", im->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* save_interrupted - keep what a stopped import stored (only once its input is known to be
+ * the interrupted one's) and its time */
+static enum import_status save_interrupted(struct importer *im, double seconds, char *err,
+                                           size_t errlen)
+{
+	struct store *s = im->store;
+
+	if (im->prefix == 0)
+		store_rollback(s); /* nothing of this run may stay before the input is checked */
+	if ((im->prefix != 0 && commit_batch(im, 0) < 0) || store_begin(s, err, errlen) < 0 ||
+	    store_list_add_secs(s, im->list.id, seconds) < 0 || store_commit(s, err, errlen) < 0) {
+		snprintf(err, errlen, "%s", im->err[0] ? im->err : store_errmsg(s));
+		return IMPORT_FAILED;
+	}
+	return IMPORT_INTERRUPTED;
+}
+
+/* list_finish - mark the list read to its end (ST: done or partial), with the identity of its
+ * bytes, and commit */
+static enum import_status list_finish(struct importer *im, enum import_status st, double seconds,
+                                      char *err, size_t errlen)
+{
+	struct store *s = im->store;
+	char identity[PATH_MAX + 256];
+
+	if (im->skip > 0 && store_list_fix_dups(s, im->list.id) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(s));
+		return IMPORT_FAILED;
+	}
+	/* The list's bytes, all of them: a rerun knows the file by them. Decoding may have stopped
+	 * at damage before the end of a file: hash the rest without decoding it. */
+	if (st == IMPORT_PARTIAL && instream_raw_size(im->in) > 0)
+		instream_hash_rest(im->in);
+	snapshot_stream(im);
+	if (im->prefix == 0)
+		im->prefix = -1; /* the input ended before the bytes the interrupted import read */
+	if (im->is_file && im->prefix > 0) {
+		char hex[2 * INSTREAM_DIGEST_LEN + 1];
+		hex_digest(im->dg, hex);
+		snprintf(identity, sizeof identity, "%s%s%s", im->base, SHA_TAG, hex);
+	}
+	if (store_list_finish(s, im->list.id, (int64_t)time(NULL), seconds,
+	                      st == IMPORT_PARTIAL ? im->err : NULL) < 0 ||
+	    (im->is_file && im->prefix > 0 && store_list_set_identity(s, im->list.id, identity) < 0) ||
+	    commit_batch(im, 0) < 0) {
+		snprintf(err, errlen, "%s", im->err[0] ? im->err : store_errmsg(s));
+		return IMPORT_FAILED;
+	}
+	return st;
+}
+
+/* drop_stream_twin - a stream read to its end with the same bytes as a list imported before is
+ * that list again, not a second copy of its rows: drop the new list and answer with the old */
+static enum import_status drop_stream_twin(struct importer *im, struct import_result *res,
+                                           char *err, size_t errlen)
+{
+	char hex[2 * INSTREAM_DIGEST_LEN + 1];
+	int64_t twin;
+
+	hex_digest(im->dg, hex);
+	twin = stream_twin(im->store, im->base, &im->list, im->dg_bytes, hex);
+	if (twin <= 0)
+		return IMPORT_DONE;
+	if (store_list_drop(im->store, im->list.id, err, errlen) < 0)
+		return IMPORT_FAILED;
+	say(im, "%s: the same bytes as list %lld, imported before: nothing added", im->name,
+	    (long long)twin);
+	res->list_id = twin;
+	res->rows = im->row_no;
+	res->seconds = clock_now() - im->started;
+	return IMPORT_ALREADY;
+}
+
+/* read_list - read the input into the list (created or resumed in a transaction just begun)
+ * to its end or to a stop; the status, with err for anything but done */
+static enum import_status read_list(struct importer *im, struct import_result *res, char *err,
+                                    size_t errlen)
+{
+	struct sample *smp = NULL;
+	size_t nsmp = 0;
+	int sample_eof = 0, rc;
+	enum import_status st = IMPORT_FAILED;
+
+	if (read_layout(im, &smp, &nsmp, &sample_eof, err, errlen) < 0)
+		goto out;
+	rc = import_records(im, smp, nsmp, sample_eof);
+	if (rc == -2) {
+		snprintf(err, errlen, "%s", im->err);
+		goto out;
+	}
+	res->seconds = clock_now() - im->started;
+	if (rc == 2) {
+		st = save_interrupted(im, res->seconds, err, errlen);
+		goto out;
+	}
+	st = IMPORT_DONE;
+	if (rc < 0 || (sample_eof && im->err[0] != '\0')) {
+		/* Stored for the report; the caller prints err itself. */
+		im->problems[PK_INPUT]++;
+		store_problem_add(im->store, im->list.id, 0, problem_kind_name[PK_INPUT], im->err);
+		snprintf(err, errlen, "%s", im->err);
+		st = IMPORT_PARTIAL;
+	}
+	if (im->row_no == 0)
+		problem(im, PK_EMPTY, 0, "%s", nsmp == 0 ? "empty file: no rows"
+		                                          : "no data rows (header only)");
+	st = list_finish(im, st, res->seconds, err, errlen);
+	if (!im->is_file && st == IMPORT_DONE && im->prefix > 0)
+		st = drop_stream_twin(im, res, err, errlen);
+out:
+	sample_free(smp, nsmp);
+	return st;
+}
+
 enum import_status import_list(struct store *s, const char *path, const struct import_opts *o,
                                struct import_result *res, char *err, size_t errlen)
 {
 	struct importer im;
-	char base[PATH_MAX + 128], identity[PATH_MAX + 256];
-	struct sample *smp = NULL;
-	size_t nsmp = 0;
-	int sample_eof = 0, rc, found, is_file;
 	enum import_status st = IMPORT_FAILED;
+	int found;
 
 	memset(res, 0, sizeof *res);
 	memset(&im, 0, sizeof im);
@@ -738,180 +936,43 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	im.prefix = 1;
 	im.started = clock_now();
 	im.batch_start = im.started;
+	im.is_file = identity_of(path, im.base, sizeof im.base);
 
-	is_file = identity_of(path, base, sizeof base);
-	found = find_list(s, path, base, is_file, &im.list, err, errlen);
-	if (found < 0)
-		return IMPORT_FAILED;
-	if (found == 2) {
-		res->list_id = im.list.id;
-		res->rows = im.list.rows;
-		res->status = IMPORT_ALREADY;
-		if (im.list.input_error != NULL) {
-			/* Its bytes ended early: it stays failed, and says so every time. */
-			snprintf(err, errlen,
-			         "%s: imported before, but incomplete: %s (the rows before the damage are "
-			         "in the job store; to import a whole copy, use a new job store)",
-			         im.name, im.list.input_error);
-			res->status = IMPORT_PARTIAL;
-		}
-		store_list_free(&im.list);
-		return res->status;
-	}
-
+	found = find_list(s, path, im.base, im.is_file, &im.list, err, errlen);
+	if (found == 2)
+		st = already_imported(&im, res, err, errlen);
+	if (found < 0 || found == 2)
+		goto free_list;
 	im.in = instream_open(path, err, errlen);
-	if (im.in == NULL) {
-		store_list_free(&im.list);
-		return IMPORT_FAILED;
-	}
+	if (im.in == NULL)
+		goto free_list;
 	im.csv = csv_open(im.in, CSV_MODE_SNIFF, 0, o->max_record);
 	im.check = check_new();
 	if (im.csv == NULL || im.check == NULL)
 		abort();
 
-	if (store_begin(s, err, errlen) < 0)
-		goto out;
-	if (!found) {
-		if (is_file) {
-			snprintf(identity, sizeof identity, "%s", base);
-		} else {
-			struct timespec now;
-			/* A pipe cannot be read twice: its list is told apart by when it started. */
-			clock_gettime(CLOCK_REALTIME, &now);
-			snprintf(identity, sizeof identity, "%s%lld.%09ld:%d", base, (long long)now.tv_sec,
-			         now.tv_nsec, (int)getpid());
-		}
-		im.list.id = store_list_create(s, path, identity, (int64_t)time(NULL));
-		if (im.list.id < 0) {
-			snprintf(err, errlen, "job store: %s", store_errmsg(s));
-			goto out;
-		}
-		im.list.name = strdup(path);
-		im.list.identity = strdup(identity);
-	} else {
-		unsigned char d[INSTREAM_DIGEST_LEN];
-
-		im.skip = im.list.rows;
-		res->resumed_from = im.skip;
-		free(im.list.header);
-		im.list.header = NULL;
-		snprintf(im.resume_what, sizeof im.resume_what, "list %lld, %lld rows saved",
-		         (long long)im.list.id, (long long)im.list.rows);
-		if (im.list.raw_bytes > 0 && unhex_digest(im.list.raw_sha256, d) == 0)
-			instream_expect_prefix(im.in, (uint64_t)im.list.raw_bytes, d);
-		im.prefix = instream_prefix_state(im.in);
+	if (store_begin(s, err, errlen) == 0) {
+		if (found)
+			list_resume(&im, res);
+		if (found || list_create(&im, path, err, errlen) == 0)
+			st = read_list(&im, res, err, errlen);
 	}
-
-	if (read_sample(&im, &smp, &nsmp, &sample_eof) < 0) {
-		/* Damaged input inside the sample: keep what was read. */
-		sample_eof = 1;
+	if (st == IMPORT_DONE || st == IMPORT_PARTIAL || st == IMPORT_INTERRUPTED) {
+		progress(&im, 1);
+		print_summary(&im);
+		res->list_id = im.list.id;
+		res->rows = im.row_no > im.skip ? im.row_no : im.skip;
+		for (int k = 0; k < PK_COUNT; k++)
+			res->problems += im.problems[k];
 	}
-	if (nsmp > 0 && smp[0].view.nfields > 0 && smp[0].len[0] >= 2 &&
-	    (memcmp(smp[0].view.field[0], "\xff\xfe", 2) == 0 ||
-	     memcmp(smp[0].view.field[0], "\xfe\xff", 2) == 0)) {
-		snprintf(err, errlen,
-		         "%s: the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as "
-		         "UTF-8, e.g. iconv -f UTF-16 -t UTF-8 %s > list-utf8.csv", im.name, im.name);
-		goto out;
-	}
-	if (set_layout(&im, smp, nsmp) < 0) {
-		snprintf(err, errlen, "%s: %s", im.name, im.err);
-		if (strncmp(im.err, im.name, strlen(im.name)) == 0)
-			snprintf(err, errlen, "%s", im.err);
-		goto out;
-	}
-	rc = import_records(&im, smp, nsmp, sample_eof);
-	if (rc == -2) {
-		snprintf(err, errlen, "%s", im.err);
-		goto out;
-	}
-	res->seconds = clock_now() - im.started;
-	if (rc == 2) {
-		if (im.prefix == 0)
-			store_rollback(s); /* nothing of this run may stay before the input is checked */
-		if ((im.prefix != 0 && commit_batch(&im, 0) < 0) || store_begin(s, err, errlen) < 0 ||
-		    store_list_add_secs(s, im.list.id, res->seconds) < 0 ||
-		    store_commit(s, err, errlen) < 0) {
-			snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
-			goto out;
-		}
-		st = IMPORT_INTERRUPTED;
-		goto done;
-	}
-	if (rc < 0 || (sample_eof && im.err[0] != '\0')) {
-		/* Stored for the report; the caller prints err itself. */
-		im.problems[PK_INPUT]++;
-		store_problem_add(s, im.list.id, 0, problem_kind_name[PK_INPUT], im.err);
-		snprintf(err, errlen, "%s", im.err);
-		st = IMPORT_PARTIAL;
-	} else {
-		st = IMPORT_DONE;
-	}
-	if (im.row_no == 0)
-		problem(&im, PK_EMPTY, 0, "%s", nsmp == 0 ? "empty file: no rows"
-		                                                : "no data rows (header only)");
-	if (im.skip > 0 && store_list_fix_dups(s, im.list.id) < 0) {
-		snprintf(err, errlen, "job store: %s", store_errmsg(s));
-		st = IMPORT_FAILED;
-		goto out;
-	}
-	/* The list's bytes, all of them: a rerun knows the file by them. Decoding may have stopped
-	 * at damage before the end of a file: hash the rest without decoding it. */
-	if (st == IMPORT_PARTIAL && instream_raw_size(im.in) > 0)
-		instream_hash_rest(im.in);
-	snapshot_stream(&im);
-	if (im.prefix == 0)
-		im.prefix = -1; /* the input ended before the bytes the interrupted import read */
-	if (is_file && im.prefix > 0) {
-		char hex[2 * INSTREAM_DIGEST_LEN + 1];
-		hex_digest(im.dg, hex);
-		snprintf(identity, sizeof identity, "%s%s%s", base, SHA_TAG, hex);
-	}
-	if (store_list_finish(s, im.list.id, (int64_t)time(NULL), res->seconds,
-	                      st == IMPORT_PARTIAL ? im.err : NULL) < 0 ||
-	    (is_file && im.prefix > 0 && store_list_set_identity(s, im.list.id, identity) < 0) ||
-	    commit_batch(&im, 0) < 0) {
-		snprintf(err, errlen, "%s", im.err[0] ? im.err : store_errmsg(s));
-		st = IMPORT_FAILED;
-		goto out;
-	}
-	if (!is_file && st == IMPORT_DONE && im.prefix > 0) {
-		/* A stream is known by its bytes only once read to the end: the same bytes as a list
-		 * imported before are that list again, not a second copy of its rows. */
-		char hex[2 * INSTREAM_DIGEST_LEN + 1];
-		int64_t twin;
-		hex_digest(im.dg, hex);
-		twin = stream_twin(s, base, &im.list, im.dg_bytes, hex);
-		if (twin > 0) {
-			if (store_list_drop(s, im.list.id, err, errlen) < 0) {
-				st = IMPORT_FAILED;
-				goto out;
-			}
-			say(&im, "%s: the same bytes as list %lld, imported before: nothing added",
-			    im.name, (long long)twin);
-			res->list_id = twin;
-			res->rows = im.row_no;
-			res->seconds = clock_now() - im.started;
-			st = IMPORT_ALREADY;
-			goto out;
-		}
-	}
-done:
-	progress(&im, 1);
-	print_summary(&im);
-	res->list_id = im.list.id;
-	res->rows = im.row_no > im.skip ? im.row_no : im.skip;
-	for (int k = 0; k < PK_COUNT; k++)
-		res->problems += im.problems[k];
-out:
 	if (st == IMPORT_FAILED)
 		store_rollback(s); /* earlier batches stay; a rerun resumes after them */
 	res->status = st;
-	sample_free(smp, nsmp);
 	check_free(im.check);
 	csv_close(im.csv);
 	instream_close(im.in);
 	free(im.rec);
+free_list:
 	store_list_free(&im.list);
 	return st;
 }
