@@ -8,7 +8,7 @@ VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libevent libevent_openssl libcares openssl sqlite3 zlib libpsl libidn2
+PKGS     := libevent libevent_openssl libcares openssl sqlite3 zlib libpsl libidn2 jansson
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Werror
@@ -31,12 +31,15 @@ ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c
 CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
-                 cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c
+                 cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c \
+                 cli/cmd_serve.c
+SERVER_SRC    := server/server.c server/realtime.c server/http.c server/keys.c
 MAIN_SRC      := cli/main.c
 COMMON_SRC    := common/hash.c common/clock.c common/ipaddr.c common/timeval.c common/csvquote.c \
                  common/json.c common/err.c
 
-LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(CLI_SRC) $(COMMON_SRC)
+LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(CLI_SRC) $(SERVER_SRC) \
+            $(COMMON_SRC)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(LIB_SRC)))
 LIB      := $(BUILD)/libmailsift.a
 

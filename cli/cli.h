@@ -24,6 +24,7 @@ int cli_status(int argc, char **argv);
 int cli_clean(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_run(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 /* cli_usage - the top-level help on OUT */
 void cli_usage(FILE *out);

@@ -93,22 +93,6 @@ static void print_refused_before(struct verify_cmd *v, size_t row_no)
 		print_refused(v, v->next);
 }
 
-/* mx_names - the MX host names the store keeps for DOMAIN into NAMES (at most DNS_MAX_HOSTS) */
-static size_t mx_names(struct store *s, const char *domain, struct dns_result *r,
-                       const char **names)
-{
-	char *status = NULL, *text = NULL;
-	size_t n = 0;
-
-	if (domain && store_dns_get(s, domain, 0, &status, &text) == 1 &&
-	    dns_result_read(status, text, r) == 0)
-		for (; n < r->nhosts; n++)
-			names[n] = r->hosts[n].name;
-	free(status);
-	free(text);
-	return n;
-}
-
 /* print_row - one verified (or interrupted) address of the store, as its JSON line */
 static int print_row(void *ctx, const struct store_row_out *o)
 {
@@ -123,23 +107,17 @@ static int print_row(void *ctx, const struct store_row_out *o)
 		return 1; /* not one of ours: cannot happen in a store of our own */
 	struct verify_json_row row = {
 		.input = v->inputs[v->next],
-		.normalized = o->address,
-		.status = verified ? o->status : verdict_status_name(STATUS_UNKNOWN),
-		.reason = verified ? o->reason : REASON_NOT_VERIFIED,
-		.detail = verified ? o->detail : "interrupted before its verdict",
-		.flags = o->flags,
-		.suggestion = o->suggestion,
 		.mx_hosts = mx,
-		.nmx = mx_names(v->store, o->domain, &dns, mx),
-		.mx_host = o->mx_host,
-		.smtp_code = (int)o->smtp_code,
-		.enhanced_code = o->enhanced_code,
-		.smtp_message = o->smtp_message,
-		.tls = o->tls,
+		.nmx = dns_stored_mx_names(v->store, o->domain, &dns, mx),
 		.catch_all = ca,
-		.attempts = o->attempts,
 		.duration_ms = seconds_of(v, o->address_id) * 1000.0,
 	};
+	verify_json_from_store(&row, o);
+	if (!verified) {
+		row.status = verdict_status_name(STATUS_UNKNOWN);
+		row.reason = REASON_NOT_VERIFIED;
+		row.detail = "interrupted before its verdict";
+	}
 	verify_json_write(stdout, &row);
 	v->next++;
 	return 0;

@@ -19,6 +19,8 @@ void cli_usage(FILE *out)
 	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
 	"  mailsift status --db JOB.db\n"
 	"  mailsift verify ADDRESS... [probe options]   one JSON object per address on stdout\n"
+	"  mailsift serve --data DIR [--listen HOST:PORT] [probe options] [run options]\n"
+	"                                 the HTTP API (real-time checks)\n"
 	"  mailsift COMMAND --help        options of one command\n"
 	"  mailsift --version\n"
 	"\n"
@@ -29,7 +31,7 @@ void cli_usage(FILE *out)
 	"--greylist-delay SECS, --max-attempts N, --resolver HOST[:PORT] (repeatable),\n"
 	"--smtp-port N, --no-starttls, --allow-private-mx (see `mailsift verify --help`).\n"
 	"\n"
-	"Run options (run, clean): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
+	"Run options (run, clean, serve): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
 	"--max-age DAYS (see `mailsift run --help`).\n"
 	"\n"
 	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
@@ -47,6 +49,7 @@ static const struct {
 	{"status", cli_status},
 	{"verify", cli_verify},
 	{"run", cli_run},
+	{"serve", cli_serve},
 };
 
 int main(int argc, char **argv)

@@ -61,6 +61,7 @@
 #include "common/ipaddr.h"
 #include "engine/config.h"
 #include "engine/netaddr.h"
+#include "schema/store.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -1603,4 +1604,19 @@ int dns_result_parse(const struct dns *d, const char *status, const char *text,
 	if (r->status == DNS_OK && !d->allow_private)
 		result_keep_public(r);
 	return 0;
+}
+
+size_t dns_stored_mx_names(struct store *s, const char *domain, struct dns_result *r,
+                           const char **names)
+{
+	char *status = NULL, *text = NULL;
+	size_t n = 0;
+
+	if (domain && store_dns_get(s, domain, 0, &status, &text) == 1 &&
+	    dns_result_read(status, text, r) == 0)
+		for (; n < r->nhosts; n++)
+			names[n] = r->hosts[n].name;
+	free(status);
+	free(text);
+	return n;
 }

@@ -161,6 +161,13 @@ void dns_result_text(const struct dns_result *r, char *buf, size_t n);
  * 0 ok, -1 malformed */
 int dns_result_read(const char *status, const char *text, struct dns_result *r);
 
+struct store;
+
+/* dns_stored_mx_names - the MX host names the job store S keeps for DOMAIN (NULL: none), in
+ * preference order, into NAMES (at most DNS_MAX_HOSTS, pointing into R): how many */
+size_t dns_stored_mx_names(struct store *s, const char *domain, struct dns_result *r,
+                           const char **names);
+
 /* dns_result_parse - R from a status name and dns_result_text's text (the job store's DNS
  * cache), under D's rule for addresses that are not public, as a fresh answer would be: 0 ok,
  * -1 malformed */

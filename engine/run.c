@@ -219,15 +219,16 @@ static void claim_cb(void *ctx, const struct store_pending *p)
 static void finish_or_wait(struct run *r);
 static void report_progress(struct run *r, int64_t sleep_seconds);
 
-/* feed_batch - the claimed batch to the scheduler, marked in flight; SCAN: it came from the scan
- * (its cursor moves on), else from the retry index */
+/* feed_batch - the claimed batch to the scheduler, marked in flight; SCAN 1: it came from the
+ * scan (its cursor moves on), 0 from the retry index, -1 from run_hurry (urgent) */
 static void feed_batch(struct run *r, int scan)
 {
 	for (size_t i = 0; i < r->nbatch; i++) {
 		struct claimed *c = &r->batch[i];
-		struct sched_addr a = {c->id, c->address, c->domain, c->flags, c->attempts, c->source};
+		struct sched_addr a = {c->id, c->address, c->domain, c->flags, c->attempts, c->source,
+		                       scan < 0};
 		store_mark_in_flight(r->store, c->id);
-		if (scan)
+		if (scan > 0)
 			r->cursor = c->id;
 		sched_add(r->sched, &a);
 		free(c->address);
@@ -474,6 +475,28 @@ void run_stop(struct run *r)
 		return;
 	}
 	evtimer_add(r->drain_ev, &grace);
+}
+
+int run_hurry(struct run *r, int64_t address_id)
+{
+	int n;
+
+	if (r->stopping || r->failed || r->ended)
+		return 0;
+	if (r->waiting) {
+		/* Asleep: wake now; the scan finds it at once, there is nothing else to ask. */
+		evtimer_del(r->wait_ev);
+		wait_cb(-1, EV_TIMEOUT, r);
+		return 1;
+	}
+	r->nbatch = 0;
+	n = store_claim_one(r->store, address_id, (int64_t)now_wall(), claim_cb, r);
+	if (n < 0) {
+		run_fail(r, "job store: %s", store_errmsg(r->store));
+		return -1;
+	}
+	feed_batch(r, -1);
+	return n;
 }
 
 /* raise_fd_limit - as many descriptors as allowed; lowers the concurrency when they are few */

@@ -80,6 +80,13 @@ struct run *run_new(struct event_base *base, struct store *s, const struct run_o
  * nothing. */
 void run_stop(struct run *r);
 
+/* run_hurry - address ADDRESS_ID (pending in the store, just added or made stale) is waited
+ * for: claimed now and asked before what nobody waits for (a sleeping run wakes for it). A
+ * retry not yet due stays where it is: a greylisting server is asked again when it said. 1 when
+ * it was put ahead, 0 when not (in flight already, not due, not pending, the run stopping), -1
+ * when the store failed (the run fails too) */
+int run_hurry(struct run *r, int64_t address_id);
+
 /* run_free - free R; a run not yet done is cancelled without calling done (what it did not
  * commit stays pending) */
 void run_free(struct run *r);

@@ -391,7 +391,10 @@ void sched_add(struct sched *s, const struct sched_addr *in)
 	a->d = d;
 	for (const char *p = in->address; at && p < at; p++)
 		a->utf8 |= (unsigned char)*p >= 0x80;
-	sched_queue_push(d, a);
+	if (in->urgent)
+		sched_queue_push_urgent(d, a);
+	else
+		sched_queue_push(d, a);
 	s->held++;
 	sched_host_wake(d->host); /* on a host's list already: its waiting sessions may take it */
 	if (d->dns_state == 0) {

@@ -53,6 +53,8 @@ struct sched_addr {
 	unsigned flags;         /* FLAG_ROLE | FLAG_DISPOSABLE | FLAG_FREE */
 	int attempts;           /* sessions that tried it before */
 	const char *source;     /* source address of its first attempt, or NULL */
+	int urgent;             /* someone waits for the answer (a real-time check): its host asks
+	                         * it before the addresses nobody waits for */
 };
 
 struct sched_result {

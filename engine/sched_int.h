@@ -41,6 +41,7 @@ struct saddr {
 	int attempts;               /* before the current session */
 	int utf8;                   /* local part needs SMTPUTF8 */
 	int route;                  /* index in d->hosts of the host asked */
+	int urgent;                 /* someone waits for it (sched_addr.urgent): ahead of the rest */
 	struct saddr *next;         /* in its domain's queue */
 };
 
@@ -180,6 +181,7 @@ struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *
 void sched_domain_free_if_idle(struct sched *s, struct sdomain *d);
 void sched_saddr_free(struct saddr *a);
 void sched_queue_push(struct sdomain *d, struct saddr *a);
+void sched_queue_push_urgent(struct sdomain *d, struct saddr *a);
 struct saddr *sched_queue_pop(struct sdomain *d);
 void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
                   const struct reply *r, const char *detail, const char *mx_host, int tls);

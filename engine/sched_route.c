@@ -156,6 +156,44 @@ void sched_queue_push(struct sdomain *d, struct saddr *a)
 		d->host->queued++;
 }
 
+/* host_first - D, on its host's list, moves to the front of it */
+static void host_first(struct sdomain *d)
+{
+	struct shost *h = d->host;
+
+	if (h == NULL || h->ready_head == d)
+		return;
+	d->ready_prev->ready_next = d->ready_next; /* not the head: it has a previous one */
+	if (d->ready_next)
+		d->ready_next->ready_prev = d->ready_prev;
+	else
+		h->ready_tail = d->ready_prev;
+	d->ready_prev = NULL;
+	d->ready_next = h->ready_head;
+	h->ready_head->ready_prev = d;
+	h->ready_head = d;
+}
+
+/* sched_queue_push_urgent - put A ahead of D's addresses that nobody waits for, and D ahead of
+ * the other domains of its host: the next session of the host asks it first */
+void sched_queue_push_urgent(struct sdomain *d, struct saddr *a)
+{
+	struct saddr **at = &d->head;
+
+	a->urgent = 1;
+	while (*at && (*at)->urgent) /* after those waited for earlier: first come, first asked */
+		at = &(*at)->next;
+	a->next = *at;
+	*at = a;
+	if (a->next == NULL)
+		d->tail = a;
+	d->queued++;
+	if (d->host) {
+		d->host->queued++;
+		host_first(d);
+	}
+}
+
 /* sched_queue_pop - the first waiting address of D (D has one) */
 struct saddr *sched_queue_pop(struct sdomain *d)
 {
@@ -234,6 +272,8 @@ static void host_ready(struct sched *s, struct shost *h, struct sdomain *d)
 		h->ready_head = d;
 	h->ready_tail = d;
 	h->queued += d->queued;
+	if (d->head && d->head->urgent)
+		host_first(d);
 	if (!h->on_work) {
 		h->on_work = 1;
 		h->work_next = s->work;

@@ -47,8 +47,27 @@ void verify_json_write(FILE *out, const struct verify_json_row *a)
 	} else {
 		fprintf(out, ", \"smtp_code\": null, \"enhanced_code\": null, \"smtp_message\": null");
 	}
-	fprintf(out, ", \"tls\": %s, \"catch_all\": %s, \"attempts\": %d, \"duration_ms\": %.0f}\n",
+	fprintf(out, ", \"tls\": %s, \"catch_all\": %s, \"attempts\": %d, \"duration_ms\": %.0f",
 	        a->tls ? "true" : "false",
 	        a->catch_all > 0 ? "true" : a->catch_all == 0 ? "false" : "null", a->attempts,
 	        a->duration_ms);
+	if (a->final != VERIFY_JSON_FINAL_OMIT)
+		fprintf(out, ", \"final\": %s", a->final == VERIFY_JSON_FINAL_YES ? "true" : "false");
+	fprintf(out, "}\n");
+}
+
+void verify_json_from_store(struct verify_json_row *row, const struct store_row_out *o)
+{
+	row->normalized = o->address;
+	row->status = o->status;
+	row->reason = o->reason;
+	row->detail = o->detail;
+	row->flags = o->flags;
+	row->suggestion = o->suggestion;
+	row->mx_host = o->mx_host;
+	row->smtp_code = (int)o->smtp_code;
+	row->enhanced_code = o->enhanced_code;
+	row->smtp_message = o->smtp_message;
+	row->tls = o->tls;
+	row->attempts = o->attempts;
 }

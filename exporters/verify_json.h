@@ -8,6 +8,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "schema/store.h"
+
+enum verify_json_final {
+	VERIFY_JSON_FINAL_OMIT = 0,     /* no "final" member (mailsift verify) */
+	VERIFY_JSON_FINAL_NO,           /* "final": false: the check goes on (the API) */
+	VERIFY_JSON_FINAL_YES,          /* "final": true */
+};
+
 struct verify_json_row {
 	const char *input;              /* the address as given */
 	const char *normalized;         /* NULL when its syntax is refused */
@@ -26,9 +34,16 @@ struct verify_json_row {
 	int catch_all;                  /* 1 yes, 0 no, -1 not known (null) */
 	int attempts;
 	double duration_ms;
+	enum verify_json_final final;   /* the API's "final" (the command line omits it) */
 };
 
 /* verify_json_write - ROW as one line of JSON on OUT */
 void verify_json_write(FILE *out, const struct verify_json_row *row);
+
+/* verify_json_from_store - ROW's fields from an address as the job store holds it (O: a row of
+ * a list or an address read alone); O's verdict fields are copied as they are (NULL status: not
+ * verified yet: the caller says what to print). The caller fills input, mx_hosts, catch_all,
+ * duration and final. Pointers are O's. */
+void verify_json_from_store(struct verify_json_row *row, const struct store_row_out *o);
 
 #endif

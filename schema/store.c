@@ -57,6 +57,9 @@ enum stmt_id {
 	ST_LIST_SET_DIGEST,
 	ST_LIST_SET_IDENTITY,
 	ST_LISTS_BY_PREFIX,
+	ST_ADDR_READ,
+	ST_ADDR_REFRESH,
+	ST_CLAIM_ONE,
 	/* Prepared when used and finalized (stmt_once): schema checks, runs, status, rare writes. */
 	ST_USER_VERSION,
 	ST_APPLICATION_ID,
@@ -169,6 +172,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" gzip, rows, max_fields, blank_lines, input_error, started_at, finished_at, import_secs,"
 		" raw_bytes, raw_sha256"
 		" FROM lists WHERE substr(identity, 1, length(?1)) = ?1 ORDER BY id DESC",
+	/* One address as an API answer names it (store_addr_read). */
+	[ST_ADDR_READ] =
+		"SELECT coalesce(address, key), status, reason, detail, enhanced_code, smtp_message,"
+		" mx_host, suggestion, smtp_code, flags, checked_at, id, domain, tls, attempts, state,"
+		" next_attempt_at FROM addresses WHERE id = ?1",
+	/* As ST_RUN_STALE, for one address. */
+	[ST_ADDR_REFRESH] =
+		"UPDATE addresses SET state = " SQL_PENDING ", attempts = 0, next_attempt_at = 0,"
+		" source = NULL WHERE id = ?1 AND state = " SQL_DONE " AND checked_at IS NOT NULL"
+		" AND checked_at < ?2",
+	/* As ST_CLAIM, for one address. */
+	[ST_CLAIM_ONE] =
+		"SELECT id, coalesce(address, key), domain, flags, attempts, source FROM addresses"
+		" WHERE id = ?1 AND state = " SQL_PENDING " AND next_attempt_at <= ?2",
 	[ST_PROBLEM_COUNTS] =
 		"SELECT kind, count(*), min(line) FROM problems WHERE list_id = ?1 GROUP BY kind"
 		" ORDER BY kind",
@@ -955,6 +972,8 @@ static int64_t addr_upsert(struct store *s, const struct store_row_in *row, int6
 	}
 	if (!same)
 		return -1; /* KEY_HASH_PROBES collisions in a row: the table is broken */
+	if (row->list_id == 0)
+		return id; /* an address given alone (store_addr_add): no list's dedupe to mark */
 	if (seen_list == row->list_id) {
 		*dup_of = seen_line;
 		return id;
@@ -989,6 +1008,61 @@ int store_row_add(struct store *s, const struct store_row_in *row)
 	bind_text(st, 7, row->problem);
 	bind_text(st, 8, row->detail);
 	return step_done(s, st);
+}
+
+int64_t store_addr_add(struct store *s, const struct store_addr_in *a)
+{
+	struct store_row_in row = {.list_id = 0, .addr = a};
+	int64_t dup_of;
+
+	return addr_upsert(s, &row, &dup_of);
+}
+
+int store_addr_refresh(struct store *s, int64_t id, int64_t stale_before)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ADDR_REFRESH);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, stale_before);
+	return step_done(s, st) < 0 ? -1 : sqlite3_changes(s->db) > 0;
+}
+
+int store_addr_read(struct store *s, int64_t id,
+                    int (*fn)(void *ctx, const struct store_addr_out *a), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ADDR_READ);
+	struct store_addr_out a;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct store_row_out *r = &a.v;
+		memset(&a, 0, sizeof a);
+		r->has_address = 1;
+		r->address = column_text(st, 0);
+		r->status = column_text(st, 1);
+		r->reason = column_text(st, 2);
+		r->detail = column_text(st, 3);
+		r->enhanced_code = column_text(st, 4);
+		r->smtp_message = column_text(st, 5);
+		r->mx_host = column_text(st, 6);
+		r->suggestion = column_text(st, 7);
+		r->smtp_code = sqlite3_column_int64(st, 8);
+		r->flags = (unsigned)sqlite3_column_int(st, 9);
+		r->checked_at = sqlite3_column_int64(st, 10);
+		r->address_id = sqlite3_column_int64(st, 11);
+		r->domain = column_text(st, 12);
+		r->tls = sqlite3_column_int(st, 13);
+		r->attempts = sqlite3_column_int(st, 14);
+		a.state = (enum store_addr_state)sqlite3_column_int(st, 15);
+		a.next_attempt_at = sqlite3_column_int64(st, 16);
+		rc = fn(ctx, &a);
+		sqlite3_reset(st);
+		return rc < 0 ? -1 : 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_problem_add(struct store *s, int64_t list_id, int64_t line, const char *kind,
@@ -1158,6 +1232,19 @@ int store_claim(struct store *s, int64_t after, int64_t now, int max,
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int(st, 3, max);
+	n = pending_rows(st, fn, ctx);
+	sqlite3_reset(st);
+	return n;
+}
+
+int store_claim_one(struct store *s, int64_t id, int64_t now,
+                    void (*fn)(void *ctx, const struct store_pending *p), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CLAIM_ONE);
+	int n;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
 	n = pending_rows(st, fn, ctx);
 	sqlite3_reset(st);
 	return n;

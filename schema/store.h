@@ -223,8 +223,34 @@ int store_claim(struct store *s, int64_t after, int64_t now, int max,
 int store_claim_due(struct store *s, int64_t now, int max,
                     void (*fn)(void *ctx, const struct store_pending *p), void *ctx);
 
+/* store_claim_one - address ID when it is pending and due at NOW (FN as for store_claim); the
+ * count (0 or 1), -1 on error */
+int store_claim_one(struct store *s, int64_t id, int64_t now,
+                    void (*fn)(void *ctx, const struct store_pending *p), void *ctx);
+
 /* store_mark_in_flight - address ID is being probed (a crash makes it pending again) */
 int store_mark_in_flight(struct store *s, int64_t id);
+
+/* ---- addresses given alone (an API's real-time checks) ---- */
+
+/* store_addr_add - address A, deduplicated as rows' addresses are, but in no list: its id (an
+ * address already stored keeps its id, state and verdict), -1 on error */
+int64_t store_addr_add(struct store *s, const struct store_addr_in *a);
+
+/* store_addr_refresh - address ID's verdict, if a probe gave it before STALE_BEFORE, is
+ * dropped: the address is pending again. 1 when it was, 0 not, -1 on error */
+int store_addr_refresh(struct store *s, int64_t id, int64_t stale_before);
+
+struct store_addr_out {
+	struct store_row_out v;       /* the address's fields (no row: row_no, record... are 0) */
+	enum store_addr_state state;
+	int64_t next_attempt_at;      /* > 0: a retry is due then (unix seconds) */
+};
+
+/* store_addr_read - address ID to FN (pointers valid during the call); 1 found, 0 none, -1
+ * error (or FN returned < 0) */
+int store_addr_read(struct store *s, int64_t id,
+                    int (*fn)(void *ctx, const struct store_addr_out *a), void *ctx);
 
 struct store_pending_stats {
 	int64_t due;              /* pending and due now */

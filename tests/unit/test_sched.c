@@ -315,6 +315,59 @@ static void test_route_paused(void)
 	sched_free(s);
 }
 
+/* ---- urgent addresses (a real-time check waits for them) ---- */
+
+static struct saddr *fx_addr(struct sched *s, struct sdomain *d, const char *local)
+{
+	struct saddr *a = calloc(1, sizeof *a);
+	char addr[128];
+
+	snprintf(addr, sizeof addr, "%s@%s", local, d->name);
+	a->id = ++next_id;
+	a->address = sched_strdup(addr);
+	a->d = d;
+	s->held++;
+	return a;
+}
+
+/* An urgent address goes ahead of its domain's other waiting ones (after earlier urgent ones),
+ * and its domain ahead of the host's other domains, on the list or when it joins it. */
+static void test_urgent_first(void)
+{
+	struct sched *s = fx_new();
+	struct sdomain *a = fx_domain(s, "a.test", MX1, 1, 3, NULL, 100);
+	struct sdomain *b = fx_domain(s, "b.test", MX1, 1, 2, NULL, 100);
+	struct sdomain *c = fx_domain(s, "c.test", MX1, 1, 0, NULL, 100);
+	struct shost *h = a->host;
+	struct saddr *u1, *u2, *u3;
+	int probe = -1;
+
+	a->ca_known = b->ca_known = c->ca_known = 1;
+	CHECK(h && b->host == h && h->ready_head == a, "a.test first on the host's list");
+	u1 = fx_addr(s, b, "u1");
+	sched_queue_push_urgent(b, u1);
+	CHECK(h->ready_head == b, "urgent in b.test: b.test first on the host's list");
+	CHECK(b->head == u1, "urgent: first of its domain's queue");
+	CHECK_INT(b->queued, 3, "counted in its domain");
+	CHECK_INT(h->queued, 6, "counted in its host");
+	u2 = fx_addr(s, b, "u2");
+	sched_queue_push_urgent(b, u2);
+	CHECK(b->head == u1 && u1->next == u2 && u2->next && !u2->next->urgent,
+	      "a second urgent address: after the first, before the others");
+	CHECK(sched_host_pick(s, h, &probe, 100) == b, "the host's next session asks b.test");
+	CHECK(sched_queue_pop(b) == u1, "and u1 first");
+
+	/* c.test had nothing waiting (on no host's list): it joins the list at its front */
+	u3 = fx_addr(s, c, "u3");
+	sched_queue_push_urgent(c, u3);
+	CHECK(c->host == NULL, "c.test: not on a list yet");
+	CHECK(c->tail == u3 && c->head == u3, "c.test's queue: u3 alone");
+	sched_domain_schedule(s, c, 100);
+	CHECK(h->ready_head == c, "an urgent domain joins the host's list at its front");
+	sched_saddr_free(u1);
+	sched_free(s);
+}
+
 /* ---- the catch-all probe ---- */
 
 /* One probe per domain: the first pick of a domain asks its probe, the domain's addresses wait
@@ -479,6 +532,6 @@ static void test_probe_gate(void)
 	}
 }
 
-TESTS(test_attr_plan, test_attr_apply, test_move_next_mx, test_route_paused,
+TESTS(test_attr_plan, test_attr_apply, test_move_next_mx, test_route_paused, test_urgent_first,
       test_probe_one_per_domain, test_probe_yes, test_probe_proven_skip, test_probe_greylisted,
       test_probe_local, test_probe_gate)

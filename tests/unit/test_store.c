@@ -217,6 +217,75 @@ static void test_dedupe(void)
 	store_close(s);
 }
 
+struct addr_seen {
+	int calls;
+	enum store_addr_state state;
+	char status[16];
+	int64_t checked_at;
+};
+
+static int read_addr(void *ctx, const struct store_addr_out *a)
+{
+	struct addr_seen *v = ctx;
+
+	v->calls++;
+	v->state = a->state;
+	snprintf(v->status, sizeof v->status, "%s", a->v.status ? a->v.status : "");
+	v->checked_at = a->v.checked_at;
+	return 0;
+}
+
+/* Addresses given alone (the API's real-time checks): deduplicated with the lists' addresses,
+ * without touching a list's duplicate marks; read back with their state; a stale verdict (and
+ * only a stale one) made pending again. */
+static void test_addr_alone(void)
+{
+	struct store *s = fresh_store("alone.db");
+	struct store_addr_in a = {.key = "a@example.com", .address = "a@example.com",
+	                          .domain = "example.com"};
+	struct store_verdict v = {.status = "valid", .reason = "accepted", .checked_at = 1000};
+	struct dup_scan d = {{0}, 0};
+	struct addr_seen seen = {0};
+	int64_t id, l1;
+	char err[256];
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l1 = store_list_create(s, "one.csv", "id-1", 1);
+	CHECK_INT(add_row(s, l1, 1, 2, "b@example.com"), 0, "a list's row");
+	id = store_addr_add(s, &a);
+	CHECK(id > 0, "an address alone gets an id");
+	CHECK_INT(store_addr_add(s, &a), id, "the same address again: the same id");
+	CHECK_INT(add_row(s, l1, 2, 3, "a@example.com"), 0, "then a list's row with it");
+	CHECK_INT(add_row(s, l1, 3, 4, "b@example.com"), 0, "and a repeat in the list");
+	a.key = a.address = "b@example.com";
+	CHECK(store_addr_add(s, &a) > 0, "a list's address asked alone");
+	CHECK_INT(add_row(s, l1, 4, 5, "b@example.com"), 0, "and again in the list");
+	store_commit(s, err, sizeof err);
+	store_rows_each(s, l1, collect, &d);
+	CHECK_INT(d.n, 4, "rows");
+	CHECK_INT(d.dup_of[1], 0, "an address asked alone first is no duplicate in a list");
+	CHECK_INT(d.dup_of[2], 2, "the list's repeat is one");
+	CHECK_INT(d.dup_of[3], 2, "asked alone in between: the list's marks hold");
+
+	CHECK_INT(store_addr_read(s, id, read_addr, &seen), 1, "read it");
+	CHECK_INT(seen.state, STORE_ADDR_PENDING, "pending");
+	CHECK_STR(seen.status, "", "no verdict");
+	CHECK_INT(store_addr_read(s, 999, read_addr, &seen), 0, "no such address");
+	store_begin(s, err, sizeof err);
+	CHECK_INT(store_verdict_save(s, id, &v), 0, "verdict");
+	CHECK_INT(store_addr_refresh(s, id, 1000), 0, "checked at the limit: not stale");
+	CHECK_INT(store_addr_read(s, id, read_addr, &seen), 1, "read it again");
+	CHECK_INT(seen.state, STORE_ADDR_DONE, "done");
+	CHECK_STR(seen.status, "valid", "its verdict");
+	CHECK_INT(store_addr_refresh(s, id, 1001), 1, "checked before the limit: stale");
+	store_commit(s, err, sizeof err);
+	store_addr_read(s, id, read_addr, &seen);
+	CHECK_INT(seen.state, STORE_ADDR_PENDING, "stale: pending again");
+	store_close(s);
+}
+
 /* A list resumed after another list claimed its addresses: the repair pass restores exact
  * duplicate marks from the rows themselves. */
 static void test_fix_dups_after_resume(void)
@@ -411,5 +480,5 @@ static void test_cleanup(void)
 }
 
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
-      test_fix_dups_after_resume, test_hash_collision, test_retry_waiting, test_states_on_disk,
+      test_fix_dups_after_resume, test_addr_alone, test_hash_collision, test_retry_waiting, test_states_on_disk,
       test_cleanup)
