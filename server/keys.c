@@ -98,7 +98,7 @@ static int keys_read(struct keys *k, char *err, size_t errlen)
 			return -1;
 		}
 		k->v = nv;
-		snprintf(k->v[k->n].name, sizeof k->v[k->n].name, "%s", name);
+		snprintf(k->v[k->n].name, sizeof k->v[k->n].name, "%.*s", KEYS_NAME_MAX, name);
 		k->n++;
 	}
 	fclose(f);
