@@ -41,16 +41,6 @@ struct waiter {
 	struct waiter *prev, *next;
 };
 
-/* What an answer is made of, read from the store. */
-struct answer {
-	struct server *srv;
-	const char *input;
-	double started;
-	int final;                /* a verdict is there */
-	char *json;
-	size_t len;
-};
-
 static void send_row(struct evhttp_request *req, const struct verify_json_row *row)
 {
 	char *buf = NULL;
@@ -184,8 +174,12 @@ void realtime_verdict(struct server *srv, int64_t id)
 
 void realtime_stop(struct server *srv)
 {
-	while (srv->waiters)
-		waiter_answer(srv->waiters);
+	struct waiter *w, *next;
+
+	for (w = srv->waiters; w; w = next) {
+		next = w->next;
+		waiter_answer(w);
+	}
 }
 
 /* ---- the request ---- */

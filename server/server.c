@@ -152,6 +152,7 @@ static int bound_port(struct evhttp_bound_socket *b)
 	socklen_t len = sizeof ss;
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(b);
 
+	memset(&ss, 0, sizeof ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return -1;
 	if (ss.ss_family == AF_INET)
@@ -231,8 +232,7 @@ void server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	while (srv->waiters)
-		realtime_stop(srv);
+	realtime_stop(srv);
 	run_free(srv->run);
 	if (srv->http)
 		evhttp_free(srv->http);
