@@ -10,6 +10,18 @@
 
 #include "common/csvquote.h"
 
+struct store_addr_in given_addr(const struct check_result *cr)
+{
+	struct store_addr_in a = {
+		.key = cr->addr.key,
+		.address = cr->addr.address,
+		.domain = cr->addr.domain,
+		.flags = cr->flags,
+		.suggestion = cr->suggestion[0] ? cr->suggestion : NULL,
+	};
+	return a;
+}
+
 /* add_row - INPUT (checked as CR) as row ROW_NO of LIST_ID: its record is the address cell as
  * a one-field CSV record, as a plain list's would be */
 static int add_row(struct store *s, int64_t list_id, int64_t row_no, const char *input,
@@ -22,13 +34,7 @@ static int add_row(struct store *s, int64_t list_id, int64_t row_no, const char 
 
 	if (record == NULL)
 		return -1;
-	struct store_addr_in a = {
-		.key = cr->addr.key,
-		.address = cr->addr.address,
-		.domain = cr->addr.domain,
-		.flags = cr->flags,
-		.suggestion = cr->suggestion[0] ? cr->suggestion : NULL,
-	};
+	struct store_addr_in a = given_addr(cr);
 	struct store_row_in row = {
 		.list_id = list_id,
 		.row_no = row_no,

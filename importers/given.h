@@ -15,6 +15,9 @@
 #include "importers/check.h"
 #include "schema/store.h"
 
+/* given_addr - the job store's view of CR's address (pointers into CR) */
+struct store_addr_in given_addr(const struct check_result *cr);
+
 /* given_import - a new list NAME (IDENTITY: unique in the store) holding, as row I + 1, each
  * INPUTS[I] whose CHECKED[I] has no problem, in one transaction; the list's id, or -1 with err */
 int64_t given_import(struct store *s, const char *name, const char *identity,

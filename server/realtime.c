@@ -24,6 +24,7 @@
 #include "engine/dns.h"
 #include "exporters/verify_json.h"
 #include "importers/check.h"
+#include "importers/given.h"
 #include "schema/verdict.h"
 #include "server/http.h"
 
@@ -263,13 +264,7 @@ static int64_t add_address(struct server *srv, const struct check_result *cr)
 	int own = !store_in_transaction(s);
 	char err[256];
 	int64_t id;
-	struct store_addr_in a = {
-		.key = cr->addr.key,
-		.address = cr->addr.address,
-		.domain = cr->addr.domain,
-		.flags = cr->flags,
-		.suggestion = cr->suggestion[0] ? cr->suggestion : NULL,
-	};
+	struct store_addr_in a = given_addr(cr);
 
 	if (own && store_begin(s, err, sizeof err) < 0)
 		return -1;
