@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "common/clock.h"
 #include "common/csvquote.h"
@@ -91,6 +94,11 @@ struct importer {
 	char resume_what[160];       /* the interrupted import being resumed, for messages */
 	int is_file;                 /* a regular file (else a stream: stdin, a pipe) */
 	char base[PATH_MAX + 128];   /* the input's base identity (identity_of) */
+	struct prepare_state pstate; /* the reader thread's numbering (the thread's while it runs) */
+	struct prepare *pp;          /* the reader thread, or NULL */
+	size_t nsmp;                 /* records sampled */
+	int sample_eof;              /* the sample held the whole input */
+	int stepped;                 /* import_job: the caller owns the transactions */
 	char err[512];
 };
 
@@ -336,14 +344,14 @@ static int commit_batch(struct importer *im, int reopen)
 	if (store_list_progress(im->store, im->list.id, committed, im->max_fields,
 	                        im->blank_lines) < 0 ||
 	    store_list_set_digest(im->store, im->list.id, (int64_t)im->dg_bytes, hex) < 0 ||
-	    store_commit(im->store, im->err, sizeof im->err) < 0) {
+	    (!im->stepped && store_commit(im->store, im->err, sizeof im->err) < 0)) {
 		if (im->err[0] == '\0')
 			snprintf(im->err, sizeof im->err, "job store: %s", store_errmsg(im->store));
 		return -1;
 	}
 	im->batch_start = clock_now();
 	im->batch_rows = 0;
-	if (reopen && store_begin(im->store, im->err, sizeof im->err) < 0)
+	if (reopen && !im->stepped && store_begin(im->store, im->err, sizeof im->err) < 0)
 		return -1;
 	return 0;
 }
@@ -361,7 +369,10 @@ static int commit_rows(struct importer *im, const struct pbatch *b)
 			return -1;
 		if (r->kind == PROW_BLANK || r->kind == PROW_SKIPPED)
 			continue;
-		if (++im->batch_rows >= im->batch_max ||
+		im->batch_rows++;
+		if (im->stepped)
+			continue; /* the caller's transactions: import_job_step writes the counters */
+		if (im->batch_rows >= im->batch_max ||
 		    (im->batch_rows % CLOCK_EVERY_ROWS == 0 &&
 		     clock_now() - im->batch_start >= IMPORT_BATCH_SECONDS)) {
 			if (commit_batch(im, 1) < 0)
@@ -537,8 +548,9 @@ static void progress(struct importer *im, int force)
 	im->opts->progress(im->opts->progress_ctx, &p);
 }
 
-/* import_records - the sample, then the rest of the stream; returns a csv_next-style code */
-static int import_records(struct importer *im, struct sample *smp, size_t n, int sample_eof)
+/* records_start - the header and the sampled records, then the reader thread takes over the
+ * stream (unless the sample held all of it); 0, or -2 with im->err */
+static int records_start(struct importer *im, struct sample *smp, size_t n, int sample_eof)
 {
 	size_t start = 0;
 	int rc;
@@ -565,19 +577,19 @@ static int import_records(struct importer *im, struct sample *smp, size_t n, int
 	}
 	if (store_list_set_layout(im->store, &im->list) < 0) {
 		snprintf(im->err, sizeof im->err, "job store: %s", store_errmsg(im->store));
-		return -1;
+		return -2;
 	}
 
 	/* The sampled records, prepared here; then the reader thread takes over the stream. */
-	struct prepare_state st = {.check = im->check, .email_col = im->list.email_col,
-	                           .row_no = 0, .skip = im->skip, .in = im->in};
+	im->pstate = (struct prepare_state){.check = im->check, .email_col = im->list.email_col,
+	                                     .row_no = 0, .skip = im->skip, .in = im->in};
 	struct pbatch *sb = prepare_batch_new();
-	struct prepare *pp;
 
 	snapshot_stream(im); /* the sample's bytes: read, the thread not started */
 	for (size_t i = start; i < n; i++) {
-		prepare_record(&st, sb, smp[i].view.nfields, (const char *const *)smp[i].view.field,
-		               smp[i].len, smp[i].line, smp[i].flags);
+		prepare_record(&im->pstate, sb, smp[i].view.nfields,
+		               (const char *const *)smp[i].view.field, smp[i].len, smp[i].line,
+		               smp[i].flags);
 		if (sb->n == PREPARE_BATCH_ROWS || i + 1 == n) {
 			rc = commit_rows(im, sb);
 			prepare_batch_reset(sb);
@@ -590,33 +602,45 @@ static int import_records(struct importer *im, struct sample *smp, size_t n, int
 	prepare_batch_free(sb);
 	if (sample_eof)
 		return 0;
-	pp = prepare_start(im->csv, &st);
-	if (pp == NULL) {
+	im->pp = prepare_start(im->csv, &im->pstate);
+	if (im->pp == NULL) {
 		snprintf(im->err, sizeof im->err, "cannot start the reader thread");
 		return -2;
 	}
+	return 0;
+}
+
+/* records_pump - store the reader thread's batches: with WAIT until the input ends, else
+ * those ready now, for about BUDGET seconds. 1 more to come, 0 the input ended, -1 it ended
+ * on an input error (im->err), -2 failed (im->err), 2 a stop was asked for. */
+static int records_pump(struct importer *im, int wait, double budget)
+{
+	double until = clock_now() + budget;
+
+	if (im->pp == NULL)
+		return 0; /* the sample held the whole input */
 	for (;;) {
-		struct pbatch *b = prepare_next(pp);
-		int end = b->end;
+		struct pbatch *b = prepare_next(im->pp, wait);
+		int end;
+		if (b == NULL)
+			return 1;
+		end = b->end;
 		snapshot_batch(im, b);
 		if (commit_rows(im, b) < 0) {
-			prepare_release(pp, b);
-			prepare_stop(pp);
+			prepare_release(im->pp, b);
 			return -2;
 		}
 		if (end < 0)
 			snprintf(im->err, sizeof im->err, "%s", b->err);
 		im->raw_offset = b->raw_offset; /* the stream is the thread's: no reading it from here */
-		prepare_release(pp, b);
+		prepare_release(im->pp, b);
 		progress(im, 1);
-		if (end != 0) {
-			prepare_stop(pp);
+		if (end != 0)
 			return end < 0 ? -1 : 0;
-		}
-		if (im->opts->stop && *im->opts->stop) {
-			prepare_stop(pp);
+		if (im->opts->stop && *im->opts->stop)
 			return 2;
-		}
+		if (!wait && clock_now() >= until)
+			return 1;
 	}
 }
 
@@ -760,7 +784,8 @@ static int list_create(struct importer *im, const char *path, char *err, size_t 
 }
 
 /* list_resume - continue IM->list, an interrupted import: its stored rows are read, not stored
- * again, and its stored bytes must be what the input starts with */
+ * again, and its stored bytes must be what the input starts with (checked as it is read, unless
+ * the caller checked them: STEPPED) */
 static void list_resume(struct importer *im, struct import_result *res)
 {
 	unsigned char d[INSTREAM_DIGEST_LEN];
@@ -771,7 +796,7 @@ static void list_resume(struct importer *im, struct import_result *res)
 	im->list.header = NULL;
 	snprintf(im->resume_what, sizeof im->resume_what, "list %lld, %lld rows saved",
 	         (long long)im->list.id, (long long)im->list.rows);
-	if (im->list.raw_bytes > 0 && unhex_digest(im->list.raw_sha256, d) == 0)
+	if (!im->stepped && im->list.raw_bytes > 0 && unhex_digest(im->list.raw_sha256, d) == 0)
 		instream_expect_prefix(im->in, (uint64_t)im->list.raw_bytes, d);
 	im->prefix = instream_prefix_state(im->in);
 }
@@ -875,30 +900,18 @@ static enum import_status drop_stream_twin(struct importer *im, struct import_re
 	return IMPORT_ALREADY;
 }
 
-/* read_list - read the input into the list (created or resumed in a transaction just begun)
- * to its end or to a stop; the status, with err for anything but done */
-static enum import_status read_list(struct importer *im, struct import_result *res, char *err,
-                                    size_t errlen)
+/* read_finish - the end of reading (RC: records_pump's 0, -1 or 2): the list marked done,
+ * partial or interrupted; the status, with err for anything but done */
+static enum import_status read_finish(struct importer *im, int rc, struct import_result *res,
+                                      char *err, size_t errlen)
 {
-	struct sample *smp = NULL;
-	size_t nsmp = 0;
-	int sample_eof = 0, rc;
-	enum import_status st = IMPORT_FAILED;
+	enum import_status st;
 
-	if (read_layout(im, &smp, &nsmp, &sample_eof, err, errlen) < 0)
-		goto out;
-	rc = import_records(im, smp, nsmp, sample_eof);
-	if (rc == -2) {
-		snprintf(err, errlen, "%s", im->err);
-		goto out;
-	}
 	res->seconds = clock_now() - im->started;
-	if (rc == 2) {
-		st = save_interrupted(im, res->seconds, err, errlen);
-		goto out;
-	}
+	if (rc == 2)
+		return save_interrupted(im, res->seconds, err, errlen);
 	st = IMPORT_DONE;
-	if (rc < 0 || (sample_eof && im->err[0] != '\0')) {
+	if (rc < 0 || (im->sample_eof && im->err[0] != '\0')) {
 		/* Stored for the report; the caller prints err itself. */
 		im->problems[PK_INPUT]++;
 		store_problem_add(im->store, im->list.id, 0, problem_kind_name[PK_INPUT], im->err);
@@ -906,14 +919,88 @@ static enum import_status read_list(struct importer *im, struct import_result *r
 		st = IMPORT_PARTIAL;
 	}
 	if (im->row_no == 0)
-		problem(im, PK_EMPTY, 0, "%s", nsmp == 0 ? "empty file: no rows"
-		                                          : "no data rows (header only)");
+		problem(im, PK_EMPTY, 0, "%s", im->nsmp == 0 ? "empty file: no rows"
+		                                              : "no data rows (header only)");
 	st = list_finish(im, st, res->seconds, err, errlen);
 	if (!im->is_file && st == IMPORT_DONE && im->prefix > 0)
 		st = drop_stream_twin(im, res, err, errlen);
-out:
-	sample_free(smp, nsmp);
 	return st;
+}
+
+/* read_start - the sample, the layout, the sampled rows and the reader thread, for the list
+ * (created or resumed in a transaction just begun); 0, or -1 with err */
+static int read_start(struct importer *im, char *err, size_t errlen)
+{
+	struct sample *smp = NULL;
+	int rc = -1;
+
+	if (read_layout(im, &smp, &im->nsmp, &im->sample_eof, err, errlen) == 0) {
+		rc = records_start(im, smp, im->nsmp, im->sample_eof) < 0 ? -1 : 0;
+		if (rc < 0)
+			snprintf(err, errlen, "%s", im->err);
+	}
+	sample_free(smp, im->nsmp);
+	return rc;
+}
+
+/* import_init - IM set up for PATH; find_list's answer (with err when -1) */
+static int import_init(struct importer *im, struct store *s, const char *path,
+                       const struct import_opts *o, char *err, size_t errlen)
+{
+	memset(im, 0, sizeof *im);
+	im->store = s;
+	im->batch_max = IMPORT_BATCH_ROWS;
+	const char *knob = getenv("MAILSIFT_IMPORT_BATCH_ROWS");
+	if (knob && atoll(knob) > 0)
+		im->batch_max = atoll(knob);
+	im->opts = o;
+	im->name = strcmp(path, "-") == 0 ? "stdin" : path;
+	im->list.email_col = -1;
+	im->prefix = 1;
+	im->started = clock_now();
+	im->batch_start = im->started;
+	im->is_file = identity_of(path, im->base, sizeof im->base);
+	return find_list(s, path, im->base, im->is_file, &im->list, err, errlen);
+}
+
+/* import_open_input - the input stream, its CSV reader and the address checks; 0, or -1 */
+static int import_open_input(struct importer *im, const char *path, char *err, size_t errlen)
+{
+	im->in = instream_open(path, err, errlen);
+	if (im->in == NULL)
+		return -1;
+	im->csv = csv_open(im->in, CSV_MODE_SNIFF, 0, im->opts->max_record);
+	im->check = check_new();
+	if (im->csv == NULL || im->check == NULL)
+		abort();
+	return 0;
+}
+
+/* import_result_fill - what RES says of a list read (ST) */
+static void import_result_fill(struct importer *im, enum import_status st,
+                               struct import_result *res)
+{
+	if (st == IMPORT_DONE || st == IMPORT_PARTIAL || st == IMPORT_INTERRUPTED) {
+		progress(im, 1);
+		print_summary(im);
+		res->list_id = im->list.id;
+		res->rows = im->row_no > im->skip ? im->row_no : im->skip;
+		for (int k = 0; k < PK_COUNT; k++)
+			res->problems += im->problems[k];
+	}
+	res->status = st;
+}
+
+/* import_release - everything IM holds */
+static void import_release(struct importer *im)
+{
+	prepare_stop(im->pp);
+	im->pp = NULL;
+	check_free(im->check);
+	csv_close(im->csv);
+	instream_close(im->in);
+	free(im->rec);
+	store_list_free(&im->list);
 }
 
 enum import_status import_list(struct store *s, const char *path, const struct import_opts *o,
@@ -921,58 +1008,169 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 {
 	struct importer im;
 	enum import_status st = IMPORT_FAILED;
-	int found;
+	int found, rc;
 
 	memset(res, 0, sizeof *res);
-	memset(&im, 0, sizeof im);
-	im.store = s;
-	im.batch_max = IMPORT_BATCH_ROWS;
-	const char *knob = getenv("MAILSIFT_IMPORT_BATCH_ROWS");
-	if (knob && atoll(knob) > 0)
-		im.batch_max = atoll(knob);
-	im.opts = o;
-	im.name = strcmp(path, "-") == 0 ? "stdin" : path;
-	im.list.email_col = -1;
-	im.prefix = 1;
-	im.started = clock_now();
-	im.batch_start = im.started;
-	im.is_file = identity_of(path, im.base, sizeof im.base);
-
-	found = find_list(s, path, im.base, im.is_file, &im.list, err, errlen);
+	found = import_init(&im, s, path, o, err, errlen);
 	if (found == 2)
 		st = already_imported(&im, res, err, errlen);
-	if (found < 0 || found == 2)
-		goto free_list;
-	im.in = instream_open(path, err, errlen);
-	if (im.in == NULL)
-		goto free_list;
-	im.csv = csv_open(im.in, CSV_MODE_SNIFF, 0, o->max_record);
-	im.check = check_new();
-	if (im.csv == NULL || im.check == NULL)
-		abort();
-
+	if (found < 0 || found == 2 || import_open_input(&im, path, err, errlen) < 0) {
+		store_list_free(&im.list);
+		return st;
+	}
 	if (store_begin(s, err, errlen) == 0) {
 		if (found)
 			list_resume(&im, res);
-		if (found || list_create(&im, path, err, errlen) == 0)
-			st = read_list(&im, res, err, errlen);
+		if ((found || list_create(&im, path, err, errlen) == 0) &&
+		    read_start(&im, err, errlen) == 0) {
+			rc = records_pump(&im, 1, 0);
+			if (rc == -2)
+				snprintf(err, errlen, "%s", im.err);
+			else
+				st = read_finish(&im, rc, res, err, errlen);
+		}
 	}
-	if (st == IMPORT_DONE || st == IMPORT_PARTIAL || st == IMPORT_INTERRUPTED) {
-		progress(&im, 1);
-		print_summary(&im);
-		res->list_id = im.list.id;
-		res->rows = im.row_no > im.skip ? im.row_no : im.skip;
-		for (int k = 0; k < PK_COUNT; k++)
-			res->problems += im.problems[k];
-	}
+	import_result_fill(&im, st, res);
 	if (st == IMPORT_FAILED)
 		store_rollback(s); /* earlier batches stay; a rerun resumes after them */
-	res->status = st;
-	check_free(im.check);
-	csv_close(im.csv);
-	instream_close(im.in);
-	free(im.rec);
-free_list:
-	store_list_free(&im.list);
+	import_release(&im);
 	return st;
+}
+
+/* ---- an import in steps, on the caller's loop ---- */
+
+struct import_job {
+	struct importer im;
+	struct import_opts opts;
+	struct import_result res;
+	int done;                    /* res and err are final */
+	char err[512];
+};
+
+/* file_starts_with - the first LEN bytes of PATH hash to the hex SHA-256 HEX: 1 yes, 0 no,
+ * -1 unreadable */
+static int file_starts_with(const char *path, int64_t len, const char *hex)
+{
+	unsigned char want[INSTREAM_DIGEST_LEN], got[EVP_MAX_MD_SIZE], buf[65536];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int glen = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	int64_t left = len;
+
+	if (fd >= 0 && md != NULL && unhex_digest(hex, want) == 0 &&
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		while (left > 0) {
+			ssize_t n = read(fd, buf, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf);
+			if (n <= 0)
+				break;
+			EVP_DigestUpdate(md, buf, (size_t)n);
+			left -= n;
+		}
+		if (left == 0 && EVP_DigestFinal_ex(md, got, &glen) == 1)
+			rc = glen == INSTREAM_DIGEST_LEN && memcmp(got, want, glen) == 0;
+		else if (left > 0)
+			rc = 0; /* shorter than what was read before */
+	}
+	EVP_MD_CTX_free(md);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+struct import_job *import_job_start(struct store *s, const char *path,
+                                    const struct import_opts *o)
+{
+	struct import_job *j = calloc(1, sizeof *j);
+	struct importer *im;
+	int found;
+
+	if (j == NULL)
+		abort();
+	j->opts = *o;
+	im = &j->im;
+	found = import_init(im, s, path, &j->opts, j->err, sizeof j->err);
+	im->stepped = 1;
+	if (found == 2)
+		already_imported(im, &j->res, j->err, sizeof j->err);
+	else
+		j->res.status = IMPORT_FAILED;
+	if (found < 0 || found == 2) {
+		j->done = 1;
+		return j;
+	}
+	if (import_open_input(im, path, j->err, sizeof j->err) < 0) {
+		j->done = 1;
+		return j;
+	}
+	if (found) {
+		/* The caller's transactions commit at any time: the input must be known to be the
+		 * interrupted one's before any of its rows is stored, so its first bytes are checked
+		 * now rather than as the reader gets to them. */
+		list_resume(im, &j->res); /* stepped: no check as it reads */
+		if (im->list.raw_bytes > 0 &&
+		    file_starts_with(path, im->list.raw_bytes, im->list.raw_sha256) != 1) {
+			prefix_mismatch(im);
+			snprintf(j->err, sizeof j->err, "%s", im->err);
+			j->done = 1;
+			return j;
+		}
+	} else if (list_create(im, path, j->err, sizeof j->err) < 0) {
+		j->done = 1;
+		return j;
+	}
+	if (read_start(im, j->err, sizeof j->err) < 0)
+		j->done = 1;
+	return j;
+}
+
+int import_job_step(struct import_job *j, double budget)
+{
+	int rc;
+
+	if (j->done)
+		return 0;
+	rc = records_pump(&j->im, 0, budget);
+	if (rc == 1 || rc == 2) {
+		/* What this step stored goes with the list's counters into whatever transaction the
+		 * caller commits next. */
+		if (commit_batch(&j->im, 0) < 0) {
+			snprintf(j->err, sizeof j->err, "%s", j->im.err);
+			j->res.status = IMPORT_FAILED;
+			j->done = 1;
+			return 0;
+		}
+		return 1;
+	}
+	if (rc == -2) {
+		snprintf(j->err, sizeof j->err, "%s", j->im.err);
+		j->res.status = IMPORT_FAILED;
+	} else {
+		j->res.status = read_finish(&j->im, rc, &j->res, j->err, sizeof j->err);
+		import_result_fill(&j->im, j->res.status, &j->res);
+	}
+	j->done = 1;
+	return 0;
+}
+
+enum import_status import_job_result(const struct import_job *j, struct import_result *res,
+                                     const char **err)
+{
+	if (res)
+		*res = j->res;
+	if (err)
+		*err = j->err[0] ? j->err : NULL;
+	return j->done ? j->res.status : IMPORT_INTERRUPTED;
+}
+
+void import_job_free(struct import_job *j)
+{
+	if (j == NULL)
+		return;
+	if (!j->done && j->im.pp != NULL) {
+		/* Stopped: the rows stored so far, with the counters, for the next start to resume. */
+		commit_batch(&j->im, 0);
+		store_list_add_secs(j->im.store, j->im.list.id, clock_now() - j->im.started);
+	}
+	import_release(&j->im);
+	free(j);
 }

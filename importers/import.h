@@ -63,4 +63,29 @@ struct import_result {
 enum import_status import_list(struct store *s, const char *path, const struct import_opts *o,
                                struct import_result *res, char *err, size_t errlen);
 
+/* An import in steps, for a caller with an event loop (the server): the reader thread parses
+ * and checks while each step stores the rows ready, for a bounded time, so the loop keeps
+ * serving. The caller owns the transactions: every call below must run inside one of its
+ * transactions (it may commit between calls: each step leaves the rows it stored and the
+ * list's counters consistent). Only regular files: a resumed import checks up front that the
+ * file starts with the bytes the interrupted import read. */
+struct import_job;
+
+/* import_job_start - begin importing PATH into S (never NULL; a failure shows in the result) */
+struct import_job *import_job_start(struct store *s, const char *path,
+                                    const struct import_opts *o);
+
+/* import_job_step - store what the reader has ready, for about BUDGET seconds: 1 more to do
+ * (call again, soon if nothing was ready), 0 finished (see import_job_result) */
+int import_job_step(struct import_job *j, double budget);
+
+/* import_job_result - the status once finished (IMPORT_INTERRUPTED before), RES filled, *ERR
+ * why (NULL when nothing to say) */
+enum import_status import_job_result(const struct import_job *j, struct import_result *res,
+                                     const char **err);
+
+/* import_job_free - free J; one not finished keeps what it stored, with its counters, for the
+ * next import_job_start of the same file to resume (inside the caller's transaction) */
+void import_job_free(struct import_job *j);
+
 #endif

@@ -262,13 +262,18 @@ struct prepare *prepare_start(struct csv_reader *csv, struct prepare_state *st)
 	return p;
 }
 
-struct pbatch *prepare_next(struct prepare *p)
+struct pbatch *prepare_next(struct prepare *p, int wait)
 {
 	struct pbatch *b;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->nfull == 0)
+	while (p->nfull == 0) {
+		if (!wait) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
 		pthread_cond_wait(&p->filled, &p->lock);
+	}
 	b = p->full_q[p->full_head];
 	p->full_head = (p->full_head + 1) % PREPARE_BATCHES;
 	p->nfull--;

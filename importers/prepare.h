@@ -84,8 +84,9 @@ struct prepare;
  * state is the thread's until prepare_stop); NULL when it cannot start */
 struct prepare *prepare_start(struct csv_reader *csv, struct prepare_state *st);
 
-/* prepare_next - the next full batch, in order (waits for it); the last one has end != 0 */
-struct pbatch *prepare_next(struct prepare *p);
+/* prepare_next - the next full batch, in order; the last one has end != 0. With WAIT it waits
+ * for it, else NULL when none is ready yet. */
+struct pbatch *prepare_next(struct prepare *p, int wait);
 
 /* prepare_release - give a batch back to the thread */
 void prepare_release(struct prepare *p, struct pbatch *b);

@@ -68,6 +68,20 @@ enum stmt_id {
 	ST_LIST_FIX_DUPS,
 	ST_LIST_DROP_ROWS,
 	ST_LIST_DROP_PROBLEMS,
+	ST_JOB_ADD,
+	ST_JOB_GET,
+	ST_JOBS_OF,
+	ST_JOBS_ACTIVE,
+	ST_JOB_STATE,
+	ST_JOB_LIST,
+	ST_JOB_CALLBACK,
+	ST_JOB_DELETE,
+	ST_JOB_TALLY,
+	ST_JOB_STALE,
+	ST_PURGE_MARK,
+	ST_PURGE_KEEP,
+	ST_PURGE_ADDRESSES,
+	ST_PURGE_DROP,
 	ST_LIST_DROP_SEEN,
 	ST_LIST_DROP,
 	ST_RUN_REQUEUE,
@@ -212,6 +226,47 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_DROP_SEEN] =
 		"UPDATE addresses SET seen_list = NULL, seen_line = NULL WHERE seen_list = ?1",
 	[ST_LIST_DROP] = "DELETE FROM lists WHERE id = ?1",
+#define JOB_COLUMNS \
+	"id, owner, name, column_spec, max_age_days, callback_url, gzip, state, list_id, error," \
+	" created_at, started_at, finished_at, callback_state, callback_attempts"
+	[ST_JOB_ADD] = "INSERT INTO jobs(" JOB_COLUMNS ") VALUES"
+	               " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ST_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1",
+	[ST_JOBS_OF] = "SELECT " JOB_COLUMNS " FROM jobs WHERE owner = ?1 ORDER BY created_at, id",
+	[ST_JOBS_ACTIVE] = "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN"
+	                   " ('importing', 'verifying', 'exporting') OR callback_state = 'pending'"
+	                   " ORDER BY created_at, id",
+	[ST_JOB_STATE] = "UPDATE jobs SET state = ?2, error = ?3,"
+	                 " started_at = CASE WHEN ?2 = 'importing' THEN ?4 ELSE started_at END,"
+	                 " finished_at = CASE WHEN ?2 IN ('done', 'failed') THEN ?4 ELSE NULL END,"
+	                 " callback_state = CASE WHEN ?2 IN ('done', 'failed') AND callback_url"
+	                 " IS NOT NULL THEN 'pending' ELSE callback_state END WHERE id = ?1",
+	[ST_JOB_LIST] = "UPDATE jobs SET list_id = ?2 WHERE id = ?1",
+	[ST_JOB_CALLBACK] = "UPDATE jobs SET callback_state = ?2, callback_attempts = ?3 WHERE id = ?1",
+	[ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	/* A list's rows by where they stand: (state, status, duplicate, rows, first retry due
+	 * after ?2). A row without an address has no state: it is done (invalid). */
+	[ST_JOB_TALLY] =
+		"SELECT a.state, a.status, r.dup_of IS NOT NULL, count(*),"
+		" min(CASE WHEN a.state = " SQL_PENDING " AND a.next_attempt_at > ?2"
+		" THEN a.next_attempt_at END) FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
+		" WHERE r.id >= ?1 << 40 AND r.id < (?1 + 1) << 40"
+		" GROUP BY 1, 2, 3",
+	/* As ST_RUN_STALE, for the addresses of one list. */
+	[ST_JOB_STALE] =
+		"UPDATE addresses SET state = " SQL_PENDING ", attempts = 0, next_attempt_at = 0,"
+		" source = NULL WHERE state = " SQL_DONE " AND checked_at IS NOT NULL"
+		" AND checked_at < ?2 AND id IN (SELECT address_id FROM rows"
+		" WHERE id >= ?1 << 40 AND id < (?1 + 1) << 40)",
+	/* Purging a list: its addresses, less those other lists' rows hold, then those go. */
+	[ST_PURGE_MARK] =
+		"INSERT OR IGNORE INTO temp.purge SELECT address_id FROM rows"
+		" WHERE id >= ?1 << 40 AND id < (?1 + 1) << 40 AND address_id IS NOT NULL",
+	[ST_PURGE_KEEP] =
+		"DELETE FROM temp.purge WHERE id IN (SELECT address_id FROM rows"
+		" WHERE (id < ?1 << 40 OR id >= (?1 + 1) << 40) AND address_id IS NOT NULL)",
+	[ST_PURGE_ADDRESSES] = "DELETE FROM addresses WHERE id IN (SELECT id FROM temp.purge)",
+	[ST_PURGE_DROP] = "DELETE FROM temp.purge",
 	[ST_RUN_REQUEUE] =
 		"UPDATE addresses SET state = " SQL_PENDING " WHERE state = " SQL_IN_FLIGHT,
 	/* Stale verdicts: only those a probe gave (checked_at is set); the importer's syntax
@@ -1440,4 +1495,284 @@ int store_counts(struct store *s, struct store_counts *c)
 	c->rows_without_address = count_query(s, ST_ROWS_WITHOUT_ADDRESS);
 	c->duplicate_rows = count_query(s, ST_DUPLICATE_ROWS);
 	return c->rows < 0 ? -1 : 0;
+}
+
+/* ---- jobs (the server's bulk jobs) ---- */
+
+/* job_from_row - a job row of JOB_COLUMNS into J (strings copied) */
+static void job_from_row(sqlite3_stmt *st, struct store_job *j)
+{
+	const char *id = column_text(st, 0);
+
+	memset(j, 0, sizeof *j);
+	snprintf(j->id, sizeof j->id, "%s", id ? id : "");
+	j->owner = column_strdup(st, 1, NULL);
+	j->name = column_strdup(st, 2, NULL);
+	j->column = column_strdup(st, 3, NULL);
+	j->max_age_days = sqlite3_column_double(st, 4);
+	j->callback_url = column_strdup(st, 5, NULL);
+	j->gzip = sqlite3_column_int(st, 6);
+	j->state = column_strdup(st, 7, NULL);
+	j->list_id = sqlite3_column_int64(st, 8);
+	j->error = column_strdup(st, 9, NULL);
+	j->created_at = sqlite3_column_int64(st, 10);
+	j->started_at = sqlite3_column_int64(st, 11);
+	j->finished_at = sqlite3_column_int64(st, 12);
+	j->callback_state = column_strdup(st, 13, NULL);
+	j->callback_attempts = sqlite3_column_int(st, 14);
+}
+
+void store_job_free(struct store_job *j)
+{
+	free(j->owner);
+	free(j->name);
+	free(j->column);
+	free(j->callback_url);
+	free(j->state);
+	free(j->error);
+	free(j->callback_state);
+	memset(j, 0, sizeof *j);
+}
+
+void store_jobs_free(struct store_job *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_job_free(&v[i]);
+	free(v);
+}
+
+int store_job_add(struct store *s, const struct store_job *j)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_once(s, ST_JOB_ADD, &st);
+
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, j->id);
+		bind_text(st, 2, j->owner);
+		bind_text(st, 3, j->name);
+		bind_text(st, 4, j->column);
+		sqlite3_bind_double(st, 5, j->max_age_days);
+		bind_text(st, 6, j->callback_url);
+		sqlite3_bind_int(st, 7, j->gzip);
+		bind_text(st, 8, j->state);
+		if (j->list_id > 0)
+			sqlite3_bind_int64(st, 9, j->list_id);
+		bind_text(st, 10, j->error);
+		sqlite3_bind_int64(st, 11, j->created_at);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* collect_jobs - the jobs ST yields (parameters bound); *out malloc'd */
+static int collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *n)
+{
+	struct store_job *v = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = realloc(v, cap * sizeof *v);
+			if (v == NULL)
+				abort();
+		}
+		job_from_row(st, &v[len++]);
+	}
+	*out = v;
+	*n = len;
+	if (rc != SQLITE_DONE) {
+		store_jobs_free(v, len);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* jobs_query - the jobs statement ID gives with text parameter ARG (NULL: none) */
+static int jobs_query(struct store *s, enum stmt_id id, const char *arg, struct store_job **out,
+                      size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (stmt_once(s, id, &st) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	if (arg)
+		bind_text(st, 1, arg);
+	rc = collect_jobs(st, out, n);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_job_get(struct store *s, const char *id, struct store_job *j)
+{
+	struct store_job *v;
+	size_t n;
+
+	if (jobs_query(s, ST_JOB_GET, id, &v, &n) < 0)
+		return -1;
+	if (n == 1) {
+		*j = v[0];
+		free(v);
+		return 1;
+	}
+	store_jobs_free(v, n);
+	return 0;
+}
+
+int store_jobs_of(struct store *s, const char *owner, struct store_job **out, size_t *n)
+{
+	return jobs_query(s, ST_JOBS_OF, owner, out, n);
+}
+
+int store_jobs_active(struct store *s, struct store_job **out, size_t *n)
+{
+	return jobs_query(s, ST_JOBS_ACTIVE, NULL, out, n);
+}
+
+/* job_update - statement ID on job JOB_ID with text ?2, then ?3 and ?4 as given */
+static int job_update(struct store *s, enum stmt_id id, const char *job_id, const char *t2,
+                      int64_t i2, const char *t3, int64_t i4)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_once(s, id, &st);
+
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, job_id);
+		if (t2)
+			bind_text(st, 2, t2);
+		else
+			sqlite3_bind_int64(st, 2, i2);
+		if (t3)
+			bind_text(st, 3, t3);
+		sqlite3_bind_int64(st, 4, i4);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_job_set_state(struct store *s, const char *id, const char *state, const char *error,
+                        int64_t now)
+{
+	return job_update(s, ST_JOB_STATE, id, state, 0, error, now);
+}
+
+int store_job_set_list(struct store *s, const char *id, int64_t list_id)
+{
+	return job_update(s, ST_JOB_LIST, id, NULL, list_id, NULL, 0);
+}
+
+int store_job_set_callback(struct store *s, const char *id, const char *state, int attempts)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_once(s, ST_JOB_CALLBACK, &st);
+
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, id);
+		bind_text(st, 2, state);
+		sqlite3_bind_int(st, 3, attempts);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_job_delete(struct store *s, const char *id)
+{
+	return job_update(s, ST_JOB_DELETE, id, NULL, 0, NULL, 0);
+}
+
+int store_list_tally(struct store *s, int64_t list_id, int64_t now, struct store_tally *t)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_once(s, ST_JOB_TALLY, &st);
+
+	memset(t, 0, sizeof *t);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int no_addr = sqlite3_column_type(st, 0) == SQLITE_NULL;
+		int state = sqlite3_column_int(st, 0);
+		const char *status = column_text(st, 1);
+		int dup = sqlite3_column_int(st, 2);
+		int64_t count = sqlite3_column_int64(st, 3);
+		int64_t due = sqlite3_column_int64(st, 4);
+		int vs;
+
+		t->rows += count;
+		if (!no_addr && state != STORE_ADDR_DONE) {
+			if (state == STORE_ADDR_PENDING && due > 0) {
+				t->retry_wait += count;
+				if (t->retry_first == 0 || due < t->retry_first)
+					t->retry_first = due;
+			}
+			continue;
+		}
+		t->done += count;
+		if (dup)
+			t->duplicates += count;
+		else if (no_addr)
+			t->by_status[STATUS_INVALID] += count;
+		else if (status && (vs = verdict_status_from_name(status)) >= 0)
+			t->by_status[vs] += count;
+		else
+			t->by_status[STATUS_UNKNOWN] += count;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = stmt_once(s, ST_JOB_STALE, &st);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, list_id);
+		sqlite3_bind_int64(st, 2, stale_before);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_list_purge(struct store *s, int64_t list_id, char *err, size_t errlen)
+{
+	static const enum stmt_id sql[] = {
+		ST_PURGE_MARK, ST_PURGE_KEEP, ST_PURGE_ADDRESSES, ST_PURGE_DROP, ST_LIST_DROP_ROWS,
+		ST_LIST_DROP_PROBLEMS, ST_LIST_DROP_SEEN, ST_LIST_DROP,
+	};
+
+	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS purge(id INTEGER PRIMARY KEY)", err,
+	               errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = NULL;
+		int rc = stmt_once(s, sql[i], &st);
+
+		if (rc == SQLITE_OK) {
+			if (sqlite3_bind_parameter_count(st) > 0)
+				sqlite3_bind_int64(st, 1, list_id);
+			rc = sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			snprintf(err, errlen, "job store: %s", sqlite3_errmsg(s->db));
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema/verdict.h"
+
 struct store;
 
 enum store_mode {
@@ -310,5 +312,67 @@ struct store_counts {
 };
 
 int store_counts(struct store *s, struct store_counts *c);
+
+/* ---- jobs (the server's bulk jobs; schema/migrations/005_jobs.sql) ---- */
+
+struct store_job {
+	char id[17];              /* 16 hex digits */
+	char *owner;              /* the API key's name */
+	char *name;
+	char *column;             /* NULL: detect */
+	double max_age_days;
+	char *callback_url;       /* NULL: none */
+	int gzip;
+	char *state;              /* uploading | importing | verifying | exporting | done | failed */
+	int64_t list_id;          /* 0: not imported yet */
+	char *error;
+	int64_t created_at, started_at, finished_at; /* unix seconds; 0: not yet */
+	char *callback_state;     /* NULL | pending | delivered | failed */
+	int callback_attempts;
+};
+
+void store_job_free(struct store_job *j);
+void store_jobs_free(struct store_job *v, size_t n);
+
+/* store_job_add - a new job (id, owner, name, column, max_age_days, callback_url, gzip, state,
+ * created_at); 0 or -1 */
+int store_job_add(struct store *s, const struct store_job *j);
+
+/* store_job_get - 1 found (J filled, free with store_job_free), 0 not found, -1 error */
+int store_job_get(struct store *s, const char *id, struct store_job *j);
+
+/* store_jobs_of - OWNER's jobs, oldest first; store_jobs_active - those a server must drive
+ * (importing, verifying, exporting, or a callback to deliver). *out malloc'd. */
+int store_jobs_of(struct store *s, const char *owner, struct store_job **out, size_t *n);
+int store_jobs_active(struct store *s, struct store_job **out, size_t *n);
+
+/* store_job_set_state - STATE with ERROR (NULL: none) at NOW: 'importing' sets started_at,
+ * 'done' and 'failed' finished_at (and a callback pending when the job has one) */
+int store_job_set_state(struct store *s, const char *id, const char *state, const char *error,
+                        int64_t now);
+int store_job_set_list(struct store *s, const char *id, int64_t list_id);
+int store_job_set_callback(struct store *s, const char *id, const char *state, int attempts);
+int store_job_delete(struct store *s, const char *id);
+
+/* Where a list's rows stand (store_list_tally). */
+struct store_tally {
+	int64_t rows;                      /* data rows */
+	int64_t done;                      /* of them with a final verdict (or no address) */
+	int64_t by_status[STATUS_COUNT];   /* done rows by the file they go to, duplicates apart */
+	int64_t duplicates;
+	int64_t retry_wait;                /* rows whose address waits for a retry */
+	int64_t retry_first;               /* unix seconds the first of those is due; 0: none */
+};
+
+/* store_list_tally - count LIST_ID's rows (retries: due after NOW); 0 or -1. One pass over the
+ * list's rows. */
+int store_list_tally(struct store *s, int64_t list_id, int64_t now, struct store_tally *t);
+
+/* store_list_make_stale - LIST_ID's verdicts checked before STALE_BEFORE are asked again */
+int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before);
+
+/* store_list_purge - remove LIST_ID: its rows, problems, the list, and the addresses no other
+ * list's row holds (in the caller's transaction); 0, or -1 with err */
+int store_list_purge(struct store *s, int64_t list_id, char *err, size_t errlen);
 
 #endif
