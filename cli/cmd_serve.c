@@ -27,23 +27,29 @@
 #define SERVE_MAX_TIMEOUT 300.0         /* most a real-time check may wait: 5 min */
 #define SERVE_IO_TIMEOUT 30.0           /* a client this slow to send a request is cut */
 #define SERVE_STOP_POLL 0.2             /* seconds between looks at the stop flag */
+#define SERVE_MAX_JOBS 4                /* jobs not finished per key */
+#define SERVE_MAX_UPLOAD_GIB 16.0       /* bytes of one job's upload, GiB */
 
-enum { OPT_DATA = 2000, OPT_LISTEN, OPT_ADD_KEY, OPT_RATE };
+enum { OPT_DATA = 2000, OPT_LISTEN, OPT_ADD_KEY, OPT_RATE, OPT_MAX_JOBS, OPT_MAX_UPLOAD };
 
 static const char serve_help[] =
 	"Usage: mailsift serve --data DIR [--listen HOST:PORT] [--rate N] [probe options]\n"
 	"                      [run options]\n"
 	"       mailsift serve --data DIR --add-key NAME\n"
 	"Serve the HTTP API (see README, \"HTTP API\") until SIGTERM or Ctrl-C: real-time checks\n"
-	"(GET|POST /v1/verify) on one scheduler, so per-host limits, pauses and greylist retries\n"
-	"hold across every request. DIR holds the job store (mailsift.db) and the API keys (keys:\n"
-	"a name and a SHA-256 per line). The first start makes a key \"default\" and prints it\n"
-	"once on stdout. A stop lets open SMTP sessions QUIT and saves what is done; the next start\n"
-	"goes on with it. Exit status: 0 stopped, 1 failure, 2 usage error.\n"
+	"(GET|POST /v1/verify) and bulk jobs (/v1/jobs: upload a list, it is imported, verified\n"
+	"and exported) on one scheduler, so per-host limits, pauses and greylist retries hold\n"
+	"across every request. DIR holds the job store (mailsift.db), the API keys (keys: a name\n"
+	"and a SHA-256 per line) and each job's upload and files (jobs/ID/). The first start makes\n"
+	"a key \"default\" and prints it once on stdout. A stop lets open SMTP sessions QUIT and\n"
+	"saves what is done; the next start goes on with every job where it was. Exit status: 0\n"
+	"stopped, 1 failure, 2 usage error.\n"
 	"  --data DIR          the server's folder (made, mode 0700, when missing)\n"
 	"  --listen HOST:PORT  where to listen [" SERVE_DEFAULT_HOST ":%d]; port 0: any free port\n"
 	"                      (printed); [::1]:PORT for IPv6\n"
 	"  --rate N            real-time checks a second per key, more get 429 [%g]\n"
+	"  --max-jobs N        jobs not finished per key, more get 429 [%d]\n"
+	"  --max-upload GIB    bytes one job's upload may hold, in GiB, more get 413 [%g]\n"
 	"  --add-key NAME      add an API key NAME (A-Z a-z 0-9 . _ -), print it, exit; a\n"
 	"                      running server accepts it at once\n";
 
@@ -52,6 +58,8 @@ struct serve_cli {
 	char host[256];
 	int port;
 	double rate;
+	double max_jobs;
+	double max_upload_gib;
 	const char *add_key;
 	struct run_cli run;
 };
@@ -133,12 +141,16 @@ static int serve(struct serve_cli *sc, struct store *s, struct keys *k)
 		.max_age_days = rc->max_age,
 		.keep_running = 1,
 	};
-	struct server_opts so = {sc->host, sc->port, sc->rate, SERVE_MAX_TIMEOUT, SERVE_IO_TIMEOUT};
+	char db[PATH_MAX];
+	struct server_opts so = {sc->host, sc->port, sc->rate, SERVE_MAX_TIMEOUT, SERVE_IO_TIMEOUT,
+	                         sc->data, db, (int)sc->max_jobs,
+	                         (unsigned long long)(sc->max_upload_gib * 1073741824.0)};
 	struct timeval poll = {0, (suseconds_t)(SERVE_STOP_POLL * 1e6)};
 	struct serve_loop l = {0};
 	struct event *watch = NULL;
 	char err[1024] = "";
 
+	snprintf(db, sizeof db, "%s/mailsift.db", sc->data);
 	cli_signals_catch();
 	l.base = event_base_new();
 	if (l.base == NULL) {
@@ -174,12 +186,15 @@ int cli_serve(int argc, char **argv)
 		{"listen", required_argument, NULL, OPT_LISTEN},
 		{"add-key", required_argument, NULL, OPT_ADD_KEY},
 		{"rate", required_argument, NULL, OPT_RATE},
+		{"max-jobs", required_argument, NULL, OPT_MAX_JOBS},
+		{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
 		{"help", no_argument, NULL, 'h'},
 		PROBE_LONG_OPTIONS,
 		RUN_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	struct serve_cli sc = {.port = SERVE_DEFAULT_PORT, .rate = SERVE_DEFAULT_RATE};
+	struct serve_cli sc = {.port = SERVE_DEFAULT_PORT, .rate = SERVE_DEFAULT_RATE,
+	                       .max_jobs = SERVE_MAX_JOBS, .max_upload_gib = SERVE_MAX_UPLOAD_GIB};
 	char path[PATH_MAX], err[512];
 	struct keys *k;
 	struct store *s;
@@ -199,8 +214,19 @@ int cli_serve(int argc, char **argv)
 			if (cli_parse_number("serve", "--rate", optarg, 0.01, 1e6, &sc.rate) < 0)
 				return EXIT_USAGE;
 			break;
+		case OPT_MAX_JOBS:
+			if (cli_parse_number("serve", "--max-jobs", optarg, 1, 1e6, &sc.max_jobs) < 0)
+				return EXIT_USAGE;
+			sc.max_jobs = (double)(long)sc.max_jobs;
+			break;
+		case OPT_MAX_UPLOAD:
+			if (cli_parse_number("serve", "--max-upload", optarg, 1e-6, 1e6,
+			                     &sc.max_upload_gib) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'h':
-			printf(serve_help, SERVE_DEFAULT_PORT, SERVE_DEFAULT_RATE);
+			printf(serve_help, SERVE_DEFAULT_PORT, SERVE_DEFAULT_RATE, SERVE_MAX_JOBS,
+			       SERVE_MAX_UPLOAD_GIB);
 			printf(cli_run_options_help, DEF_CONCURRENCY, DEF_PER_HOST);
 			return EXIT_DONE;
 		default:

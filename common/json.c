@@ -19,7 +19,7 @@ static size_t utf8_len(const unsigned char *p)
 	return n;
 }
 
-void json_string(FILE *f, const char *s)
+void json_put_string(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 
@@ -45,10 +45,10 @@ void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void json_string_or_null(FILE *f, const char *s)
+void json_put_string_or_null(FILE *f, const char *s)
 {
 	if (s == NULL || *s == '\0')
 		fputs("null", f);
 	else
-		json_string(f, s);
+		json_put_string(f, s);
 }

@@ -9,9 +9,9 @@
 #include <stdio.h>
 
 /* json_string - S (NULL: empty) as a JSON string literal, control bytes escaped */
-void json_string(FILE *f, const char *s);
+void json_put_string(FILE *f, const char *s);
 
 /* json_string_or_null - S as a string, or null when S is NULL or empty */
-void json_string_or_null(FILE *f, const char *s);
+void json_put_string_or_null(FILE *f, const char *s);
 
 #endif

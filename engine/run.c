@@ -115,6 +115,12 @@ static void commit(struct run *r)
 	r->uncommitted = 0;
 }
 
+void run_commit_now(struct run *r)
+{
+	if (!r->waiting && !r->closing && store_in_transaction(r->store))
+		commit(r);
+}
+
 /* ---- scheduler callbacks ---- */
 
 static void on_result(void *ctx, const struct sched_result *res)

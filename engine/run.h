@@ -87,6 +87,10 @@ void run_stop(struct run *r);
  * when the store failed (the run fails too) */
 int run_hurry(struct run *r, int64_t address_id);
 
+/* run_commit_now - commit what the run wrote so far (other connections see it), now rather
+ * than at the next commit */
+void run_commit_now(struct run *r);
+
 /* run_free - free R; a run not yet done is cancelled without calling done (what it did not
  * commit stays pending) */
 void run_free(struct run *r);

@@ -489,9 +489,9 @@ char *sched_stats_json(const struct sched *s)
 	for (size_t b = 0; b < SCHED_BUCKETS; b++)
 		for (const struct shost *h = s->hosts[b]; h; h = h->hnext) {
 			fprintf(f, "%s{\"host\": ", first ? "" : ", ");
-			json_string(f, h->ip);
+			json_put_string(f, h->ip);
 			fprintf(f, ", \"source\": ");
-			json_string(f, h->source);
+			json_put_string(f, h->source);
 			fprintf(f, ", \"sessions\": %ld, \"max_window\": %d, \"pushback\": %ld, "
 			           "\"connect_failures\": %ld, \"pauses\": %ld}",
 			        h->sessions, h->flow.max_window, h->flow.pushback, h->flow.connect_failures,

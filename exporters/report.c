@@ -48,7 +48,7 @@ static void json_tally(FILE *f, const struct report_tally *t, const char *indent
 			if (strcmp(t->reason[i].status, name) != 0)
 				continue;
 			fprintf(f, "%s", first ? "" : ", ");
-			json_string(f, t->reason[i].reason);
+			json_put_string(f, t->reason[i].reason);
 			fprintf(f, ": %lld", (long long)t->reason[i].count);
 			first = 0;
 		}
@@ -68,17 +68,17 @@ static void json_time(FILE *f, int64_t t)
 		return;
 	}
 	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_string(f, buf);
+	json_put_string(f, buf);
 }
 
 /* json_export - the "export" object: which export this report belongs to */
 static void json_export(FILE *f, const struct report_export *x)
 {
 	fprintf(f, "{\"id\": ");
-	json_string(f, x->id);
+	json_put_string(f, x->id);
 	fprintf(f, ", \"store\": ");
 	if (x->store)
-		json_string(f, x->store);
+		json_put_string(f, x->store);
 	else
 		fprintf(f, "null");
 	fprintf(f, ", \"list_ids\": [");
@@ -93,14 +93,14 @@ static void json_list(FILE *f, const struct report_list *rl, const char *sep)
 	const struct store_list *l = rl->list;
 
 	fprintf(f, "%s\n    {\n      \"name\": ", sep);
-	json_string(f, l->name);
+	json_put_string(f, l->name);
 	fprintf(f, ",\n      \"folder\": ");
-	json_string(f, rl->dir);
+	json_put_string(f, rl->dir);
 	/* A list whose bytes ended early is not complete, whatever its import state. */
 	fprintf(f, ",\n      \"complete\": %s,\n      \"input_error\": ",
 	        l->done && l->input_error == NULL ? "true" : "false");
 	if (l->input_error)
-		json_string(f, l->input_error);
+		json_put_string(f, l->input_error);
 	else
 		fprintf(f, "null");
 	fprintf(f, ",\n      \"has_header\": %s,\n      \"email_column\": ",
@@ -110,14 +110,14 @@ static void json_list(FILE *f, const struct report_list *rl, const char *sep)
 	else
 		fprintf(f, "null");
 	fprintf(f, ",\n      \"delimiter\": ");
-	json_string(f, l->delimiter);
+	json_put_string(f, l->delimiter);
 	fprintf(f, ",\n      \"gzip\": %s,\n      \"blank_lines\": %lld,\n      \"imported_at\": ",
 	        l->gzip ? "true" : "false", (long long)l->blank_lines);
 	json_time(f, l->finished_at ? l->finished_at : l->started_at);
 	fprintf(f, ",\n      \"import_seconds\": %.3f,\n      \"problems\": {", l->import_secs);
 	for (size_t p = 0; p < rl->nproblems; p++) {
 		fprintf(f, "%s\n        ", p ? "," : "");
-		json_string(f, rl->problems[p].kind);
+		json_put_string(f, rl->problems[p].kind);
 		fprintf(f, ": {\"count\": %lld, \"first_line\": %lld}",
 		        (long long)rl->problems[p].count,
 		        (long long)rl->problems[p].first_line);
@@ -136,7 +136,7 @@ int report_write(FILE *f, const char *shown, const struct report_export *x,
 	double import_secs = 0;
 
 	fprintf(f, "{\n  \"mailsift_version\": ");
-	json_string(f, MAILSIFT_VERSION);
+	json_put_string(f, MAILSIFT_VERSION);
 	fprintf(f, ",\n  \"generated_at\": ");
 	json_time(f, (int64_t)time(NULL));
 	fprintf(f, ",\n  \"export\": ");
@@ -151,7 +151,7 @@ int report_write(FILE *f, const char *shown, const struct report_export *x,
 	fprintf(f, "\n  ],\n  \"files\": [");
 	for (size_t i = 0; i < nfiles; i++) {
 		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-		json_string(f, files[i].path);
+		json_put_string(f, files[i].path);
 		fprintf(f, ", \"rows\": %lld, \"bytes\": %lld}", (long long)files[i].rows,
 		        (long long)files[i].bytes);
 	}

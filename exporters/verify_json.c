@@ -13,15 +13,15 @@ void verify_json_write(FILE *out, const struct verify_json_row *a)
 	char flags[64];
 
 	fprintf(out, "{\"address\": ");
-	json_string(out, a->input);
+	json_put_string(out, a->input);
 	fprintf(out, ", \"normalized\": ");
-	json_string_or_null(out, a->normalized);
+	json_put_string_or_null(out, a->normalized);
 	fprintf(out, ", \"status\": ");
-	json_string(out, a->status);
+	json_put_string(out, a->status);
 	fprintf(out, ", \"reason\": ");
-	json_string(out, a->reason);
+	json_put_string(out, a->reason);
 	fprintf(out, ", \"detail\": ");
-	json_string_or_null(out, a->detail);
+	json_put_string_or_null(out, a->detail);
 	verdict_flags_text(a->flags, flags, sizeof flags);
 	fprintf(out, ", \"flags\": [");
 	for (char *p = flags, *q; *p; p = q) {
@@ -31,19 +31,19 @@ void verify_json_write(FILE *out, const struct verify_json_row *a)
 		q = q ? q + 1 : p + n;
 	}
 	fprintf(out, "], \"suggestion\": ");
-	json_string_or_null(out, a->suggestion);
+	json_put_string_or_null(out, a->suggestion);
 	fprintf(out, ", \"mx_hosts\": [");
 	for (size_t h = 0; h < a->nmx; h++) {
 		fprintf(out, "%s", h ? ", " : "");
-		json_string(out, a->mx_hosts[h]);
+		json_put_string(out, a->mx_hosts[h]);
 	}
 	fprintf(out, "], \"mx_host\": ");
-	json_string_or_null(out, a->mx_host);
+	json_put_string_or_null(out, a->mx_host);
 	if (a->smtp_code > 0) {
 		fprintf(out, ", \"smtp_code\": %d, \"enhanced_code\": ", a->smtp_code);
-		json_string_or_null(out, a->enhanced_code);
+		json_put_string_or_null(out, a->enhanced_code);
 		fprintf(out, ", \"smtp_message\": ");
-		json_string(out, a->smtp_message);
+		json_put_string(out, a->smtp_message);
 	} else {
 		fprintf(out, ", \"smtp_code\": null, \"enhanced_code\": null, \"smtp_message\": null");
 	}

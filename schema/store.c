@@ -145,12 +145,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_ADDR_CLAIM] = "UPDATE addresses SET seen_list = ?2, seen_line = ?3 WHERE id = ?1",
 	[ST_ROW_ADD] =
-		"INSERT INTO rows(id, list_id, row_no, line, record, address_id, dup_of, problem, detail)"
-		" VALUES ((?1 << 40) | ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"INSERT INTO rows(id, list_id, row_no, line, record, address_id, dup_of, problem, detail,"
+		" address) VALUES ((?1 << 40) | ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_PROBLEM_ADD] = "INSERT INTO problems(list_id, line, kind, message) VALUES (?1, ?2, ?3, ?4)",
 	[ST_ROWS_OF_LIST] =
 		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL,"
-		" coalesce(a.address, a.key),"
+		" coalesce(r.address, a.key),"
 		" a.status, a.reason, coalesce(r.detail, a.detail), a.enhanced_code, a.smtp_message, a.mx_host,"
 		" a.suggestion, a.smtp_code, a.flags, a.checked_at, a.id, a.domain, a.tls, a.attempts"
 		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
@@ -646,6 +646,16 @@ int store_begin(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+int store_savepoint(struct store *s, char *err, size_t errlen)
+{
+	return store_exec(s, "SAVEPOINT part", err, errlen);
+}
+
+int store_savepoint_end(struct store *s, int keep, char *err, size_t errlen)
+{
+	return store_exec(s, keep ? "RELEASE part" : "ROLLBACK TO part; RELEASE part", err, errlen);
+}
+
 int store_commit(struct store *s, char *err, size_t errlen)
 {
 	if (!s->in_tx)
@@ -1062,6 +1072,9 @@ int store_row_add(struct store *s, const struct store_row_in *row)
 		sqlite3_bind_int64(st, 6, dup_of);
 	bind_text(st, 7, row->problem);
 	bind_text(st, 8, row->detail);
+	if (row->addr && row->addr->address && row->addr->key &&
+	    strcmp(row->addr->address, row->addr->key) != 0)
+		bind_text(st, 9, row->addr->address); /* this row's own spelling (migration 006) */
 	return step_done(s, st);
 }
 
@@ -1559,6 +1572,7 @@ int store_job_add(struct store *s, const struct store_job *j)
 			sqlite3_bind_int64(st, 9, j->list_id);
 		bind_text(st, 10, j->error);
 		sqlite3_bind_int64(st, 11, j->created_at);
+		sqlite3_bind_int(st, 15, j->callback_attempts);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);

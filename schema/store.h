@@ -35,6 +35,11 @@ void store_close(struct store *s);
 /* store_begin / store_commit - one batch of writes; 0 ok, -1 with err */
 int store_begin(struct store *s, char *err, size_t errlen);
 int store_commit(struct store *s, char *err, size_t errlen);
+
+/* store_savepoint / store_savepoint_end - a part of the open transaction that stays whole:
+ * kept (KEEP) or undone alone */
+int store_savepoint(struct store *s, char *err, size_t errlen);
+int store_savepoint_end(struct store *s, int keep, char *err, size_t errlen);
 int store_in_transaction(const struct store *s);
 
 /* store_rollback - drop the open batch (after an error); a no-op outside a batch */

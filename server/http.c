@@ -19,6 +19,8 @@ const char *http_status_text(int code)
 	switch (code) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";

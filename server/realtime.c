@@ -256,30 +256,31 @@ static void send_refused(struct evhttp_request *req, const char *input,
 	send_row(req, &row);
 }
 
-/* add_address - CR's address in the job store (in the run's open transaction if it has one,
- * else in one of its own); a verdict older than --max-age is dropped. Its id, or -1. */
+struct add_ctx {
+	const struct check_result *cr;
+	int64_t id;
+};
+
+static int add_fn(struct server *srv, void *ctx)
+{
+	struct add_ctx *c = ctx;
+	struct store_addr_in a = given_addr(c->cr);
+
+	c->id = store_addr_add(srv->store, &a);
+	if (c->id >= 0 && srv->ro.max_age_days > 0 &&
+	    store_addr_refresh(srv->store, c->id, (int64_t)time(NULL) -
+	                                          (int64_t)(srv->ro.max_age_days * 86400.0)) < 0)
+		c->id = -1;
+	return c->id < 0 ? -1 : 0;
+}
+
+/* add_address - CR's address in the job store; a verdict older than --max-age is dropped. Its
+ * id, or -1. */
 static int64_t add_address(struct server *srv, const struct check_result *cr)
 {
-	struct store *s = srv->store;
-	int own = !store_in_transaction(s);
-	char err[256];
-	int64_t id;
-	struct store_addr_in a = given_addr(cr);
+	struct add_ctx c = {cr, -1};
 
-	if (own && store_begin(s, err, sizeof err) < 0)
-		return -1;
-	id = store_addr_add(s, &a);
-	if (id >= 0 && srv->ro.max_age_days > 0 &&
-	    store_addr_refresh(s, id, (int64_t)time(NULL) -
-	                                  (int64_t)(srv->ro.max_age_days * 86400.0)) < 0)
-		id = -1;
-	if (own) {
-		if (id < 0)
-			store_rollback(s);
-		else if (store_commit(s, err, sizeof err) < 0)
-			id = -1;
-	}
-	return id;
+	return server_write(srv, add_fn, &c) < 0 ? -1 : c.id;
 }
 
 void realtime_handle(struct server *srv, struct evhttp_request *req, const char *key)

@@ -114,6 +114,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if ((key = key_of(srv, req)) == NULL)
 		return;
+	if (strcmp(path, "/v1/jobs") == 0 || strncmp(path, "/v1/jobs/", 9) == 0) {
+		jobs_handle(srv, req, key, path);
+		return;
+	}
 	if (strcmp(path, "/v1/verify") == 0) {
 		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, POST");
@@ -125,6 +129,28 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	http_error(req, 404, "not_found", "no such endpoint");
+}
+
+/* ---- the store ---- */
+
+int server_write(struct server *srv, int (*fn)(struct server *srv, void *ctx), void *ctx)
+{
+	struct store *s = srv->store;
+	int own = !store_in_transaction(s), rc;
+	char err[256];
+
+	if (own ? store_begin(s, err, sizeof err) < 0 : store_savepoint(s, err, sizeof err) < 0)
+		return -1;
+	rc = fn(srv, ctx);
+	if (own) {
+		if (rc < 0)
+			store_rollback(s);
+		else if (store_commit(s, err, sizeof err) < 0)
+			rc = -1;
+	} else if (store_savepoint_end(s, rc == 0, err, sizeof err) < 0) {
+		rc = -1;
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---- the run ---- */
@@ -202,7 +228,7 @@ struct server *server_new(struct event_base *base, struct store *s, struct keys 
 	}
 	srv->port = bound_port(srv->bound);
 	srv->run = run_new(base, s, &srv->ro, &cb, srv, stderr, err, errlen);
-	if (srv->run == NULL)
+	if (srv->run == NULL || jobs_start(srv, err, errlen) < 0)
 		goto fail;
 	return srv;
 fail:
@@ -225,6 +251,7 @@ void server_stop(struct server *srv)
 		srv->bound = NULL;
 	}
 	realtime_stop(srv);
+	jobs_stop(srv);
 	run_stop(srv->run);
 }
 
@@ -233,6 +260,7 @@ void server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	realtime_stop(srv);
+	jobs_free(srv);
 	run_free(srv->run);
 	if (srv->http)
 		evhttp_free(srv->http);

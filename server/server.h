@@ -21,6 +21,10 @@ struct server_opts {
 	double rate;                /* real-time checks per second per key (burst: the same) */
 	double max_timeout;         /* most a real-time check may wait, seconds */
 	double io_timeout;          /* a client slower than this to send or take a request is cut */
+	const char *data_dir;       /* the server's folder: DIR/jobs/ID/ holds each job's files */
+	const char *store_path;     /* the job store's file (an export child opens it) */
+	int max_jobs;               /* jobs not finished per key (more: 429) */
+	unsigned long long max_upload; /* bytes of one job's upload (more: 413) */
 };
 
 struct server;

@@ -13,6 +13,8 @@ struct evhttp_request;
 struct evhttp_bound_socket;
 struct check;
 struct waiter;
+struct job;
+struct event;
 
 /* A key's allowance of real-time checks: a token bucket. */
 struct allowance {
@@ -35,6 +37,9 @@ struct server {
 	size_t nwaiters;
 	struct allowance *allow;        /* one per key that asked */
 	size_t nallow;
+	struct job *jobs;               /* the jobs being driven (importing, verifying, exporting) */
+	struct event *import_ev;        /* the next import step */
+	struct event *tick_ev;          /* looks at the jobs being driven */
 	int port;
 	int stopping;
 	void (*done)(void *ctx, const char *err);
@@ -49,5 +54,22 @@ void realtime_verdict(struct server *srv, int64_t id);
 
 /* realtime_stop - answer every waiting check with what is known now (not final) */
 void realtime_stop(struct server *srv);
+
+/* server_write - FN(SRV, CTX) inside a transaction: the run's open one when it has one (one
+ * connection, one thread: it is committed with the run's next commit), else one of its own
+ * committed at once; either way what FN wrote stays whole or goes (a savepoint). FN returns 0,
+ * or -1 to undo; so does server_write. */
+int server_write(struct server *srv, int (*fn)(struct server *srv, void *ctx), void *ctx);
+
+/* jobs_handle - /v1/jobs and /v1/jobs/... (PATH) for key KEY */
+void jobs_handle(struct server *srv, struct evhttp_request *req, const char *key,
+                 const char *path);
+
+/* jobs_start - drive the jobs the store says are under way (after a restart: resumed);
+ * jobs_stop - stop driving them (imports keep what they stored, exports are stopped);
+ * jobs_free - free what is left */
+int jobs_start(struct server *srv, char *err, size_t errlen);
+void jobs_stop(struct server *srv);
+void jobs_free(struct server *srv);
 
 #endif

@@ -1,0 +1,288 @@
+"""jobs_checks - bulk jobs through serve's HTTP API, for tests/t_jobs.sh.
+
+Usage: jobs_checks.py COMMAND ARGS... with URL and KEY in the environment. Every check prints
+"PASS name" or "FAIL name: why"; a command that cannot go on exits non-zero.
+"""
+import http.client
+import json
+import os
+import socket
+import sys
+import time
+import urllib.parse
+
+URL = os.environ["URL"]
+KEY = os.environ["KEY"]
+HOST = urllib.parse.urlsplit(URL)
+CHUNK_MAX = 8 << 20
+
+
+def ok(name, cond, why=""):
+    print(("PASS %s" % name) if cond else ("FAIL %s: %s" % (name, why)))
+    return cond
+
+
+def request(method, path, body=None, headers=None, key=KEY, timeout=60):
+    con = http.client.HTTPConnection(HOST.hostname, HOST.port, timeout=timeout)
+    h = dict(headers or {})
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    con.request(method, path, body=body, headers=h)
+    r = con.getresponse()
+    data = r.read()
+    con.close()
+    return r.status, r.getheader("Content-Type") or "", data
+
+
+def jrequest(method, path, body=None, key=KEY, timeout=60):
+    st, _, data = request(method, path, body, key=key, timeout=timeout)
+    try:
+        return st, json.loads(data) if data else None
+    except ValueError:
+        return st, {"unparsed": data[:200].decode("utf-8", "replace")}
+
+
+def create(key=KEY, **fields):
+    st, j = jrequest("POST", "/v1/jobs", fields, key=key)
+    if st != 201:
+        print("FAIL create a job: %s %s" % (st, j))
+        sys.exit(1)
+    return j
+
+
+def upload(jid, path, chunk, first=0, chunks=None, key=KEY):
+    """PUT the bytes of PATH from offset FIRST in CHUNK-byte requests (CHUNKS of them, or to the
+    end); returns the offset the server reports last"""
+    off = first
+    sent = 0
+    with open(path, "rb") as f:
+        f.seek(first)
+        while chunks is None or sent < chunks:
+            data = f.read(chunk)
+            if not data:
+                break
+            st, j = jrequest("PUT", "/v1/jobs/%s/upload?offset=%d" % (jid, off), data, key=key)
+            if st != 200 or j.get("offset") != off + len(data):
+                print("FAIL upload at offset %d: %s %s" % (off, st, j))
+                sys.exit(1)
+            off = j["offset"]
+            sent += 1
+    return off
+
+
+def wait_done(jid, limit=240):
+    t0 = time.time()
+    seen = set()
+    while time.time() - t0 < limit:
+        st, j = jrequest("GET", "/v1/jobs/%s" % jid)
+        if st != 200:
+            print("FAIL job status: %s %s" % (st, j))
+            sys.exit(1)
+        seen.add(j["state"])
+        if j["state"] in ("done", "failed"):
+            j["_seen"] = sorted(seen)
+            return j
+        time.sleep(0.3)
+    print("FAIL job %s ends within %d s (last: %s)" % (jid, limit, j))
+    sys.exit(1)
+
+
+def download(job, outdir):
+    os.makedirs(outdir, exist_ok=True)
+    for f in job.get("files", []):
+        st, ctype, data = request("GET", f["url"])
+        if st != 200 or len(data) != f["bytes"]:
+            print("FAIL download %s: %s, %d bytes of %d" % (f["name"], st, len(data), f["bytes"]))
+            sys.exit(1)
+        with open(os.path.join(outdir, f["name"]), "wb") as out:
+            out.write(data)
+
+
+def bulk(path, outdir, chunk="1048576", name="bulk"):
+    """the whole API path on one list: create, upload in chunks, start, poll, download"""
+    chunk = int(chunk)
+    j = create(name=name)
+    jid = j["id"]
+    ok("%s: 201 with an id and an upload_url" % name,
+       len(jid) == 16 and j["upload_url"] == "/v1/jobs/%s/upload" % jid and j["state"] == "uploading", j)
+    size = os.path.getsize(path)
+    off = upload(jid, path, chunk)
+    st, u = jrequest("GET", "/v1/jobs/%s/upload" % jid)
+    ok("%s: GET upload says every byte arrived (%d)" % (name, size), st == 200 and u["offset"] == size == off, u)
+    st, s = jrequest("POST", "/v1/jobs/%s/start" % jid)
+    ok("%s: start is 202" % name, st == 202 and s["state"] in ("importing", "verifying"), (st, s))
+    done = wait_done(jid)
+    ok("%s: the job is done" % name, done["state"] == "done", done)
+    c = done["counts"]
+    ok("%s: done == total == rows, and the counts add up" % name,
+       done["done"] == done["total"] == done["rows"] > 0 and sum(c.values()) == done["rows"], done)
+    names = sorted(f["name"] for f in done.get("files", []))
+    ok("%s: files listed (report.json among them)" % name, "report.json" in names, names)
+    download(done, outdir)
+    with open(os.path.join(outdir, ".job"), "w") as f:
+        f.write(jid)
+    print("  job %s states seen: %s" % (jid, " ".join(done["_seen"])))
+
+
+def resume(path, outdir):
+    """an upload cut after a few chunks resumes at the offset the server reports; a wrong
+    offset is a 409 with the right one; a chunk over 8 MiB is a 413"""
+    j = create(name="resumed")
+    jid = j["id"]
+    chunk = max(1, os.path.getsize(path) // 7)
+    off = upload(jid, path, chunk, chunks=3)
+    st, u = jrequest("GET", "/v1/jobs/%s/upload" % jid)
+    ok("resume: GET upload after 3 chunks says %d" % off, st == 200 and u["offset"] == off, u)
+    st, e = jrequest("PUT", "/v1/jobs/%s/upload?offset=%d" % (jid, off - 5), b"x" * 10)
+    ok("resume: a wrong offset is 409 with the right offset",
+       st == 409 and e.get("error") == "wrong_offset" and e.get("offset") == off, (st, e))
+    st, e = jrequest("PUT", "/v1/jobs/%s/upload?offset=0" % jid, b"y")
+    ok("resume: offset 0 after 3 chunks is 409 too", st == 409 and e.get("offset") == off, (st, e))
+    # The server answers as soon as it reads Content-Length: the body is never sent.
+    s = socket.create_connection((HOST.hostname, HOST.port), timeout=30)
+    s.sendall(("PUT /v1/jobs/%s/upload?offset=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Content-Length: %d\r\n\r\nzzzz" % (jid, off, KEY, CHUNK_MAX + 1)).encode())
+    first = s.recv(200).decode("latin-1")
+    s.close()
+    ok("resume: a chunk over 8 MiB is 413", first.startswith("HTTP/1.1 413"), repr(first))
+    st, u = jrequest("GET", "/v1/jobs/%s/upload" % jid)
+    ok("resume: refused requests add nothing", u["offset"] == off, u)
+    off = upload(jid, path, chunk, first=u["offset"])
+    ok("resume: the rest from there makes the whole file", off == os.path.getsize(path), off)
+    st, s = jrequest("POST", "/v1/jobs/%s/start" % jid)
+    ok("resume: start is 202", st == 202, (st, s))
+    st, e = jrequest("PUT", "/v1/jobs/%s/upload?offset=%d" % (jid, off), b"more")
+    ok("resume: no upload once started (409)", st == 409 and e.get("error") == "not_uploading", (st, e))
+    st, e = jrequest("POST", "/v1/jobs/%s/start" % jid)
+    ok("resume: a second start is 409", st == 409, (st, e))
+    done = wait_done(jid)
+    ok("resume: the job is done", done["state"] == "done", done)
+    download(done, outdir)
+
+
+def access(other_key, data_dir):
+    """a key sees only its own jobs; a deleted job is gone, with its files and rows"""
+    j = create(name="mine")
+    jid = j["id"]
+    for method, path in (("GET", "/v1/jobs/%s" % jid), ("GET", "/v1/jobs/%s/upload" % jid),
+                         ("PUT", "/v1/jobs/%s/upload?offset=0" % jid),
+                         ("POST", "/v1/jobs/%s/start" % jid),
+                         ("GET", "/v1/jobs/%s/files/report.json" % jid),
+                         ("DELETE", "/v1/jobs/%s" % jid)):
+        st, e = jrequest(method, path, b"a@b.test\n" if method == "PUT" else None, key=other_key)
+        ok("access: another key's %s %s is 404" % (method, path.replace(jid, "ID")),
+           st == 404 and e.get("error") == "not_found", (st, e))
+    st, lst = jrequest("GET", "/v1/jobs", key=other_key)
+    ok("access: another key's job list does not show it",
+       st == 200 and jid not in [x["id"] for x in lst["jobs"]], lst)
+    st, lst = jrequest("GET", "/v1/jobs")
+    ok("access: the owner's list shows it", st == 200 and jid in [x["id"] for x in lst["jobs"]], lst)
+    st, e = jrequest("GET", "/v1/jobs/%s" % jid, key=None)
+    ok("access: no key is 401", st == 401, (st, e))
+    st, e = jrequest("GET", "/v1/jobs/%s" % jid, key="ms_" + "A" * 43)
+    ok("access: a wrong key is 401", st == 401, (st, e))
+    ok("access: the job has a folder", os.path.isdir(os.path.join(data_dir, "jobs", jid)))
+    st, _, _ = request("DELETE", "/v1/jobs/%s" % jid)
+    ok("access: DELETE is 204", st == 204, st)
+    st, e = jrequest("GET", "/v1/jobs/%s" % jid)
+    ok("access: a deleted job is 404", st == 404, (st, e))
+    ok("access: a deleted job's folder is gone", not os.path.exists(os.path.join(data_dir, "jobs", jid)))
+
+
+def delete_done(jid, data_dir):
+    st, _, _ = request("DELETE", "/v1/jobs/%s" % jid)
+    ok("delete a finished job: 204", st == 204, st)
+    st, e = jrequest("GET", "/v1/jobs/%s/files/valid.csv" % jid)
+    ok("delete: its files are 404", st == 404, (st, e))
+    ok("delete: its folder is gone", not os.path.exists(os.path.join(data_dir, "jobs", jid)))
+
+
+def errors(data_dir):
+    def err(name, got, code, word):
+        st, e = got
+        ok("errors: %s -> %d %s" % (name, code, word),
+           st == code and isinstance(e, dict) and e.get("error") == word and e.get("detail"), (st, e))
+    st, _, data = request("POST", "/v1/jobs", b"{not json", {"Content-Type": "application/json"})
+    try:
+        e = json.loads(data)
+    except ValueError:
+        e = None
+    err("malformed JSON", (st, e), 400, "bad_json")
+    err("a name that is not a string", jrequest("POST", "/v1/jobs", {"name": 5}), 400, "bad_request")
+    err("a negative max_age_days", jrequest("POST", "/v1/jobs", {"max_age_days": -1}), 400, "bad_request")
+    err("a column of the wrong type", jrequest("POST", "/v1/jobs", {"column": [1]}), 400, "bad_request")
+    err("a job id that is not one", jrequest("GET", "/v1/jobs/nothex"), 404, "not_found")
+    err("a path trick in the id", jrequest("GET", "/v1/jobs/..%2f..%2fkeys"), 404, "not_found")
+    j = create(name="errors")
+    jid = j["id"]
+    err("start with nothing uploaded", jrequest("POST", "/v1/jobs/%s/start" % jid), 409, "nothing_uploaded")
+    err("upload without offset", jrequest("PUT", "/v1/jobs/%s/upload" % jid, b"a@b.test\n"), 400, "bad_request")
+    err("files before done", jrequest("GET", "/v1/jobs/%s/files/report.json" % jid), 409, "not_done")
+    err("a path trick in a file name",
+        jrequest("GET", "/v1/jobs/%s/files/..%%2f..%%2f..%%2fkeys" % jid), 404, "not_found")
+    err("a file name with a slash", jrequest("GET", "/v1/jobs/%s/files/../upload" % jid), 404, "not_found")
+    err("an unknown endpoint of a job", jrequest("GET", "/v1/jobs/%s/nothing" % jid), 404, "not_found")
+    err("a wrong method", jrequest("PATCH" if False else "PUT", "/v1/jobs/%s" % jid), 405, "method_not_allowed")
+    err("a callback_url (not supported yet)",
+        jrequest("POST", "/v1/jobs", {"callback_url": "http://127.0.0.1:9/x"}), 400, "bad_callback_url")
+    st, _, _ = request("DELETE", "/v1/jobs/%s" % jid)
+    ok("errors: the job deleted", st == 204, st)
+
+
+def limit(n):
+    """a key may have N jobs not finished; the next is a 429 with Retry-After"""
+    made = [create(name="limit%d" % i)["id"] for i in range(int(n))]
+    con = http.client.HTTPConnection(HOST.hostname, HOST.port, timeout=30)
+    con.request("POST", "/v1/jobs", body=b"{}", headers={"Authorization": "Bearer " + KEY,
+                                                         "Content-Type": "application/json"})
+    r = con.getresponse()
+    body = json.loads(r.read())
+    ok("limit: job %d of a key is 429 too_many_jobs with Retry-After" % (int(n) + 1),
+       r.status == 429 and body.get("error") == "too_many_jobs" and r.getheader("Retry-After"), (r.status, body))
+    for jid in made:
+        request("DELETE", "/v1/jobs/%s" % jid)
+    ok("limit: after deleting them a job can be made", create(name="after")["id"])
+
+
+def start_only(path, name):
+    """create, upload and start a job; print its id (for kill tests)"""
+    j = create(name=name)
+    upload(j["id"], path, 1 << 20)
+    st, s = jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+    if st != 202:
+        print("FAIL start %s: %s %s" % (name, st, s))
+        sys.exit(1)
+    print(j["id"])
+
+
+def upload_some(path, name, chunks):
+    """create a job and upload CHUNKS chunks of 64 KiB; print its id"""
+    j = create(name=name)
+    upload(j["id"], path, 65536, chunks=int(chunks))
+    print(j["id"])
+
+
+def finish_upload(jid, path):
+    st, u = jrequest("GET", "/v1/jobs/%s/upload" % jid)
+    ok("restart: an upload keeps its bytes (%s)" % (u,), st == 200 and u["offset"] > 0, (st, u))
+    upload(jid, path, 1 << 20, first=u["offset"])
+    st, s = jrequest("POST", "/v1/jobs/%s/start" % jid)
+    ok("restart: the resumed upload starts", st == 202, (st, s))
+
+
+def finish(jid, outdir):
+    done = wait_done(jid)
+    ok("job %s is done" % jid, done["state"] == "done", done)
+    download(done, outdir)
+
+
+def state(jid):
+    st, j = jrequest("GET", "/v1/jobs/%s" % jid)
+    print(j["state"] if st == 200 else "status-%d" % st)
+
+
+if __name__ == "__main__":
+    globals()[sys.argv[1]](*sys.argv[2:])

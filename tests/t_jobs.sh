@@ -1,0 +1,169 @@
+#!/bin/sh
+# t_jobs - bulk jobs of `mailsift serve` against the loopback mail world: the whole API path
+# (create, upload in chunks, start, poll, download) on the example list and on a 20,000-row
+# list gives the files `mailsift clean` gives; uploads resume at the offset the server
+# reports (409 on a wrong one, 413 on a chunk too big); a key sees only its own jobs; delete
+# removes the files and the rows only the job used; errors are JSON; jobs at once per key are
+# limited; SIGKILL during an upload, an import and a run, then a restart: every job ends with
+# the same files.
+if [ "${MAILSIFT_NETNS:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+	unshare -n true 2>/dev/null; then
+	exec unshare -n sh -c 'ip link set lo up && MAILSIFT_NETNS=1 exec sh "$0"' "$0"
+fi
+. "$(dirname "$0")/lib.sh"
+
+cp "$TOP/tests/world/world.zone" "$WORK/world.zone"
+world_start $((30000 + ($$ + 7000) % 20000))
+trap 'kill -9 $SPID 2>/dev/null; sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+CHECKS="python3 $TOP/tests/jobs_checks.py"
+COMPARE="python3 $TOP/tests/run/check.py compare"
+
+PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsift.test --allow-private-mx
+	--mail-from verify@probe.mailsift.test --connect-timeout 2 --timeout 3 --greylist-delay 6
+	--max-attempts 2"
+DATA="$WORK/data"
+SPID=
+
+# serve_start [OPTIONS] - start serve on a free port; sets SPID and URL
+serve_start() {
+	"$MAILSIFT" serve --data "$DATA" --listen 127.0.0.1:0 $PROBE "$@" > "$WORK/serve.out" \
+		2> "$WORK/serve.err" &
+	SPID=$!
+	hport=
+	for i in $(seq 100); do
+		hport=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/serve.err" | tail -1)
+		[ -n "$hport" ] && break
+		sleep 0.2
+	done
+	[ -n "$hport" ] || { fail "serve starts" "$(cat "$WORK/serve.err")"; exit 1; }
+	export URL="http://127.0.0.1:$hport"
+}
+
+serve_stop() {
+	kill -TERM $SPID
+	for i in $(seq 150); do kill -0 $SPID 2>/dev/null || break; sleep 0.2; done
+	if kill -0 $SPID 2>/dev/null; then kill -9 $SPID; SRC=124; else wait $SPID; SRC=$?; fi
+	SPID=
+}
+
+# clean_ref LIST OUTDIR - the reference: mailsift clean of the same list with the same options
+clean_ref() {
+	timeout 300 "$MAILSIFT" clean "$1" -o "$2" $PROBE --quiet 2> "$2.err"
+	check_eq "reference: mailsift clean $(basename "$1") exits 0" "$?" 0
+}
+
+# ---- the lists ----
+cp "$TOP/examples/customers.csv" "$WORK/customers.csv"
+# 20,000 rows over 4,006 distinct addresses (every one several times: duplicates), a few rows
+# without an address and a few with bad syntax, on hosts that answer at once
+python3 - "$WORK/big.csv" <<'PY'
+import random, sys
+rnd = random.Random(11)
+addrs = ["u%d@strict.test" % i for i in range(2000)] + ["u%d@catchall.test" % i for i in range(2000)]
+addrs += ["alice@strict.test", "bob@strict.test", "carol@strict.test", "alice@microsoft.test",
+          "zed@microsoft.test", "carol@full.test"]
+with open(sys.argv[1], "w") as f:
+    f.write("id,email,note\n")
+    for i in range(20000):
+        if i % 997 == 5:
+            f.write("%d,,no address\n" % i)
+        elif i % 1499 == 7:
+            f.write("%d,not-an-address,bad syntax\n" % i)
+        else:
+            f.write('%d,%s,"row %d, ok"\n' % (i, rnd.choice(addrs), i))
+PY
+gzip -c "$WORK/big.csv" > "$WORK/big.csv.gz"
+
+clean_ref "$WORK/customers.csv" "$WORK/ref-small"
+clean_ref "$WORK/big.csv" "$WORK/ref-big"
+
+# ---- the API path ----
+serve_start --max-jobs 3
+export KEY="$(cat "$WORK/serve.out")"
+"$MAILSIFT" serve --data "$DATA" --add-key other > "$WORK/other.key" 2>/dev/null
+
+$CHECKS bulk "$WORK/customers.csv" "$WORK/api-small" 300 small
+check "example list: the API's files equal mailsift clean's (every row, address, status, reason)" \
+	$COMPARE "$WORK/ref-small" "$WORK/api-small"
+$CHECKS bulk "$WORK/big.csv.gz" "$WORK/api-big" 65536 big
+check "20,000-row gzip list in 64 KiB chunks: the API's files equal mailsift clean's" \
+	$COMPARE "$WORK/ref-big" "$WORK/api-big"
+
+$CHECKS resume "$WORK/customers.csv" "$WORK/api-resumed"
+check "a resumed upload gives the same files" $COMPARE "$WORK/ref-small" "$WORK/api-resumed"
+
+$CHECKS access "$(cat "$WORK/other.key")" "$DATA"
+$CHECKS errors "$DATA"
+$CHECKS limit 3
+
+# delete: the job's rows and the addresses only it used leave the store; shared ones stay
+SMALL_JOB=$(cat "$WORK/api-small/.job")
+BIG_JOB=$(cat "$WORK/api-big/.job")
+list_of() { sqlite3 "$DATA/mailsift.db" "SELECT list_id FROM jobs WHERE id = '$1'"; }
+BIG_LIST=$(list_of "$BIG_JOB")
+before=$(sqlite3 "$DATA/mailsift.db" "SELECT count(*) FROM addresses WHERE key LIKE '%@catchall.test'")
+$CHECKS delete_done "$BIG_JOB" "$DATA"
+check_eq "delete: the job's rows are gone" \
+	"$(sqlite3 "$DATA/mailsift.db" "SELECT count(*) FROM rows WHERE list_id = $BIG_LIST")" 0
+check_eq "delete: addresses only it held are gone ($before before)" \
+	"$(sqlite3 "$DATA/mailsift.db" "SELECT count(*) FROM addresses WHERE key LIKE 'u%@catchall.test'")" 0
+check_eq "delete: an address another job holds stays (alice@strict.test)" \
+	"$(sqlite3 "$DATA/mailsift.db" "SELECT count(*) FROM addresses WHERE key = 'alice@strict.test'")" 1
+check_eq "delete: the list is gone" \
+	"$(sqlite3 "$DATA/mailsift.db" "SELECT count(*) FROM lists WHERE id = $BIG_LIST")" 0
+$CHECKS state "$SMALL_JOB" > "$WORK/small.state"
+check_eq "delete: the other job is untouched" "$(cat "$WORK/small.state")" done
+
+# ---- SIGKILL during an upload, an import and a run; restart ----
+serve_stop
+check_eq "SIGTERM: serve exits 0" "$SRC" 0
+rm -rf "$DATA"
+python3 - "$WORK/huge.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("email,n\n")
+    for i in range(300000):
+        f.write("u%d@strict.test,%d\n" % (i % 3000, i))
+PY
+# the list a kill interrupts mid-run: addresses on a greylisting host (asked again later)
+python3 - "$WORK/grey.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("email\n")
+    for u in ("alice", "bob", "carol", "zed"):
+        f.write("%s@greylist.test\n%s@strict.test\n" % (u, u))
+PY
+clean_ref "$WORK/huge.csv" "$WORK/ref-huge"
+clean_ref "$WORK/grey.csv" "$WORK/ref-grey"
+serve_start
+export KEY="$(cat "$WORK/serve.out")"
+UP=$($CHECKS upload_some "$WORK/huge.csv" upload 5)
+GREY=$($CHECKS start_only "$WORK/grey.csv" grey)
+HUGE=$($CHECKS start_only "$WORK/huge.csv" huge)
+for i in $(seq 100); do
+	n=$(sqlite3 "$DATA/mailsift.db" "SELECT rows FROM lists WHERE name LIKE '%$HUGE/upload'" 2>/dev/null)
+	[ -n "$n" ] && [ "$n" -gt 1000 ] && break
+	sleep 0.1
+done
+st=$($CHECKS state "$HUGE")
+gst=$($CHECKS state "$GREY")
+echo "  SIGKILL with the huge list $st at ${n:-0} rows, the greylisted one $gst"
+check "the kill comes during the import" test "$st" = importing
+check "the kill comes during a run (greylisted addresses wait)" \
+	sh -c 'test "$1" = verifying || test "$1" = waiting_retry' sh "$gst"
+kill -9 $SPID
+wait $SPID 2>/dev/null
+SPID=
+serve_start
+$CHECKS finish_upload "$UP" "$WORK/huge.csv"
+$CHECKS finish "$HUGE" "$WORK/api-huge"
+check "after SIGKILL mid-import and restart: the files equal mailsift clean's" \
+	$COMPARE "$WORK/ref-huge" "$WORK/api-huge"
+$CHECKS finish "$GREY" "$WORK/api-grey"
+check "after SIGKILL mid-run (greylisted retries) and restart: the files equal mailsift clean's" \
+	$COMPARE "$WORK/ref-grey" "$WORK/api-grey"
+$CHECKS finish "$UP" "$WORK/api-up"
+check "after SIGKILL mid-upload and restart: the files equal mailsift clean's" \
+	$COMPARE "$WORK/ref-huge" "$WORK/api-up"
+serve_stop
+check_eq "serve stops with 0 after the restart" "$SRC" 0
