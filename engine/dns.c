@@ -1328,11 +1328,17 @@ void dns_allow_private(struct dns *d, int allow)
 	d->allow_private = allow != 0;
 }
 
-void dns_mail_hosts(struct dns *d, const char *domain,
-                    void (*cb)(void *arg, const struct dns_result *r), void *arg)
+/* HOST_KEY - what a host-only entry's name ends with in the domain table: no DNS name holds a
+ * space, so it never meets a mail domain's entry for the same name */
+#define HOST_KEY " (host)"
+
+/* lookup - what dns_mail_hosts and dns_host_addresses share: NAME's entry in the domain table
+ * (HOST_ONLY: its A and AAAA alone, as an implicit MX without asking for MX records) */
+static void lookup(struct dns *d, const char *domain, int host_only,
+                   void (*cb)(void *arg, const struct dns_result *r), void *arg)
 {
 	struct dns_waiter *w = dns_alloc(sizeof *w);
-	char name[DNS_NAME_MAX + 1];
+	char name[DNS_NAME_MAX + 1], key[DNS_NAME_MAX + sizeof HOST_KEY];
 	struct dns_domain *dom;
 	uint32_t hash;
 
@@ -1353,14 +1359,24 @@ void dns_mail_hosts(struct dns *d, const char *domain,
 		ready_push(d, w);
 		return;
 	}
-	hash = hash_fnv1a32_str(name);
-	dom = (struct dns_domain *)table_find(&d->domains, name, hash);
+	snprintf(key, sizeof key, "%s%s", name, host_only ? HOST_KEY : "");
+	hash = hash_fnv1a32_str(key);
+	dom = (struct dns_domain *)table_find(&d->domains, key, hash);
 	if (dom == NULL) {
 		dom = dns_alloc(sizeof *dom);
-		entry_init(&dom->e, DNS_ENT_DOMAIN, name);
+		entry_init(&dom->e, DNS_ENT_DOMAIN, key);
 		table_add(&d->domains, &dom->e);
-		dom->state = DOM_MX;
-		query_send(d, DNS_Q_MX, &dom->e, 0);
+		if (host_only) {
+			dom->implicit = 1;
+			dom->nslots = 1;
+			dom->slots = dns_alloc(sizeof *dom->slots);
+			dom->slots[0].preference = 0;
+			dom->slots[0].host = host_get(d, name);
+			domain_attach(d, dom);
+		} else {
+			dom->state = DOM_MX;
+			query_send(d, DNS_Q_MX, &dom->e, 0);
+		}
 	}
 	w->dom = dom;
 	dom->e.refs++;
@@ -1373,6 +1389,18 @@ void dns_mail_hosts(struct dns *d, const char *domain,
 			dom->wait_head = w;
 		dom->wait_tail = w;
 	}
+}
+
+void dns_mail_hosts(struct dns *d, const char *domain,
+                    void (*cb)(void *arg, const struct dns_result *r), void *arg)
+{
+	lookup(d, domain, 0, cb, arg);
+}
+
+void dns_host_addresses(struct dns *d, const char *name,
+                        void (*cb)(void *arg, const struct dns_result *r), void *arg)
+{
+	lookup(d, name, 1, cb, arg);
 }
 
 /* table_drop - let go of every entry of T (the table's refs) and of its buckets */

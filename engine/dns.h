@@ -148,6 +148,12 @@ void dns_free(struct dns *d);
 void dns_mail_hosts(struct dns *d, const char *domain,
                     void (*cb)(void *arg, const struct dns_result *r), void *arg);
 
+/* dns_host_addresses - the addresses of host NAME (A and AAAA, no MX): a result with one host
+ * (implicit_mx set) or a failure status, as dns_mail_hosts gives (non-public addresses dropped
+ * unless dns_allow_private) */
+void dns_host_addresses(struct dns *d, const char *name,
+                        void (*cb)(void *arg, const struct dns_result *r), void *arg);
+
 /* dns_status_name - "ok", "nxdomain", ... */
 const char *dns_status_name(enum dns_status s);
 

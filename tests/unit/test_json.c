@@ -42,7 +42,7 @@ static void test_string(void)
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		char *got = render(json_string, rows[i].in);
+		char *got = render(json_put_string, rows[i].in);
 
 		CHECK_STR(got, rows[i].want, rows[i].in ? rows[i].in : "(NULL)");
 		free(got);
@@ -51,14 +51,14 @@ static void test_string(void)
 
 static void test_string_or_null(void)
 {
-	char *got = render(json_string_or_null, NULL);
+	char *got = render(json_put_string_or_null, NULL);
 
 	CHECK_STR(got, "null", "NULL");
 	free(got);
-	got = render(json_string_or_null, "");
+	got = render(json_put_string_or_null, "");
 	CHECK_STR(got, "null", "empty");
 	free(got);
-	got = render(json_string_or_null, "x\"");
+	got = render(json_put_string_or_null, "x\"");
 	CHECK_STR(got, "\"x\\\"\"", "a value");
 	free(got);
 }
