@@ -30,7 +30,8 @@
 #define SERVE_MAX_JOBS 4                /* jobs not finished per key */
 #define SERVE_MAX_UPLOAD_GIB 16.0       /* bytes of one job's upload, GiB */
 
-enum { OPT_DATA = 2000, OPT_LISTEN, OPT_ADD_KEY, OPT_RATE, OPT_MAX_JOBS, OPT_MAX_UPLOAD };
+enum { OPT_DATA = 2000, OPT_LISTEN, OPT_ADD_KEY, OPT_RATE, OPT_MAX_JOBS, OPT_MAX_UPLOAD,
+       OPT_CALLBACK_PRIVATE };
 
 static const char serve_help[] =
 	"Usage: mailsift serve --data DIR [--listen HOST:PORT] [--rate N] [probe options]\n"
@@ -50,6 +51,9 @@ static const char serve_help[] =
 	"  --rate N            real-time checks a second per key, more get 429 [%g]\n"
 	"  --max-jobs N        jobs not finished per key, more get 429 [%d]\n"
 	"  --max-upload GIB    bytes one job's upload may hold, in GiB, more get 413 [%g]\n"
+	"  --callback-allow-private  let jobs' callback_url reach loopback and private\n"
+	"                      addresses (by default refused: clients must not reach internal\n"
+	"                      hosts through the server)\n"
 	"  --add-key NAME      add an API key NAME (A-Z a-z 0-9 . _ -), print it, exit; a\n"
 	"                      running server accepts it at once\n";
 
@@ -60,6 +64,7 @@ struct serve_cli {
 	double rate;
 	double max_jobs;
 	double max_upload_gib;
+	int callback_allow_private;
 	const char *add_key;
 	struct run_cli run;
 };
@@ -144,7 +149,8 @@ static int serve(struct serve_cli *sc, struct store *s, struct keys *k)
 	char db[PATH_MAX];
 	struct server_opts so = {sc->host, sc->port, sc->rate, SERVE_MAX_TIMEOUT, SERVE_IO_TIMEOUT,
 	                         sc->data, db, (int)sc->max_jobs,
-	                         (unsigned long long)(sc->max_upload_gib * 1073741824.0)};
+	                         (unsigned long long)(sc->max_upload_gib * 1073741824.0),
+	                         sc->callback_allow_private, 0};
 	struct timeval poll = {0, (suseconds_t)(SERVE_STOP_POLL * 1e6)};
 	struct serve_loop l = {0};
 	struct event *watch = NULL;
@@ -188,6 +194,7 @@ int cli_serve(int argc, char **argv)
 		{"rate", required_argument, NULL, OPT_RATE},
 		{"max-jobs", required_argument, NULL, OPT_MAX_JOBS},
 		{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
+		{"callback-allow-private", no_argument, NULL, OPT_CALLBACK_PRIVATE},
 		{"help", no_argument, NULL, 'h'},
 		PROBE_LONG_OPTIONS,
 		RUN_LONG_OPTIONS,
@@ -219,6 +226,7 @@ int cli_serve(int argc, char **argv)
 				return EXIT_USAGE;
 			sc.max_jobs = (double)(long)sc.max_jobs;
 			break;
+		case OPT_CALLBACK_PRIVATE: sc.callback_allow_private = 1; break;
 		case OPT_MAX_UPLOAD:
 			if (cli_parse_number("serve", "--max-upload", optarg, 1e-6, 1e6,
 			                     &sc.max_upload_gib) < 0)

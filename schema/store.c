@@ -228,9 +228,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_DROP] = "DELETE FROM lists WHERE id = ?1",
 #define JOB_COLUMNS \
 	"id, owner, name, column_spec, max_age_days, callback_url, gzip, state, list_id, error," \
-	" created_at, started_at, finished_at, callback_state, callback_attempts"
+	" created_at, started_at, finished_at, callback_state, callback_attempts, callback_secret"
 	[ST_JOB_ADD] = "INSERT INTO jobs(" JOB_COLUMNS ") VALUES"
-	               " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	               " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	[ST_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1",
 	[ST_JOBS_OF] = "SELECT " JOB_COLUMNS " FROM jobs WHERE owner = ?1 ORDER BY created_at, id",
 	[ST_JOBS_ACTIVE] = "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN"
@@ -1533,6 +1533,7 @@ static void job_from_row(sqlite3_stmt *st, struct store_job *j)
 	j->finished_at = sqlite3_column_int64(st, 12);
 	j->callback_state = column_strdup(st, 13, NULL);
 	j->callback_attempts = sqlite3_column_int(st, 14);
+	j->callback_secret = column_strdup(st, 15, NULL);
 }
 
 void store_job_free(struct store_job *j)
@@ -1544,6 +1545,7 @@ void store_job_free(struct store_job *j)
 	free(j->state);
 	free(j->error);
 	free(j->callback_state);
+	free(j->callback_secret);
 	memset(j, 0, sizeof *j);
 }
 
@@ -1572,7 +1574,9 @@ int store_job_add(struct store *s, const struct store_job *j)
 			sqlite3_bind_int64(st, 9, j->list_id);
 		bind_text(st, 10, j->error);
 		sqlite3_bind_int64(st, 11, j->created_at);
+		bind_text(st, 14, j->callback_state);
 		sqlite3_bind_int(st, 15, j->callback_attempts);
+		bind_text(st, 16, j->callback_secret);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);

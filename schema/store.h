@@ -334,13 +334,14 @@ struct store_job {
 	int64_t created_at, started_at, finished_at; /* unix seconds; 0: not yet */
 	char *callback_state;     /* NULL | pending | delivered | failed */
 	int callback_attempts;
+	char *callback_secret;    /* the callback signature's HMAC key */
 };
 
 void store_job_free(struct store_job *j);
 void store_jobs_free(struct store_job *v, size_t n);
 
 /* store_job_add - a new job (id, owner, name, column, max_age_days, callback_url, gzip, state,
- * created_at); 0 or -1 */
+ * created_at, callback_secret); 0 or -1 */
 int store_job_add(struct store *s, const struct store_job *j);
 
 /* store_job_get - 1 found (J filled, free with store_job_free), 0 not found, -1 error */

@@ -47,6 +47,7 @@
 #include "server/http.h"
 
 #define JOB_NAME_MAX 200            /* bytes of a job's name */
+#define JOB_URL_MAX 2048            /* bytes of a callback URL */
 #define JOB_TICK 0.5                /* seconds between looks at the jobs being driven */
 #define JOB_TALLY_EVERY 1.0         /* seconds between counts of a verifying job's rows */
 #define JOB_IMPORT_SLICE 0.02       /* seconds an import step may hold the loop */
@@ -166,9 +167,15 @@ static void job_set_state(struct server *srv, struct job *jb, const char *state,
 	jb->j.error = error ? strdup(error) : NULL;
 	if (jb->j.state == NULL)
 		abort();
-	if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0)
+	if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0) {
+		struct store_job now;
 		fprintf(stderr, "mailsift serve: job %s %s%s%s\n", jb->j.id, state, error ? ": " : "",
 		        error ? error : "");
+		if (jb->j.callback_url && store_job_get(srv->store, jb->j.id, &now) == 1) {
+			webhook_due(srv, &now);
+			store_job_free(&now);
+		}
+	}
 }
 
 /* ---- the active jobs ---- */
@@ -492,7 +499,7 @@ static json_t *files_json(struct server *srv, const struct store_job *j)
 }
 
 /* status_json - what GET /v1/jobs/ID answers for J (JB: its active state, or NULL) */
-static json_t *status_json(struct server *srv, const struct store_job *j, struct job *jb)
+static json_t *status_json(struct server *srv, const struct store_job *j, const struct job *jb)
 {
 	struct store_tally t;
 	json_t *o = json_object(), *counts;
@@ -551,6 +558,11 @@ static json_t *status_json(struct server *srv, const struct store_job *j, struct
 	if (strcmp(j->state, "done") == 0)
 		json_object_set_new(o, "files", files_json(srv, j));
 	return o;
+}
+
+json_t *jobs_status_json(struct server *srv, const struct store_job *j)
+{
+	return status_json(srv, j, active_find(srv, j->id));
 }
 
 /* send_status - CODE with the status of job J */
@@ -641,10 +653,14 @@ static void create(struct server *srv, struct evhttp_request *req, const char *k
 		j.gzip = json_is_true(v);
 	}
 	if ((v = json_object_get(body, "callback_url")) != NULL && !json_is_null(v)) {
-		/* Not built yet: refused rather than accepted and never called. */
-		http_error(req, 400, "bad_callback_url", "\"callback_url\": callbacks are not "
-		           "supported by this server yet: poll GET /v1/jobs/ID");
-		goto out;
+		char why[300];
+		if (!json_is_string(v) || json_string_length(v) > JOB_URL_MAX ||
+		    webhook_url_check(srv, json_string_value(v), why, sizeof why) < 0) {
+			http_error(req, 400, "bad_callback_url", "\"callback_url\": %s",
+			           json_is_string(v) ? why : "must be a string");
+			goto out;
+		}
+		j.callback_url = xstrdup(json_string_value(v));
 	}
 	busy = count_unfinished(srv, key);
 	if (busy < 0) {
@@ -664,6 +680,18 @@ static void create(struct server *srv, struct evhttp_request *req, const char *k
 	}
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(j.id + 2 * i, 3, "%02x", rnd[i]);
+	if (j.callback_url) {
+		unsigned char sec[32];
+		if (getrandom(sec, sizeof sec, 0) != (ssize_t)sizeof sec) {
+			http_error(req, 500, "internal", "no random bytes for a callback secret");
+			goto out;
+		}
+		j.callback_secret = malloc(2 * sizeof sec + 1);
+		if (j.callback_secret == NULL)
+			abort();
+		for (size_t i = 0; i < sizeof sec; i++)
+			snprintf(j.callback_secret + 2 * i, 3, "%02x", sec[i]);
+	}
 	j.state = xstrdup("uploading");
 	j.created_at = (int64_t)time(NULL);
 	snprintf(path, sizeof path, "%s/jobs", srv->o.data_dir);
@@ -683,7 +711,11 @@ static void create(struct server *srv, struct evhttp_request *req, const char *k
 	{
 		struct store_job saved;
 		if (store_job_get(srv->store, j.id, &saved) == 1) {
-			send_status(srv, req, 201, &saved);
+			json_t *o = status_json(srv, &saved, NULL);
+			if (saved.callback_secret) /* shown this once: it signs the callback */
+				json_object_set_new(o, "callback_secret", json_string(saved.callback_secret));
+			http_send_json(req, 201, o);
+			json_decref(o);
 			store_job_free(&saved);
 		} else {
 			http_error(req, 500, "internal", "job store: %s", store_errmsg(srv->store));
@@ -1016,6 +1048,8 @@ int jobs_start(struct server *srv, char *err, size_t errlen)
 		if (strcmp(v[i].state, "importing") == 0 || strcmp(v[i].state, "verifying") == 0 ||
 		    strcmp(v[i].state, "exporting") == 0)
 			active_add(srv, &v[i]);
+		else
+			webhook_due(srv, &v[i]);
 	}
 	store_jobs_free(v, n);
 	event_add(srv->tick_ev, &tick);

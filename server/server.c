@@ -228,7 +228,8 @@ struct server *server_new(struct event_base *base, struct store *s, struct keys 
 	}
 	srv->port = bound_port(srv->bound);
 	srv->run = run_new(base, s, &srv->ro, &cb, srv, stderr, err, errlen);
-	if (srv->run == NULL || jobs_start(srv, err, errlen) < 0)
+	if (srv->run == NULL || webhook_start(srv, &srv->ro, err, errlen) < 0 ||
+	    jobs_start(srv, err, errlen) < 0)
 		goto fail;
 	return srv;
 fail:
@@ -252,6 +253,7 @@ void server_stop(struct server *srv)
 	}
 	realtime_stop(srv);
 	jobs_stop(srv);
+	webhook_stop(srv);
 	run_stop(srv->run);
 }
 
@@ -261,6 +263,7 @@ void server_free(struct server *srv)
 		return;
 	realtime_stop(srv);
 	jobs_free(srv);
+	webhook_stop(srv);
 	run_free(srv->run);
 	if (srv->http)
 		evhttp_free(srv->http);

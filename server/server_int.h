@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "server/server.h"
 
 struct evhttp;
@@ -14,6 +16,9 @@ struct evhttp_bound_socket;
 struct check;
 struct waiter;
 struct job;
+struct hook;
+struct dns;
+struct store_job;
 struct event;
 
 /* A key's allowance of real-time checks: a token bucket. */
@@ -37,6 +42,8 @@ struct server {
 	size_t nwaiters;
 	struct allowance *allow;        /* one per key that asked */
 	size_t nallow;
+	struct hook *hooks;             /* callbacks being delivered */
+	struct dns *hookdns;            /* resolves callback hosts */
 	struct job *jobs;               /* the jobs being driven (importing, verifying, exporting) */
 	struct event *import_ev;        /* the next import step */
 	struct event *tick_ev;          /* looks at the jobs being driven */
@@ -69,6 +76,20 @@ void jobs_handle(struct server *srv, struct evhttp_request *req, const char *key
  * jobs_stop - stop driving them (imports keep what they stored, exports are stopped);
  * jobs_free - free what is left */
 int jobs_start(struct server *srv, char *err, size_t errlen);
+
+/* jobs_status_json - the status of job J, as GET /v1/jobs/ID answers it */
+json_t *jobs_status_json(struct server *srv, const struct store_job *j);
+
+/* webhook_url_check - 0 when URL may be a callback_url, else -1 with why */
+int webhook_url_check(struct server *srv, const char *url, char *why, size_t n);
+
+/* webhook_due - deliver J's callback if it is pending (J ended, or a restart found it so) */
+void webhook_due(struct server *srv, const struct store_job *j);
+
+/* webhook_start / webhook_stop - the callbacks' resolver; stop drops the tries under way (the
+ * store keeps them pending for the next start) */
+int webhook_start(struct server *srv, const struct run_opts *ro, char *err, size_t errlen);
+void webhook_stop(struct server *srv);
 void jobs_stop(struct server *srv);
 void jobs_free(struct server *srv);
 

@@ -226,8 +226,14 @@ def errors(data_dir):
     err("a file name with a slash", jrequest("GET", "/v1/jobs/%s/files/../upload" % jid), 404, "not_found")
     err("an unknown endpoint of a job", jrequest("GET", "/v1/jobs/%s/nothing" % jid), 404, "not_found")
     err("a wrong method", jrequest("PATCH" if False else "PUT", "/v1/jobs/%s" % jid), 405, "method_not_allowed")
-    err("a callback_url (not supported yet)",
+    err("a callback_url to loopback (not allowed by default)",
         jrequest("POST", "/v1/jobs", {"callback_url": "http://127.0.0.1:9/x"}), 400, "bad_callback_url")
+    err("a callback_url to a private address",
+        jrequest("POST", "/v1/jobs", {"callback_url": "http://10.1.2.3/x"}), 400, "bad_callback_url")
+    err("a callback_url that is not http",
+        jrequest("POST", "/v1/jobs", {"callback_url": "ftp://example.com/x"}), 400, "bad_callback_url")
+    err("a callback_url with a password",
+        jrequest("POST", "/v1/jobs", {"callback_url": "http://u:p@example.com/x"}), 400, "bad_callback_url")
     st, _, _ = request("DELETE", "/v1/jobs/%s" % jid)
     ok("errors: the job deleted", st == 204, st)
 
@@ -258,6 +264,20 @@ def start_only(path, name):
     print(j["id"])
 
 
+def upload_all(path, name):
+    """create a job and upload all of PATH; print its id"""
+    j = create(name=name)
+    upload(j["id"], path, 1 << 20)
+    print(j["id"])
+
+
+def start(jid):
+    st, s = jrequest("POST", "/v1/jobs/%s/start" % jid)
+    if st != 202:
+        print("FAIL start %s: %s %s" % (jid, st, s))
+        sys.exit(1)
+
+
 def upload_some(path, name, chunks):
     """create a job and upload CHUNKS chunks of 64 KiB; print its id"""
     j = create(name=name)
@@ -277,6 +297,81 @@ def finish(jid, outdir):
     done = wait_done(jid)
     ok("job %s is done" % jid, done["state"] == "done", done)
     download(done, outdir)
+
+
+class Receiver:
+    """a loopback HTTP server that records POSTs and answers with CODES in turn (then 200)"""
+
+    def __init__(self, codes=()):
+        import http.server
+        import threading
+        self.codes = list(codes)
+        self.got = []
+        rec = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                rec.got.append((dict(self.headers), body, self.path))
+                code = rec.codes.pop(0) if rec.codes else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def wait(self, n, limit=60):
+        t0 = time.time()
+        while len(self.got) < n and time.time() - t0 < limit:
+            time.sleep(0.1)
+        return len(self.got) >= n
+
+
+def callback(path):
+    """a finished job POSTs its status to callback_url, signed with the job's secret; a failing
+    receiver is tried again until it answers 2xx"""
+    import hashlib
+    import hmac
+    good = Receiver()
+    flaky = Receiver([500, 503])
+    made = {}
+    for name, rec in (("good", good), ("flaky", flaky)):
+        j = create(name=name, callback_url="http://127.0.0.1:%d/hook/%s?x=1" % (rec.port, name))
+        ok("callback %s: the 201 answer gives a callback_secret" % name,
+           len(j.get("callback_secret", "")) == 64, j)
+        st, again = jrequest("GET", "/v1/jobs/%s" % j["id"])
+        ok("callback %s: the secret is shown only once" % name, "callback_secret" not in again, again)
+        upload(j["id"], path, 1 << 20)
+        st, s = jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+        made[name] = j
+    for name, rec, tries in (("good", good, 1), ("flaky", flaky, 3)):
+        j = made[name]
+        ok("callback %s: %d POST(s) within 60 s" % (name, tries), rec.wait(tries), len(rec.got))
+        if len(rec.got) < tries:
+            continue
+        headers, body, rpath = rec.got[-1]
+        want = "sha256=" + hmac.new(j["callback_secret"].encode(), body, hashlib.sha256).hexdigest()
+        ok("callback %s: the signature is HMAC-SHA256(secret, body)" % name,
+           headers.get("X-Mailsift-Signature") == want, (headers.get("X-Mailsift-Signature"), want))
+        doc = json.loads(body)
+        ok("callback %s: the body is the job's final status" % name,
+           doc["id"] == j["id"] and doc["state"] == "done" and doc["done"] == doc["rows"] > 0, doc)
+        ok("callback %s: to the URL's path and query" % name, rpath == "/hook/%s?x=1" % name, rpath)
+        t0 = time.time()
+        while time.time() - t0 < 10:
+            st, s = jrequest("GET", "/v1/jobs/%s" % j["id"])
+            if s.get("callback_state") == "delivered":
+                break
+            time.sleep(0.2)
+        ok("callback %s: the status says delivered" % name, s.get("callback_state") == "delivered", s)
+    time.sleep(1)
+    ok("callback: delivered ones are not sent again", len(good.got) == 1 and len(flaky.got) == 3,
+       (len(good.got), len(flaky.got)))
 
 
 def state(jid):

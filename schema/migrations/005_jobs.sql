@@ -10,6 +10,7 @@ CREATE TABLE jobs (
 	column_spec   TEXT,                     -- the address column asked for, or NULL: detect
 	max_age_days  REAL NOT NULL DEFAULT 0,  -- > 0: verdicts older than this are asked again
 	callback_url  TEXT,
+	callback_secret TEXT,                   -- the HMAC key of the callback's signature
 	gzip          INTEGER NOT NULL DEFAULT 0, -- export .csv.gz files
 	state         TEXT NOT NULL,            -- uploading | importing | verifying | exporting | done | failed
 	list_id       INTEGER,                  -- the imported list, once importing began
