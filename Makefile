@@ -33,7 +33,7 @@ ENGINE_SRC    += engine/reply.c
 CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
                  cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c \
                  cli/cmd_serve.c
-SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/webhook.c server/http.c server/keys.c
+SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/webhook.c server/tls.c server/http.c server/keys.c
 MAIN_SRC      := cli/main.c
 COMMON_SRC    := common/hash.c common/clock.c common/ipaddr.c common/timeval.c common/csvquote.c \
                  common/json.c common/err.c
@@ -54,7 +54,7 @@ REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay/%,$(FUZZ_SRC))
 MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 LISTS      := importers/data/role.txt importers/data/disposable.txt importers/data/free.txt
 
-.PHONY: all test check-asan fuzz lint bench bench-engine data install clean
+.PHONY: all test check-asan fuzz lint bench bench-engine bench-serve data install clean
 all: $(BUILD)/$(PROG)
 
 $(BUILD)/$(PROG): $(BUILD)/cli/main.o $(LIB)
@@ -131,6 +131,11 @@ lint:
 bench: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
 	sh bench/run.sh $(BUILD)
 	sh bench/engine.sh $(BUILD)
+	sh bench/serve.sh $(BUILD)
+
+# Only the serve benchmark (bench/serve.sh: real-time checks, upload, import through the API).
+bench-serve: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
+	sh bench/serve.sh $(BUILD)
 
 # Only the probe engine benchmark (bench/engine.sh; BENCH_QUICK=1 for a short run).
 bench-engine: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd

@@ -31,7 +31,7 @@
 #define SERVE_MAX_UPLOAD_GIB 16.0       /* bytes of one job's upload, GiB */
 
 enum { OPT_DATA = 2000, OPT_LISTEN, OPT_ADD_KEY, OPT_RATE, OPT_MAX_JOBS, OPT_MAX_UPLOAD,
-       OPT_CALLBACK_PRIVATE };
+       OPT_CALLBACK_PRIVATE, OPT_TLS_CERT, OPT_TLS_KEY };
 
 static const char serve_help[] =
 	"Usage: mailsift serve --data DIR [--listen HOST:PORT] [--rate N] [probe options]\n"
@@ -51,6 +51,8 @@ static const char serve_help[] =
 	"  --rate N            real-time checks a second per key, more get 429 [%g]\n"
 	"  --max-jobs N        jobs not finished per key, more get 429 [%d]\n"
 	"  --max-upload GIB    bytes one job's upload may hold, in GiB, more get 413 [%g]\n"
+	"  --tls-cert FILE     serve HTTPS with this PEM certificate (chain); needs --tls-key\n"
+	"  --tls-key FILE      the certificate's PEM private key\n"
 	"  --callback-allow-private  let jobs' callback_url reach loopback and private\n"
 	"                      addresses (by default refused: clients must not reach internal\n"
 	"                      hosts through the server)\n"
@@ -65,6 +67,7 @@ struct serve_cli {
 	double max_jobs;
 	double max_upload_gib;
 	int callback_allow_private;
+	const char *tls_cert, *tls_key;
 	const char *add_key;
 	struct run_cli run;
 };
@@ -150,7 +153,7 @@ static int serve(struct serve_cli *sc, struct store *s, struct keys *k)
 	struct server_opts so = {sc->host, sc->port, sc->rate, SERVE_MAX_TIMEOUT, SERVE_IO_TIMEOUT,
 	                         sc->data, db, (int)sc->max_jobs,
 	                         (unsigned long long)(sc->max_upload_gib * 1073741824.0),
-	                         sc->callback_allow_private, 0};
+	                         sc->tls_cert, sc->tls_key, sc->callback_allow_private, 0};
 	struct timeval poll = {0, (suseconds_t)(SERVE_STOP_POLL * 1e6)};
 	struct serve_loop l = {0};
 	struct event *watch = NULL;
@@ -171,8 +174,8 @@ static int serve(struct serve_cli *sc, struct store *s, struct keys *k)
 		goto out;
 	}
 	event_add(watch, &poll);
-	fprintf(stderr, "mailsift serve: listening on http://%s%s%s:%d/ (job store %s/mailsift.db)\n",
-	        strchr(sc->host, ':') ? "[" : "", sc->host, strchr(sc->host, ':') ? "]" : "",
+	fprintf(stderr, "mailsift serve: listening on %s://%s%s%s:%d/ (job store %s/mailsift.db)\n",
+	        sc->tls_cert ? "https" : "http", strchr(sc->host, ':') ? "[" : "", sc->host, strchr(sc->host, ':') ? "]" : "",
 	        server_port(l.srv), sc->data);
 	event_base_dispatch(l.base);
 	if (!l.failed)
@@ -195,6 +198,8 @@ int cli_serve(int argc, char **argv)
 		{"max-jobs", required_argument, NULL, OPT_MAX_JOBS},
 		{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
 		{"callback-allow-private", no_argument, NULL, OPT_CALLBACK_PRIVATE},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"help", no_argument, NULL, 'h'},
 		PROBE_LONG_OPTIONS,
 		RUN_LONG_OPTIONS,
@@ -227,6 +232,8 @@ int cli_serve(int argc, char **argv)
 			sc.max_jobs = (double)(long)sc.max_jobs;
 			break;
 		case OPT_CALLBACK_PRIVATE: sc.callback_allow_private = 1; break;
+		case OPT_TLS_CERT: sc.tls_cert = optarg; break;
+		case OPT_TLS_KEY: sc.tls_key = optarg; break;
 		case OPT_MAX_UPLOAD:
 			if (cli_parse_number("serve", "--max-upload", optarg, 1e-6, 1e6,
 			                     &sc.max_upload_gib) < 0)
@@ -249,6 +256,8 @@ int cli_serve(int argc, char **argv)
 		return cli_usage_error("serve", "--data DIR is required");
 	if (optind < argc)
 		return cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
+	if ((sc.tls_cert == NULL) != (sc.tls_key == NULL))
+		return cli_usage_error("serve", "--tls-cert and --tls-key go together");
 	if (mkdir(sc.data, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "mailsift serve: cannot make %s: %s\n", sc.data, strerror(errno));
 		return EXIT_FAILURE_;

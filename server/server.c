@@ -220,6 +220,8 @@ struct server *server_new(struct event_base *base, struct store *s, struct keys 
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(srv->http, on_request, srv);
+	if (server_tls_start(srv, err, errlen) < 0)
+		goto fail;
 	srv->bound = evhttp_bind_socket_with_handle(srv->http, o->host, (ev_uint16_t)o->port);
 	if (srv->bound == NULL) {
 		snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this "
@@ -268,6 +270,7 @@ void server_free(struct server *srv)
 	if (srv->http)
 		evhttp_free(srv->http);
 	check_free(srv->check);
+	server_tls_free(srv);
 	free(srv->allow);
 	free(srv);
 }

@@ -25,6 +25,8 @@ struct server_opts {
 	const char *store_path;     /* the job store's file (an export child opens it) */
 	int max_jobs;               /* jobs not finished per key (more: 429) */
 	unsigned long long max_upload; /* bytes of one job's upload (more: 413) */
+	const char *tls_cert;       /* PEM certificate chain: serve HTTPS (NULL: plain HTTP) */
+	const char *tls_key;        /* its PEM private key */
 	int callback_allow_private; /* callbacks may go to loopback and private addresses */
 	double callback_backoff;    /* seconds before a callback's second try (later: 3x each) */
 };

@@ -42,6 +42,7 @@ struct server {
 	size_t nwaiters;
 	struct allowance *allow;        /* one per key that asked */
 	size_t nallow;
+	struct ssl_ctx_st *tls;         /* --tls-cert: HTTPS; NULL: plain HTTP */
 	struct hook *hooks;             /* callbacks being delivered */
 	struct dns *hookdns;            /* resolves callback hosts */
 	struct job *jobs;               /* the jobs being driven (importing, verifying, exporting) */
@@ -76,6 +77,10 @@ void jobs_handle(struct server *srv, struct evhttp_request *req, const char *key
  * jobs_stop - stop driving them (imports keep what they stored, exports are stopped);
  * jobs_free - free what is left */
 int jobs_start(struct server *srv, char *err, size_t errlen);
+
+/* server_tls_start - HTTPS when o.tls_cert is set (0; -1 with err: a bad file); server_tls_free */
+int server_tls_start(struct server *srv, char *err, size_t errlen);
+void server_tls_free(struct server *srv);
 
 /* jobs_status_json - the status of job J, as GET /v1/jobs/ID answers it */
 json_t *jobs_status_json(struct server *srv, const struct store_job *j);

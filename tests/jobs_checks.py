@@ -374,6 +374,40 @@ def callback(path):
        (len(good.got), len(flaky.got)))
 
 
+def concurrent(path_a, path_b):
+    """two jobs and real-time checks at once: real-time answers arrive while the jobs run"""
+    ids = []
+    for p in (path_a, path_b):
+        j = create(name=os.path.basename(p))
+        upload(j["id"], p, 1 << 20)
+        jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+        ids.append(j["id"])
+    answered, during, t0 = [], 0, time.time()
+    users = ["alice", "bob", "carol", "nobody1", "nobody2", "nobody3"]
+    while time.time() - t0 < 240:
+        states = [jrequest("GET", "/v1/jobs/%s" % i)[1]["state"] for i in ids]
+        if all(s in ("done", "failed") for s in states):
+            break
+        if len(answered) < len(users):
+            addr = "%s@connlimit.test" % users[len(answered)]
+            t1 = time.time()
+            st, v = jrequest("GET", "/v1/verify?timeout=60&email=" + addr)
+            answered.append((addr, st, v.get("status"), v.get("final"), time.time() - t1))
+            after = [jrequest("GET", "/v1/jobs/%s" % i)[1]["state"] for i in ids]
+            during += any(s not in ("done", "failed") for s in after)
+        else:
+            time.sleep(0.3)
+    for addr, st, status, final, secs in answered:
+        print("  real-time %s: %s %s final=%s in %.2f s" % (addr, st, status, final, secs))
+    ok("concurrent: both jobs done", all(jrequest("GET", "/v1/jobs/%s" % i)[1]["state"] == "done" for i in ids))
+    ok("concurrent: every real-time check answered (200)", answered and all(a[1] == 200 for a in answered), answered)
+    ok("concurrent: real-time answers arrived while the jobs ran (%d of %d)" % (during, len(answered)),
+       during >= 3, answered)
+    ok("concurrent: real-time verdicts are right (alice valid, nobody1 invalid)",
+       [a[2] for a in answered[:1]] == ["valid"] and any(a[0].startswith("nobody1") and a[2] == "invalid" for a in answered),
+       answered)
+
+
 def state(jid):
     st, j = jrequest("GET", "/v1/jobs/%s" % jid)
     print(j["state"] if st == 200 else "status-%d" % st)

@@ -207,6 +207,33 @@ def waiting(addr, out):
         open(out, "w").write(json.dumps({"status": 0, "body": repr(e)}))
 
 
+def tls():
+    """HTTPS: a verified TLS connection gets the same answers; plain HTTP to it gets none"""
+    import ssl
+    u = urllib.parse.urlsplit(os.environ["TLS_URL"])
+    ctx = ssl.create_default_context(cafile=os.environ["TLS_CA"])
+    con = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
+    con.request("GET", "/v1/verify?email=not-an-address", headers={"Authorization": "Bearer " + KEY})
+    r = con.getresponse()
+    v = json.loads(r.read())
+    ok("HTTPS: a real-time check over a verified TLS connection",
+       r.status == 200 and v.get("reason") == "syntax", "%s %r" % (r.status, v))
+    ok("HTTPS: TLS 1.2 or newer", con.sock.version() in ("TLSv1.2", "TLSv1.3"), con.sock.version())
+    con.close()
+    con = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=30)
+    con.request("GET", "/v1/jobs", headers={"Authorization": "Bearer " + KEY})
+    r = con.getresponse()
+    ok("HTTPS: the jobs API too", r.status == 200 and "jobs" in json.loads(r.read()), r.status)
+    con.close()
+    try:
+        plain = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        plain.request("GET", "/v1/verify?email=a@b.test", headers={"Authorization": "Bearer " + KEY})
+        st = plain.getresponse().status
+        ok("HTTPS: plain HTTP to it gets no answer", False, "status %s" % st)
+    except (ConnectionError, http.client.HTTPException, OSError):
+        ok("HTTPS: plain HTTP to it gets no answer", True)
+
+
 def one(addr, field_checks):
     """ADDR answered with these field=value (values as Python repr-free text)"""
     status, _, v = verify(addr, timeout=30)
@@ -219,4 +246,4 @@ if __name__ == "__main__":
     {"same_as_cli": lambda: same_as_cli(*args), "greylist": lambda: greylist(*args),
      "access": lambda: access(*args), "errors": errors, "rate": rate, "denied": denied,
      "crowd": lambda: crowd(int(args[0]), args[1]), "waiting": lambda: waiting(*args),
-     "one": lambda: one(args[0], args[1:])}[cmd]()
+     "one": lambda: one(args[0], args[1:]), "tls": tls}[cmd]()

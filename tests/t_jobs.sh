@@ -13,7 +13,9 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 cp "$TOP/tests/world/world.zone" "$WORK/world.zone"
-world_start $((30000 + ($$ + 7000) % 20000))
+# the connection-limited host answers slowly (60 ms a reply): bulk work keeps its sessions busy
+sed 's/^\(127.0.1.14 connlimit .*\)$/\1 reply_ms=60/' "$TOP/tests/world/personas.conf" > "$WORK/personas.conf"
+world_start $((30000 + ($$ + 7000) % 20000)) "$WORK/personas.conf"
 trap 'kill -9 $SPID 2>/dev/null; sh "$TOP/tests/world/world.sh" stop "$WORK/world" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 CHECKS="python3 $TOP/tests/jobs_checks.py"
 COMPARE="python3 $TOP/tests/run/check.py compare"
@@ -78,7 +80,7 @@ clean_ref "$WORK/customers.csv" "$WORK/ref-small"
 clean_ref "$WORK/big.csv" "$WORK/ref-big"
 
 # ---- the API path ----
-serve_start --max-jobs 3
+serve_start --max-jobs 3 --per-host 2
 export KEY="$(cat "$WORK/serve.out")"
 "$MAILSIFT" serve --data "$DATA" --add-key other > "$WORK/other.key" 2>/dev/null
 
@@ -95,6 +97,19 @@ check "a resumed upload gives the same files" $COMPARE "$WORK/ref-small" "$WORK/
 $CHECKS access "$(cat "$WORK/other.key")" "$DATA"
 $CHECKS errors "$DATA"
 $CHECKS limit 3
+
+# two jobs and real-time checks at once against a host that takes 2 connections per client
+for k in a b; do
+	python3 -c 'import sys; print("email"); [print("%s%d@connlimit.test" % (sys.argv[1], i)) for i in range(40)]' "$k" > "$WORK/conn-$k.csv"
+done
+since=$(wc -l < "$WORK/world/smtpd.log")
+$CHECKS concurrent "$WORK/conn-a.csv" "$WORK/conn-b.csv"
+set -- $(python3 "$TOP/tests/run/check.py" log banner421 "$WORK/world/smtpd.log" "$since" 127.0.1.14)
+check_eq "concurrent: the connection-limited host never refused us for too many connections" "$1" 0
+most=$(python3 "$TOP/tests/run/check.py" log maxopen "$WORK/world/smtpd.log" "$since" 127.0.1.14)
+echo "  most sessions open at once at the connection-limited host: $most"
+check "concurrent: at most --per-host 2 sessions at once at that host ($most)" \
+	sh -c 'case $1 in 127.0.0.1=[12]) exit 0 ;; *) exit 1 ;; esac' sh "$most"
 
 # delete: the job's rows and the addresses only it used leave the store; shared ones stay
 SMALL_JOB=$(cat "$WORK/api-small/.job")

@@ -126,4 +126,30 @@ echo 'garbage line' >> "$DATA/keys"
 check_eq "start with a damaged keys file: exit 1" "$?" 1
 check_contains "start with a damaged keys file: the line is named" "$WORK/badkeys.err" "keys:3:"
 
+# ---- HTTPS (--tls-cert/--tls-key) ----
+cp "$WORK/keys.good" "$DATA/keys"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-days 2 -keyout "$WORK/tls.key" -out "$WORK/tls.cert" > "$WORK/openssl.log" 2>&1
+check_eq "a test certificate is made" "$?" 0
+"$MAILSIFT" serve --data "$DATA" --listen 127.0.0.1:0 $PROBE --tls-cert "$WORK/tls.cert" \
+	> /dev/null 2> "$WORK/tlsusage.err"
+check_eq "--tls-cert without --tls-key: usage error" "$?" 2
+"$MAILSIFT" serve --data "$DATA" --listen 127.0.0.1:0 $PROBE --tls-cert "$WORK/tls.key" \
+	--tls-key "$WORK/tls.key" > /dev/null 2> "$WORK/tlsbad.err"
+check_eq "a certificate file that is not one: exit 1" "$?" 1
+check_contains "a certificate file that is not one: named" "$WORK/tlsbad.err" "--tls-cert $WORK/tls.key"
+"$MAILSIFT" serve --data "$DATA" --listen 127.0.0.1:0 $PROBE --tls-cert "$WORK/tls.cert" \
+	--tls-key "$WORK/tls.key" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+SPID=$!
+for i in $(seq 100); do
+	hport=$(sed -n 's|.*listening on https://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/serve.err")
+	[ -n "$hport" ] && break
+	sleep 0.2
+done
+check "HTTPS: serve says https://" test -n "$hport"
+export TLS_URL="https://127.0.0.1:$hport" TLS_CA="$WORK/tls.cert"
+$CHECKS tls
+serve_stop
+check_eq "HTTPS: stop, exit 0" "$SRC" 0
+
 check "no DATA ever sent" test -z "$(grep '!!! ' "$LOG")"
