@@ -157,7 +157,7 @@ echo "   serve's peak RSS $(calc "$up_rss / 1024" %.1f) MiB (target < $TARGET_RS
 # ---- 3. import of an uploaded list ----
 list="$TOP/bench/out/serve-import-$IMPORT_ROWS.csv"
 [ -s "$list" ] || "$GEN" "$IMPORT_ROWS" 7 > "$list"
-"$RUSAGE" "$WORK/imp.rus" "$MAILSIFT" import "$list" --db "$WORK/imp.db" --quiet ||
+"$RUSAGE" "$WORK/imp.rus" "$MAILSIFT" import "$list" --db "$WORK/imp.db" --quiet 2> "$WORK/imp.err" ||
 	{ say "mailsift import failed"; exit 1; }
 cli_imp_s=$(field "$WORK/imp.rus" 1)
 mkdir -p "$WORK/imp"

@@ -19,7 +19,6 @@
  * process (`mailsift export`, which only reads the store) so a large list does not stall the
  * loop either.
  */
-#define _GNU_SOURCE 1
 #include "server/server_int.h"
 
 #include <dirent.h>
@@ -787,8 +786,8 @@ static void upload(struct server *srv, struct evhttp_request *req, const struct 
 		return;
 	}
 	close(fd);
-	json_t *o = json_pack("{s:I, s:I}", "offset", (json_int_t)(have + (int64_t)len), "received",
-	                      (json_int_t)len);
+	json_int_t now_have = (json_int_t)have + (json_int_t)len;
+	json_t *o = json_pack("{s:I, s:I}", "offset", now_have, "received", (json_int_t)len);
 	http_send_json(req, 200, o);
 	json_decref(o);
 }
@@ -884,7 +883,7 @@ static void delete(struct server *srv, struct evhttp_request *req, struct store_
 static void send_file(struct server *srv, struct evhttp_request *req, const struct store_job *j,
                       const char *name)
 {
-	char path[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX + 72];
 	struct evbuffer *out;
 	struct stat st;
 	int fd;
@@ -898,13 +897,11 @@ static void send_file(struct server *srv, struct evhttp_request *req, const stru
 		           j->state);
 		return;
 	}
-	if (job_path(srv, j->id, "files", path, sizeof path) < 0 ||
-	    strlen(path) + 1 + strlen(name) >= sizeof path) {
+	if (job_path(srv, j->id, "files", dir, sizeof dir) < 0 ||
+	    snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
 		http_error(req, 404, "not_found", "no such file");
 		return;
 	}
-	strcat(path, "/");
-	strcat(path, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)

@@ -101,15 +101,9 @@ int webhook_url_check(struct server *srv, const char *url, char *why, size_t n)
 
 /* ---- tries ---- */
 
-static void hook_free(struct hook *h)
+/* hook_release - what H holds, and H (unless the resolver still has it: freed by its answer) */
+static void hook_release(struct hook *h)
 {
-	struct server *srv = h->srv;
-
-	for (struct hook **p = &srv->hooks; *p; p = &(*p)->next)
-		if (*p == h) {
-			*p = h->next;
-			break;
-		}
 	if (h->timer)
 		event_free(h->timer);
 	if (h->con)
@@ -119,6 +113,19 @@ static void hook_free(struct hook *h)
 		return;
 	}
 	free(h);
+}
+
+/* hook_free - H out of the server's list, released */
+static void hook_free(struct hook *h)
+{
+	struct server *srv = h->srv;
+
+	for (struct hook **p = &srv->hooks; *p; p = &(*p)->next)
+		if (*p == h) {
+			*p = h->next;
+			break;
+		}
+	hook_release(h);
 }
 
 struct cb_state {
@@ -210,7 +217,7 @@ static void send_to(struct hook *h, const struct sockaddr *addr)
 		tried(h, 0, "out of memory");
 		return;
 	}
-	memcpy(sig, "sha256=", 7);
+	snprintf(sig, sizeof sig, "sha256=");
 	for (unsigned int i = 0; i < maclen; i++)
 		snprintf(sig + 7 + 2 * i, 3, "%02x", mac[i]);
 	ipaddr_text(addr, ip, sizeof ip);
@@ -343,8 +350,11 @@ int webhook_start(struct server *srv, const struct run_opts *ro, char *err, size
 
 void webhook_stop(struct server *srv)
 {
-	while (srv->hooks)
-		hook_free(srv->hooks);
+	while (srv->hooks) {
+		struct hook *h = srv->hooks;
+		srv->hooks = h->next;
+		hook_release(h);
+	}
 	if (srv->hookdns) {
 		dns_free(srv->hookdns); /* answers a pending lookup: its hook is freed then */
 		srv->hookdns = NULL;

@@ -161,6 +161,13 @@ def rate():
 
 def crowd(n, pid):
     """N idle connections and a slowloris client: others are still served, memory bounded."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 64), hard))
+    if hard < n + 64:
+        print("  note: open files limited to %d here: %d idle connections, not %d" % (hard, hard - 64, n))
+        n = hard - 64
     idle = []
     for _ in range(n):
         s = socket.create_connection((HOST, PORT))

@@ -80,7 +80,7 @@ check_eq "an address verified before is answered from the store (no RCPT)" \
 $CHECKS greylist alice@greylist.test
 $CHECKS access "$(cat "$WORK/second.out")"
 $CHECKS errors
-$CHECKS crowd 2000 $SPID
+$CHECKS crowd 10000 $SPID
 
 # ---- a stop answers who waits, lets sessions finish, exits 0 ----
 $CHECKS waiting alice@blackhole.test "$WORK/wait.json" &
