@@ -490,11 +490,15 @@ int run_hurry(struct run *r, int64_t address_id)
 	if (r->stopping || r->failed || r->ended)
 		return 0;
 	if (r->waiting) {
-		/* Asleep: wake now; the scan finds it at once, there is nothing else to ask. */
+		/* Asleep: wake now. Its scan may claim the address among others that came while it
+		 * slept (a server's new jobs): then it is put ahead of them below. */
 		evtimer_del(r->wait_ev);
 		wait_cb(-1, EV_TIMEOUT, r);
-		return 1;
 	}
+	if (sched_hurry(r->sched, address_id))
+		return 1; /* held already (the scan, or a job's batch): now ahead */
+	if (r->waiting || r->stopping || r->failed || r->ended)
+		return 0;
 	r->nbatch = 0;
 	n = store_claim_one(r->store, address_id, (int64_t)now_wall(), claim_cb, r);
 	if (n < 0) {

@@ -100,6 +100,11 @@ struct sched *sched_new(struct event_base *base, const struct probe_config *c,
 /* sched_add - probe A (copied); its result comes later from the loop */
 void sched_add(struct sched *s, const struct sched_addr *a);
 
+/* sched_hurry - address ID, held and waiting in its domain's queue, is now waited for: it goes
+ * ahead as sched_addr.urgent would have put it. 1 when it is held and waiting (moved, or ahead
+ * already), 0 when not (not held, or in a session already). A linear look over what is held. */
+int sched_hurry(struct sched *s, int64_t id);
+
 /* sched_retry_wait - seconds until result R (a retry) is due again: at once for an address not
  * asked (interrupted), else the greylist backoff for its next attempt */
 double sched_retry_wait(const struct probe_config *c, const struct sched_result *r);

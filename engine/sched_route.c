@@ -209,6 +209,30 @@ struct saddr *sched_queue_pop(struct sdomain *d)
 	return a;
 }
 
+int sched_hurry(struct sched *s, int64_t id)
+{
+	for (size_t b = 0; b < SCHED_BUCKETS; b++)
+		for (struct sdomain *d = s->domains[b]; d; d = d->hnext)
+			for (struct saddr **p = &d->head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+				struct saddr *a = *p;
+				if (a->id != id)
+					continue;
+				if (a->urgent)
+					return 1;
+				/* out of the queue (as sched_queue_pop counts), then in again, ahead */
+				*p = a->next;
+				if (d->tail == a)
+					d->tail = prev;
+				d->queued--;
+				if (d->host)
+					d->host->queued--;
+				a->next = NULL;
+				sched_queue_push_urgent(d, a);
+				return 1;
+			}
+	return 0;
+}
+
 /* sched_domain_fail - up to N of D's waiting addresses get verdict IN (nothing asked them); R
  * and DETAIL say why. Returns how many. */
 size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,

@@ -1152,6 +1152,11 @@ int import_job_step(struct import_job *j, double budget)
 	return 0;
 }
 
+int64_t import_job_rows(const struct import_job *j)
+{
+	return j->im.row_no > j->im.skip ? j->im.row_no : j->im.skip;
+}
+
 enum import_status import_job_result(const struct import_job *j, struct import_result *res,
                                      const char **err)
 {

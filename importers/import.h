@@ -79,6 +79,9 @@ struct import_job *import_job_start(struct store *s, const char *path,
  * (call again, soon if nothing was ready), 0 finished (see import_job_result) */
 int import_job_step(struct import_job *j, double budget);
 
+/* import_job_rows - data rows of the list so far (stored, or committed by an earlier start) */
+int64_t import_job_rows(const struct import_job *j);
+
 /* import_job_result - the status once finished (IMPORT_INTERRUPTED before), RES filled, *ERR
  * why (NULL when nothing to say) */
 enum import_status import_job_result(const struct import_job *j, struct import_result *res,

@@ -60,6 +60,7 @@ enum stmt_id {
 	ST_ADDR_READ,
 	ST_ADDR_REFRESH,
 	ST_CLAIM_ONE,
+	ST_JOB_TALLY,
 	/* Prepared when used and finalized (stmt_once): schema checks, runs, status, rare writes. */
 	ST_USER_VERSION,
 	ST_APPLICATION_ID,
@@ -75,8 +76,8 @@ enum stmt_id {
 	ST_JOB_STATE,
 	ST_JOB_LIST,
 	ST_JOB_CALLBACK,
+	ST_JOB_COUNTS,
 	ST_JOB_DELETE,
-	ST_JOB_TALLY,
 	ST_JOB_STALE,
 	ST_PURGE_MARK,
 	ST_PURGE_KEEP,
@@ -228,9 +229,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_DROP] = "DELETE FROM lists WHERE id = ?1",
 #define JOB_COLUMNS \
 	"id, owner, name, column_spec, max_age_days, callback_url, gzip, state, list_id, error," \
-	" created_at, started_at, finished_at, callback_state, callback_attempts, callback_secret"
+	" created_at, started_at, finished_at, callback_state, callback_attempts, callback_secret," \
+	" counts"
 	[ST_JOB_ADD] = "INSERT INTO jobs(" JOB_COLUMNS ") VALUES"
-	               " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	               " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[ST_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1",
 	[ST_JOBS_OF] = "SELECT " JOB_COLUMNS " FROM jobs WHERE owner = ?1 ORDER BY created_at, id",
 	[ST_JOBS_ACTIVE] = "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN"
@@ -243,14 +245,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                 " IS NOT NULL THEN 'pending' ELSE callback_state END WHERE id = ?1",
 	[ST_JOB_LIST] = "UPDATE jobs SET list_id = ?2 WHERE id = ?1",
 	[ST_JOB_CALLBACK] = "UPDATE jobs SET callback_state = ?2, callback_attempts = ?3 WHERE id = ?1",
+	[ST_JOB_COUNTS] = "UPDATE jobs SET counts = ?2 WHERE id = ?1",
 	[ST_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-	/* A list's rows by where they stand: (state, status, duplicate, rows, first retry due
-	 * after ?2). A row without an address has no state: it is done (invalid). */
+	/* A list's rows ?3 < row_no <= ?4 by where they stand: (state, status, duplicate, rows,
+	 * first retry due after ?2). A row without an address has no state: it is done (invalid). */
 	[ST_JOB_TALLY] =
 		"SELECT a.state, a.status, r.dup_of IS NOT NULL, count(*),"
 		" min(CASE WHEN a.state = " SQL_PENDING " AND a.next_attempt_at > ?2"
 		" THEN a.next_attempt_at END) FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
-		" WHERE r.id >= ?1 << 40 AND r.id < (?1 + 1) << 40"
+		" WHERE r.id > (?1 << 40) + ?3 AND r.id <= (?1 << 40) + ?4"
 		" GROUP BY 1, 2, 3",
 	/* As ST_RUN_STALE, for the addresses of one list. */
 	[ST_JOB_STALE] =
@@ -1534,6 +1537,7 @@ static void job_from_row(sqlite3_stmt *st, struct store_job *j)
 	j->callback_state = column_strdup(st, 13, NULL);
 	j->callback_attempts = sqlite3_column_int(st, 14);
 	j->callback_secret = column_strdup(st, 15, NULL);
+	j->counts = column_strdup(st, 16, NULL);
 }
 
 void store_job_free(struct store_job *j)
@@ -1546,6 +1550,7 @@ void store_job_free(struct store_job *j)
 	free(j->error);
 	free(j->callback_state);
 	free(j->callback_secret);
+	free(j->counts);
 	memset(j, 0, sizeof *j);
 }
 
@@ -1704,23 +1709,26 @@ int store_job_set_callback(struct store *s, const char *id, const char *state, i
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int store_job_set_counts(struct store *s, const char *id, const char *counts_json)
+{
+	return job_update(s, ST_JOB_COUNTS, id, counts_json, 0, NULL, 0);
+}
+
 int store_job_delete(struct store *s, const char *id)
 {
 	return job_update(s, ST_JOB_DELETE, id, NULL, 0, NULL, 0);
 }
 
-int store_list_tally(struct store *s, int64_t list_id, int64_t now, struct store_tally *t)
+int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t upto, int64_t now,
+                     struct store_tally *t)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = stmt_once(s, ST_JOB_TALLY, &st);
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_TALLY);
+	int rc;
 
-	memset(t, 0, sizeof *t);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return -1;
-	}
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int no_addr = sqlite3_column_type(st, 0) == SQLITE_NULL;
 		int state = sqlite3_column_int(st, 0);
@@ -1749,7 +1757,7 @@ int store_list_tally(struct store *s, int64_t list_id, int64_t now, struct store
 		else
 			t->by_status[STATUS_UNKNOWN] += count;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 

@@ -335,6 +335,7 @@ struct store_job {
 	char *callback_state;     /* NULL | pending | delivered | failed */
 	int callback_attempts;
 	char *callback_secret;    /* the callback signature's HMAC key */
+	char *counts;             /* where its rows stood when it ended (JSON), or NULL */
 };
 
 void store_job_free(struct store_job *j);
@@ -358,6 +359,7 @@ int store_job_set_state(struct store *s, const char *id, const char *state, cons
                         int64_t now);
 int store_job_set_list(struct store *s, const char *id, int64_t list_id);
 int store_job_set_callback(struct store *s, const char *id, const char *state, int attempts);
+int store_job_set_counts(struct store *s, const char *id, const char *counts_json);
 int store_job_delete(struct store *s, const char *id);
 
 /* Where a list's rows stand (store_list_tally). */
@@ -370,9 +372,11 @@ struct store_tally {
 	int64_t retry_first;               /* unix seconds the first of those is due; 0: none */
 };
 
-/* store_list_tally - count LIST_ID's rows (retries: due after NOW); 0 or -1. One pass over the
- * list's rows. */
-int store_list_tally(struct store *s, int64_t list_id, int64_t now, struct store_tally *t);
+/* store_list_tally - add to T the rows AFTER < row_no <= UPTO of LIST_ID (retries: due after
+ * NOW); 0 or -1. The time it takes grows with the rows counted: callers on a loop count a list
+ * in slices. */
+int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t upto, int64_t now,
+                     struct store_tally *t);
 
 /* store_list_make_stale - LIST_ID's verdicts checked before STALE_BEFORE are asked again */
 int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before);

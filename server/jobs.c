@@ -48,7 +48,8 @@
 #define JOB_NAME_MAX 200            /* bytes of a job's name */
 #define JOB_URL_MAX 2048            /* bytes of a callback URL */
 #define JOB_TICK 0.5                /* seconds between looks at the jobs being driven */
-#define JOB_TALLY_EVERY 1.0         /* seconds between counts of a verifying job's rows */
+#define JOB_TALLY_SLICE 20000       /* rows counted at a time */
+#define JOB_TALLY_BUDGET 0.01       /* seconds of counting per tick (at least one slice) */
 #define JOB_IMPORT_SLICE 0.02       /* seconds an import step may hold the loop */
 #define JOB_IMPORT_IDLE 0.005       /* seconds before the next step when nothing was ready */
 
@@ -58,9 +59,15 @@ struct job {
 	struct store_job j;
 	struct import_job *imp;     /* importing: the import in steps (one job at a time) */
 	pid_t export_pid;           /* exporting: the `mailsift export` child, or 0 */
-	double tally_at;            /* clock_now() of the last count by the tick */
-	int64_t last_done;          /* done rows then */
-	double rate;                /* rows a second, smoothed */
+	/* Counting a list's rows takes time in proportion to them (seconds for millions), so the
+	 * loop counts them in slices: a sweep over every row, then the next. A row counted final
+	 * stays final, so a sweep that finds every row final proves the job's verification done. */
+	struct store_tally sweep;   /* the sweep under way */
+	int64_t sweep_pos;          /* rows counted in it so far */
+	struct store_tally seen;    /* the last whole sweep */
+	int have_seen;
+	double seen_at;             /* clock_now() when it ended */
+	double rate;                /* rows a second, smoothed over sweeps */
 };
 
 static char *xstrdup(const char *s)
@@ -282,7 +289,6 @@ static void import_finish(struct server *srv, struct job *jb)
 		return;
 	}
 	jb->j.list_id = res.list_id;
-	jb->tally_at = 0;
 	job_set_state(srv, jb, "verifying", NULL);
 }
 
@@ -324,6 +330,88 @@ static void on_import(evutil_socket_t fd, short what, void *arg)
 		tv.tv_usec = (suseconds_t)(JOB_IMPORT_IDLE * 1e6);
 	}
 	event_add(srv->import_ev, &tv);
+}
+
+/* ---- counting ---- */
+
+static json_t *iso_time(int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+/* sweep_step - count the next slices of JB's rows, for about JOB_TALLY_BUDGET seconds: 1 when
+ * a sweep ended (jb->seen is new), 0 when it goes on, -1 on a store error */
+static int sweep_step(struct server *srv, struct job *jb)
+{
+	double t0 = clock_now(), now;
+	int64_t before;
+
+	do {
+		before = jb->sweep.rows;
+		if (store_list_tally(srv->store, jb->j.list_id, jb->sweep_pos,
+		                     jb->sweep_pos + JOB_TALLY_SLICE, (int64_t)time(NULL),
+		                     &jb->sweep) < 0)
+			return -1;
+		jb->sweep_pos += JOB_TALLY_SLICE;
+		if (jb->sweep.rows == before) { /* past the last row: the sweep is whole */
+			now = clock_now();
+			if (jb->have_seen && now > jb->seen_at) {
+				double r = (double)(jb->sweep.done - jb->seen.done) / (now - jb->seen_at);
+				jb->rate = jb->rate > 0 ? 0.5 * jb->rate + 0.5 * r : r;
+			}
+			jb->seen = jb->sweep;
+			jb->have_seen = 1;
+			jb->seen_at = now;
+			memset(&jb->sweep, 0, sizeof jb->sweep);
+			jb->sweep_pos = 0;
+			return 1;
+		}
+	} while (clock_now() - t0 < JOB_TALLY_BUDGET);
+	return 0;
+}
+
+/* tally_json - T's figures as the status shows them */
+static json_t *tally_json(const struct store_tally *t)
+{
+	json_t *o = json_object(), *counts = json_object();
+
+	json_object_set_new(o, "rows", json_integer(t->rows));
+	json_object_set_new(o, "done", json_integer(t->done));
+	json_object_set_new(o, "total", json_integer(t->rows));
+	for (int s = 0; s < STATUS_COUNT; s++)
+		json_object_set_new(counts, verdict_status_name((enum verdict_status)s),
+		                    json_integer(t->by_status[s]));
+	json_object_set_new(counts, "duplicates", json_integer(t->duplicates));
+	json_object_set_new(o, "counts", counts);
+	json_object_set_new(o, "retry_waiting", json_integer(t->retry_wait));
+	json_object_set_new(o, "next_retry_at", iso_time(t->retry_first));
+	return o;
+}
+
+static int counts_fn(struct server *srv, void *ctx)
+{
+	struct job *jb = ctx;
+	json_t *o = tally_json(&jb->seen);
+	char *text = json_dumps(o, JSON_COMPACT);
+	int rc = text ? store_job_set_counts(srv->store, jb->j.id, text) : -1;
+
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
+/* save_counts - JB's last whole count, kept with the job for when it is no longer driven */
+static void save_counts(struct server *srv, struct job *jb)
+{
+	if (jb->have_seen && server_write(srv, counts_fn, jb) < 0)
+		fprintf(stderr, "mailsift serve: job %s: cannot save its counts\n", jb->j.id);
 }
 
 /* ---- export ---- */
@@ -396,6 +484,7 @@ static void export_check(struct server *srv, struct job *jb)
 	if (p == 0)
 		return;
 	jb->export_pid = 0;
+	save_counts(srv, jb);
 	if (p > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		job_set_state(srv, jb, "done", NULL);
 		active_remove(srv, jb);
@@ -416,27 +505,10 @@ static void export_check(struct server *srv, struct job *jb)
 
 /* ---- driving ---- */
 
-/* tally - count JB's rows now (and the rate) */
-static int tally(struct server *srv, struct job *jb, struct store_tally *t)
-{
-	double now = clock_now();
-
-	if (store_list_tally(srv->store, jb->j.list_id, (int64_t)time(NULL), t) < 0)
-		return -1;
-	if (jb->tally_at > 0 && now > jb->tally_at) {
-		double r = (double)(t->done - jb->last_done) / (now - jb->tally_at);
-		jb->rate = jb->rate > 0 ? 0.7 * jb->rate + 0.3 * r : r;
-	}
-	jb->tally_at = now;
-	jb->last_done = t->done;
-	return 0;
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 	struct job *jb, *next;
-	struct store_tally t;
 
 	(void)fd;
 	(void)what;
@@ -448,30 +520,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			if (jb->export_pid > 0)
 				export_check(srv, jb);
 			else
-				export_start(srv, jb); /* resumed after a restart: redone */
-		} else if (strcmp(jb->j.state, "verifying") == 0 &&
-		           clock_now() - jb->tally_at >= JOB_TALLY_EVERY) {
-			if (tally(srv, jb, &t) < 0)
-				continue;
-			if (t.done == t.rows)
 				export_start(srv, jb);
+		} else if (strcmp(jb->j.state, "verifying") == 0 && sweep_step(srv, jb) == 1 &&
+		           jb->seen.done == jb->seen.rows) {
+			export_start(srv, jb);
 		}
 	}
 }
 
 /* ---- answers ---- */
 
-static json_t *iso_time(int64_t t)
-{
-	char buf[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		return json_null();
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
 
 /* files_json - the files of a finished job: [{"name", "bytes", "url"}] */
 static json_t *files_json(struct server *srv, const struct store_job *j)
@@ -501,14 +559,22 @@ static json_t *files_json(struct server *srv, const struct store_job *j)
 static json_t *status_json(struct server *srv, const struct store_job *j, const struct job *jb)
 {
 	struct store_tally t;
-	json_t *o = json_object(), *counts;
+	json_t *o = json_object(), *figures = NULL;
 	const char *state = j->state;
 	char url[64];
 	int64_t bytes = upload_size(srv, j->id);
 
+	/* The figures: the last whole count of a job being driven (rows read so far while it
+	 * imports), the count kept when it ended, else none yet. */
 	memset(&t, 0, sizeof t);
-	if (j->list_id > 0)
-		store_list_tally(srv->store, j->list_id, (int64_t)time(NULL), &t);
+	if (jb && jb->have_seen)
+		t = jb->seen;
+	else if (jb && jb->imp)
+		t.rows = import_job_rows(jb->imp);
+	else if (jb == NULL && j->counts)
+		figures = json_loads(j->counts, 0, NULL);
+	if (figures == NULL)
+		figures = tally_json(&t);
 	if (strcmp(state, "verifying") == 0 && t.rows > t.done && t.retry_wait == t.rows - t.done)
 		state = "waiting_retry"; /* every row left waits for a server that asked us back */
 	snprintf(url, sizeof url, "/v1/jobs/%s/upload", j->id);
@@ -520,21 +586,12 @@ static json_t *status_json(struct server *srv, const struct store_job *j, const 
 	json_object_set_new(o, "created_at", iso_time(j->created_at));
 	json_object_set_new(o, "started_at", iso_time(j->started_at));
 	json_object_set_new(o, "finished_at", iso_time(j->finished_at));
-	json_object_set_new(o, "rows", json_integer(t.rows));
-	json_object_set_new(o, "done", json_integer(t.done));
-	json_object_set_new(o, "total", json_integer(t.rows));
-	counts = json_object();
-	for (int s = 0; s < STATUS_COUNT; s++)
-		json_object_set_new(counts, verdict_status_name((enum verdict_status)s),
-		                    json_integer(t.by_status[s]));
-	json_object_set_new(counts, "duplicates", json_integer(t.duplicates));
-	json_object_set_new(o, "counts", counts);
+	json_object_update(o, figures);
+	json_decref(figures);
 	json_object_set_new(o, "rate", json_real(jb ? jb->rate : 0));
 	json_object_set_new(o, "eta_seconds", jb && jb->rate > 0 && t.rows > t.done
 	                                          ? json_integer((json_int_t)((double)(t.rows - t.done) / jb->rate))
 	                                          : json_null());
-	json_object_set_new(o, "retry_waiting", json_integer(t.retry_wait));
-	json_object_set_new(o, "next_retry_at", iso_time(t.retry_first));
 	if (j->list_id > 0) {
 		struct store_problem_count *pc = NULL;
 		size_t n = 0;
@@ -1042,8 +1099,9 @@ int jobs_start(struct server *srv, char *err, size_t errlen)
 	/* Every job resumes where the store says: imports go on from their last rows, runs from
 	 * what is pending, exports are redone. */
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].state, "importing") == 0 || strcmp(v[i].state, "verifying") == 0 ||
-		    strcmp(v[i].state, "exporting") == 0)
+		if (strcmp(v[i].state, "exporting") == 0) /* its count first, then the export again */
+			job_set_state(srv, active_add(srv, &v[i]), "verifying", NULL);
+		else if (strcmp(v[i].state, "importing") == 0 || strcmp(v[i].state, "verifying") == 0)
 			active_add(srv, &v[i]);
 		else
 			webhook_due(srv, &v[i]);

@@ -100,12 +100,22 @@ $CHECKS limit 3
 
 # two jobs and real-time checks at once against a host that takes 2 connections per client
 for k in a b; do
-	python3 -c 'import sys; print("email"); [print("%s%d@connlimit.test" % (sys.argv[1], i)) for i in range(40)]' "$k" > "$WORK/conn-$k.csv"
+	python3 -c 'import sys; print("email"); [print("%s%d@connlimit.test" % (sys.argv[1], i)) for i in range(150)]' "$k" > "$WORK/conn-$k.csv"
 done
 since=$(wc -l < "$WORK/world/smtpd.log")
 $CHECKS concurrent "$WORK/conn-a.csv" "$WORK/conn-b.csv"
 set -- $(python3 "$TOP/tests/run/check.py" log banner421 "$WORK/world/smtpd.log" "$since" 127.0.1.14)
 check_eq "concurrent: the connection-limited host never refused us for too many connections" "$1" 0
+# real-time checks go ahead of bulk work: the first one is asked before most of the jobs'
+# addresses (an order in the host's log, not a time)
+after=$(tail -n +"$((since + 1))" "$WORK/world/smtpd.log" | python3 -c '
+import re, sys
+rcpts = [m.group(1) for m in (re.search(r"C: RCPT TO:<([^>]*)>", l) for l in sys.stdin) if m]
+i = rcpts.index("alice@connlimit.test") if "alice@connlimit.test" in rcpts else len(rcpts)
+print(sum(1 for r in rcpts[i + 1:] if re.match(r"[ab][0-9]+@", r)))')
+echo "  bulk addresses asked after the first real-time check: $after of 300"
+check "concurrent: the first real-time check is asked ahead of the jobs' addresses ($after of 300 after it)" \
+	test "$after" -ge 200
 most=$(python3 "$TOP/tests/run/check.py" log maxopen "$WORK/world/smtpd.log" "$since" 127.0.1.14)
 echo "  most sessions open at once at the connection-limited host: $most"
 check "concurrent: at most --per-host 2 sessions at once at that host ($most)" \

@@ -18,6 +18,7 @@ CREATE TABLE jobs (
 	created_at    INTEGER NOT NULL,
 	started_at    INTEGER,
 	finished_at   INTEGER,
+	counts        TEXT,                     -- where its rows stood when it ended (JSON), or NULL
 	callback_state TEXT,                    -- NULL none | pending | delivered | failed
 	callback_attempts INTEGER NOT NULL DEFAULT 0
 );

@@ -368,6 +368,36 @@ static void test_urgent_first(void)
 	sched_free(s);
 }
 
+/* sched_hurry: an address held and waiting (a bulk job's) that someone now waits for goes
+ * ahead of the rest, its domain ahead of its host's others; one not held is left alone. */
+static void test_hurry(void)
+{
+	struct sched *s = fx_new();
+	struct sdomain *a = fx_domain(s, "a.test", MX1, 1, 2, NULL, 100);
+	struct sdomain *b = fx_domain(s, "b.test", MX1, 1, 4, NULL, 100);
+	struct shost *h = a->host;
+	struct saddr *third = b->head->next->next, *last = b->tail, *got;
+	int probe = -1;
+
+	a->ca_known = b->ca_known = 1;
+	CHECK(h->ready_head == a, "a.test first on the host's list");
+	CHECK_INT(sched_hurry(s, third->id), 1, "a held address: hurried");
+	CHECK(b->head == third && third->urgent, "first of its domain's queue, marked urgent");
+	CHECK(b->tail == last && last->next == NULL, "the queue's tail kept");
+	CHECK_INT(b->queued, 4, "still counted once in its domain");
+	CHECK_INT(h->queued, 6, "and once in its host");
+	CHECK(h->ready_head == b, "its domain first on the host's list");
+	CHECK_INT(sched_hurry(s, last->id), 1, "the last one: hurried too");
+	CHECK(b->head == third && third->next == last && b->tail != last,
+	      "after the one hurried earlier, the tail moved back");
+	CHECK_INT(sched_hurry(s, 999999), 0, "an address not held: 0");
+	CHECK(sched_host_pick(s, h, &probe, 100) == b, "the host's next session asks b.test");
+	got = sched_queue_pop(b);
+	CHECK(got == third, "and the hurried address first");
+	sched_saddr_free(got);
+	sched_free(s);
+}
+
 /* ---- the catch-all probe ---- */
 
 /* One probe per domain: the first pick of a domain asks its probe, the domain's addresses wait
@@ -533,5 +563,5 @@ static void test_probe_gate(void)
 }
 
 TESTS(test_attr_plan, test_attr_apply, test_move_next_mx, test_route_paused, test_urgent_first,
-      test_probe_one_per_domain, test_probe_yes, test_probe_proven_skip, test_probe_greylisted,
+      test_hurry, test_probe_one_per_domain, test_probe_yes, test_probe_proven_skip, test_probe_greylisted,
       test_probe_local, test_probe_gate)
