@@ -408,6 +408,47 @@ def concurrent(path_a, path_b):
        answered)
 
 
+def receiver(portfile, logfile, downfile, limit="300"):
+    """a callback receiver in its own process (it outlives a server's restart): 503 while
+    DOWNFILE exists, else 200; one line per POST in LOGFILE ("CODE JOB"); stops by itself"""
+    import http.server
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            code = 503 if os.path.exists(downfile) else 200
+            with open(logfile, "a") as f:
+                f.write("%d %s\n" % (code, self.headers.get("X-Mailsift-Job")))
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(portfile + ".tmp", portfile)
+    srv.timeout = 0.5
+    t0 = time.time()
+    while time.time() - t0 < float(limit):
+        srv.handle_request()
+
+
+def hook_job(path, port):
+    """a job with a callback to the receiver on PORT, started; print its id"""
+    j = create(name="hooked", callback_url="http://127.0.0.1:%s/done" % port)
+    upload(j["id"], path, 1 << 20)
+    jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+    print(j["id"])
+
+
+def hook_state(jid):
+    st, j = jrequest("GET", "/v1/jobs/%s" % jid)
+    print(j.get("callback_state") if st == 200 else "status-%d" % st)
+
+
 def state(jid):
     st, j = jrequest("GET", "/v1/jobs/%s" % jid)
     print(j["state"] if st == 200 else "status-%d" % st)

@@ -196,5 +196,23 @@ $CHECKS finish "$UP" "$WORK/api-up"
 check "after SIGKILL mid-upload and restart: the files equal mailsift clean's" \
 	$COMPARE "$WORK/ref-huge" "$WORK/api-up"
 $CHECKS callback "$WORK/grey.csv"
+
+# a callback still pending when serve is killed is delivered after the restart
+touch "$WORK/down"
+$CHECKS receiver "$WORK/rport" "$WORK/hooks.log" "$WORK/down" &
+RPID=$!
+for i in $(seq 50); do [ -s "$WORK/rport" ] && break; sleep 0.1; done
+HJ=$($CHECKS hook_job "$WORK/customers.csv" "$(cat "$WORK/rport")")
+for i in $(seq 300); do [ -s "$WORK/hooks.log" ] && break; sleep 0.1; done
+check "callback: the receiver refused the first try (503)" grep -q "^503 $HJ" "$WORK/hooks.log"
+kill -9 $SPID
+wait $SPID 2>/dev/null
+rm -f "$WORK/down"
+MAILSIFT_CALLBACK_BACKOFF=0.3 serve_start --callback-allow-private
+for i in $(seq 300); do grep -q "^200 $HJ" "$WORK/hooks.log" && break; sleep 0.1; done
+check "callback: pending at a SIGKILL, delivered after the restart" grep -q "^200 $HJ" "$WORK/hooks.log"
+for i in $(seq 50); do [ "$($CHECKS hook_state "$HJ")" = delivered ] && break; sleep 0.1; done
+check_eq "callback: the restarted server says delivered" "$($CHECKS hook_state "$HJ")" delivered
+kill $RPID 2>/dev/null
 serve_stop
 check_eq "serve stops with 0 after the restart" "$SRC" 0
