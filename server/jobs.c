@@ -51,13 +51,15 @@
 #define JOB_TALLY_SLICE 20000       /* rows counted at a time */
 #define JOB_TALLY_BUDGET 0.01       /* seconds of counting per tick (at least one slice) */
 #define JOB_IMPORT_SLICE 0.02       /* seconds an import step may hold the loop */
+#define JOB_IMPORTS 2               /* imports under way at once (each: a reader thread and its
+                                     * batches); more wait their turn */
 #define JOB_IMPORT_IDLE 0.005       /* seconds before the next step when nothing was ready */
 
 /* An active job: one the server drives (importing, verifying, exporting). */
 struct job {
 	struct job *next;
 	struct store_job j;
-	struct import_job *imp;     /* importing: the import in steps (one job at a time) */
+	struct import_job *imp;     /* importing: the import in steps (JOB_IMPORTS at a time) */
 	pid_t export_pid;           /* exporting: the `mailsift export` child, or 0 */
 	/* Counting a list's rows takes time in proportion to them (seconds for millions), so the
 	 * loop counts them in slices: a sweep over every row, then the next. A row counted final
@@ -292,44 +294,56 @@ static void import_finish(struct server *srv, struct job *jb)
 	job_set_state(srv, jb, "verifying", NULL);
 }
 
-/* on_import - one step of the job being imported, then the next step is scheduled */
+/* on_import - start the imports that wait (JOB_IMPORTS at most under way), then one step of
+ * each under way; the next round is scheduled while any has more to do */
 static void on_import(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
-	struct job *jb;
-	struct import_step_ctx c = {NULL, 0};
+	struct job *jb, *next;
 	struct timeval tv = {0, 0};
+	int running = 0, more = 0, ended = 0;
 
 	(void)fd;
 	(void)what;
 	if (srv->stopping)
 		return;
-	for (jb = srv->jobs; jb && jb->imp == NULL; jb = jb->next)
-		;
-	if (jb == NULL) { /* none under way: start the first that waits */
-		for (jb = srv->jobs; jb && strcmp(jb->j.state, "importing") != 0; jb = jb->next)
-			;
-		if (jb == NULL)
-			return;
+	for (jb = srv->jobs; jb; jb = jb->next)
+		running += jb->imp != NULL;
+	for (jb = srv->jobs; jb && running < JOB_IMPORTS; jb = next) {
+		next = jb->next;
+		if (jb->imp != NULL || strcmp(jb->j.state, "importing") != 0)
+			continue;
 		if (server_write(srv, import_start_fn, jb) < 0 || jb->imp == NULL) {
 			job_set_state(srv, jb, "failed", "job store: cannot start the import");
 			active_remove(srv, jb);
-			event_active(srv->import_ev, EV_TIMEOUT, 0);
-			return;
+			continue;
+		}
+		running++;
+	}
+	for (jb = srv->jobs; jb; jb = next) {
+		struct import_step_ctx c = {jb, 0};
+		next = jb->next;
+		if (jb->imp == NULL)
+			continue;
+		if (server_write(srv, import_step_fn, &c) < 0) {
+			import_job_free(jb->imp);
+			jb->imp = NULL;
+			job_set_state(srv, jb, "failed", "job store: cannot store the imported rows");
+			active_remove(srv, jb);
+			ended = 1;
+		} else if (!c.more) {
+			import_finish(srv, jb);
+			ended = 1;
+		} else {
+			more = 1;
 		}
 	}
-	c.jb = jb;
-	if (server_write(srv, import_step_fn, &c) < 0) {
-		import_job_free(jb->imp);
-		jb->imp = NULL;
-		job_set_state(srv, jb, "failed", "job store: cannot store the imported rows");
-		active_remove(srv, jb);
-	} else if (!c.more) {
-		import_finish(srv, jb);
-	} else {
+	if (ended) /* a waiting import may start now */
+		event_add(srv->import_ev, &tv);
+	else if (more) {
 		tv.tv_usec = (suseconds_t)(JOB_IMPORT_IDLE * 1e6);
+		event_add(srv->import_ev, &tv);
 	}
-	event_add(srv->import_ev, &tv);
 }
 
 /* ---- counting ---- */

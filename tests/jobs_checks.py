@@ -408,6 +408,28 @@ def concurrent(path_a, path_b):
        answered)
 
 
+def side_by_side(big, small):
+    """a small list started after a big one is imported beside it, not after it"""
+    jb = create(name="big-import")
+    upload(jb["id"], big, 8 << 20)
+    js = create(name="small-import")
+    upload(js["id"], small, 1 << 20)
+    jrequest("POST", "/v1/jobs/%s/start" % jb["id"])
+    jrequest("POST", "/v1/jobs/%s/start" % js["id"])
+    t0, big_then = time.time(), None
+    while time.time() - t0 < 120:
+        s_small = jrequest("GET", "/v1/jobs/%s" % js["id"])[1]["state"]
+        s_big = jrequest("GET", "/v1/jobs/%s" % jb["id"])[1]["state"]
+        if s_small != "importing":
+            big_then = s_big
+            break
+        time.sleep(0.05)
+    ok("two imports at once: the small list's import ended while the big one's went on (%s)" % big_then,
+       big_then == "importing", big_then)
+    for j in (jb, js):
+        request("DELETE", "/v1/jobs/%s" % j["id"])
+
+
 def receiver(portfile, logfile, downfile, limit="300"):
     """a callback receiver in its own process (it outlives a server's restart): 503 while
     DOWNFILE exists, else 200; one line per POST in LOGFILE ("CODE JOB"); stops by itself"""

@@ -139,10 +139,6 @@ check_eq "delete: the list is gone" \
 $CHECKS state "$SMALL_JOB" > "$WORK/small.state"
 check_eq "delete: the other job is untouched" "$(cat "$WORK/small.state")" done
 
-# ---- SIGKILL during an upload, an import and a run; restart ----
-serve_stop
-check_eq "SIGTERM: serve exits 0" "$SRC" 0
-rm -rf "$DATA"
 python3 - "$WORK/huge.csv" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:
@@ -150,6 +146,12 @@ with open(sys.argv[1], "w") as f:
     for i in range(300000):
         f.write("u%d@strict.test,%d\n" % (i % 3000, i))
 PY
+$CHECKS side_by_side "$WORK/huge.csv" "$WORK/customers.csv"
+
+# ---- SIGKILL during an upload, an import and a run; restart ----
+serve_stop
+check_eq "SIGTERM: serve exits 0" "$SRC" 0
+rm -rf "$DATA"
 # the list a kill interrupts mid-run: addresses on a greylisting host (asked again later; bob,
 # carol and zed were never asked before in this world, so serve's first RCPTs are answered 4xx)
 python3 - "$WORK/grey.csv" <<'PY'
