@@ -236,6 +236,14 @@ def errors(data_dir):
         jrequest("POST", "/v1/jobs", {"callback_url": "http://u:p@example.com/x"}), 400, "bad_callback_url")
     st, _, _ = request("DELETE", "/v1/jobs/%s" % jid)
     ok("errors: the job deleted", st == 204, st)
+    # an upload that is not a list: the job fails and says why
+    j = create(name="utf16")
+    st, _ = jrequest("PUT", "/v1/jobs/%s/upload?offset=0" % j["id"], "email\na@b.test\n".encode("utf-16"))
+    jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+    done = wait_done(j["id"], 60)
+    ok("errors: a UTF-16 upload fails the job, saying why",
+       done["state"] == "failed" and "UTF-16" in (done.get("error") or ""), done)
+    request("DELETE", "/v1/jobs/%s" % j["id"])
 
 
 def limit(n):
