@@ -274,14 +274,16 @@ static int import_end_fn(struct server *srv, void *ctx)
 static void import_finish(struct server *srv, struct job *jb)
 {
 	struct import_result res;
-	const char *err;
-	enum import_status st = import_job_result(jb->imp, &res, &err);
+	const char *why;
+	enum import_status st = import_job_result(jb->imp, &res, &why);
 	struct import_end_ctx c = {jb, res.list_id};
+	char err[512];
 
-	import_job_free(jb->imp);
+	snprintf(err, sizeof err, "%s", why ? why : "the upload could not be imported");
+	import_job_free(jb->imp); /* WHY was the import's */
 	jb->imp = NULL;
 	if ((st != IMPORT_DONE && st != IMPORT_PARTIAL && st != IMPORT_ALREADY) || res.list_id <= 0) {
-		job_set_state(srv, jb, "failed", err ? err : "the upload could not be imported");
+		job_set_state(srv, jb, "failed", err);
 		active_remove(srv, jb);
 		return;
 	}
