@@ -70,6 +70,7 @@ struct job {
 	int have_seen;
 	double seen_at;             /* clock_now() when it ended */
 	double rate;                /* rows a second, smoothed over sweeps */
+	int64_t imported;           /* rows the import stored (the figures until the first sweep) */
 };
 
 static char *xstrdup(const char *s)
@@ -226,15 +227,18 @@ static struct job *active_add(struct server *srv, struct store_job *j)
 
 struct import_step_ctx {
 	struct job *jb;
-	int more;
+	int more;                   /* the import has more to do */
+	int moved;                  /* this step stored rows (else the reader had none ready) */
 };
 
 static int import_step_fn(struct server *srv, void *ctx)
 {
 	struct import_step_ctx *c = ctx;
+	int64_t before = import_job_rows(c->jb->imp);
 
 	(void)srv;
 	c->more = import_job_step(c->jb->imp, JOB_IMPORT_SLICE);
+	c->moved = c->more && import_job_rows(c->jb->imp) != before;
 	return 0;
 }
 
@@ -293,6 +297,7 @@ static void import_finish(struct server *srv, struct job *jb)
 		return;
 	}
 	jb->j.list_id = res.list_id;
+	jb->imported = res.rows;
 	job_set_state(srv, jb, "verifying", NULL);
 }
 
@@ -303,7 +308,7 @@ static void on_import(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	struct job *jb, *next;
 	struct timeval tv = {0, 0};
-	int running = 0, more = 0, ended = 0;
+	int running = 0, more = 0, moved = 0, ended = 0;
 
 	(void)fd;
 	(void)what;
@@ -323,7 +328,7 @@ static void on_import(evutil_socket_t fd, short what, void *arg)
 		running++;
 	}
 	for (jb = srv->jobs; jb; jb = next) {
-		struct import_step_ctx c = {jb, 0};
+		struct import_step_ctx c = {jb, 0, 0};
 		next = jb->next;
 		if (jb->imp == NULL)
 			continue;
@@ -338,11 +343,14 @@ static void on_import(evutil_socket_t fd, short what, void *arg)
 			ended = 1;
 		} else {
 			more = 1;
+			moved |= c.moved;
 		}
 	}
-	if (ended) /* a waiting import may start now */
+	/* Again at once (after what else the loop has to do) while rows come, or when a waiting
+	 * import may start; a moment later when the readers had nothing ready. */
+	if (ended || moved) {
 		event_add(srv->import_ev, &tv);
-	else if (more) {
+	} else if (more) {
 		tv.tv_usec = (suseconds_t)(JOB_IMPORT_IDLE * 1e6);
 		event_add(srv->import_ev, &tv);
 	}
@@ -587,6 +595,8 @@ static json_t *status_json(struct server *srv, const struct store_job *j, const 
 		t = jb->seen;
 	else if (jb && jb->imp)
 		t.rows = import_job_rows(jb->imp);
+	else if (jb)
+		t.rows = jb->imported;
 	else if (jb == NULL && j->counts)
 		figures = json_loads(j->counts, 0, NULL);
 	if (figures == NULL)
