@@ -33,7 +33,8 @@ ENGINE_SRC    += engine/reply.c
 CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
                  cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c \
                  cli/cmd_serve.c
-SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/webhook.c server/tls.c server/http.c server/keys.c
+SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/webhook.c server/tls.c server/web.c server/http.c \
+                 server/keys.c $(BUILD)/gen/web.c
 MAIN_SRC      := cli/main.c
 COMMON_SRC    := common/hash.c common/clock.c common/ipaddr.c common/timeval.c common/csvquote.c \
                  common/json.c common/err.c
@@ -73,6 +74,12 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh text store_migrations $(MIGRATIONS) > $@
+
+# The web page (served by mailsift serve at /), in the order server/web.c names its paths.
+WEB := web/index.html web/app.css web/app.js
+$(BUILD)/gen/web.c: $(WEB) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh text web_files $(WEB) > $@
 
 $(BUILD)/gen/lists.c: $(LISTS) tools/embed.sh
 	@mkdir -p $(dir $@)

@@ -21,7 +21,6 @@
  */
 #include "server/server_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -555,27 +554,33 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 /* ---- answers ---- */
 
 
-/* files_json - the files of a finished job: [{"name", "bytes", "url"}] */
+/* files_json - the files of a finished job, in the order of the verdicts, then report.json:
+ * [{"name", "bytes", "url"}] */
 static json_t *files_json(struct server *srv, const struct store_job *j)
 {
-	char path[PATH_MAX], url[160];
+	char dir[PATH_MAX], name[64], url[160];
 	json_t *a = json_array();
-	DIR *d;
-	struct dirent *e;
+	int fd;
 
-	if (job_path(srv, j->id, "files", path, sizeof path) < 0 || (d = opendir(path)) == NULL)
+	if (job_path(srv, j->id, "files", dir, sizeof dir) < 0 ||
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return a;
-	while ((e = readdir(d)) != NULL) {
+	for (int k = 0; k <= STATUS_COUNT + 1; k++) {
 		struct stat st;
-		if (!valid_file_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st,
-		                                           AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
+		if (k < STATUS_COUNT)
+			snprintf(name, sizeof name, "%s.csv%s", verdict_status_name((enum verdict_status)k),
+			         j->gzip ? ".gz" : "");
+		else
+			snprintf(name, sizeof name, "%s", k == STATUS_COUNT
+			                                      ? (j->gzip ? "duplicates.csv.gz" : "duplicates.csv")
+			                                      : "report.json");
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		snprintf(url, sizeof url, "/v1/jobs/%s/files/%.64s", j->id, e->d_name);
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name", e->d_name, "bytes",
+		snprintf(url, sizeof url, "/v1/jobs/%s/files/%s", j->id, name);
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "name", name, "bytes",
 		                                   (json_int_t)st.st_size, "url", url));
 	}
-	closedir(d);
+	close(fd);
 	return a;
 }
 
@@ -597,7 +602,7 @@ static json_t *status_json(struct server *srv, const struct store_job *j, const 
 		t.rows = import_job_rows(jb->imp);
 	else if (jb)
 		t.rows = jb->imported;
-	else if (jb == NULL && j->counts)
+	else if (j->counts) /* not driven: ended, or failed */
 		figures = json_loads(j->counts, 0, NULL);
 	if (figures == NULL)
 		figures = tally_json(&t);

@@ -104,7 +104,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *key;
 
 	if (path == NULL || strncmp(path, "/v1/", 4) != 0) {
-		http_error(req, 404, "not_found", "no such endpoint: the API is under /v1/");
+		if (path == NULL || !web_handle(req, path))
+			http_error(req, 404, "not_found", "no such endpoint: the API is under /v1/, the page at /");
 		return;
 	}
 	if (srv->stopping) {

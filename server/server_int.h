@@ -69,6 +69,10 @@ void realtime_stop(struct server *srv);
  * or -1 to undo; so does server_write. */
 int server_write(struct server *srv, int (*fn)(struct server *srv, void *ctx), void *ctx);
 
+/* web_handle - the page's files (GET /, /app.css, /app.js): 1 when PATH is one (answered),
+ * 0 when not (nothing sent) */
+int web_handle(struct evhttp_request *req, const char *path);
+
 /* jobs_handle - /v1/jobs and /v1/jobs/... (PATH) for key KEY */
 void jobs_handle(struct server *srv, struct evhttp_request *req, const char *key,
                  const char *path);
