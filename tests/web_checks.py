@@ -123,6 +123,59 @@ def bad_file(path, want):
         d.quit()
 
 
+def resume(path, downloads, restart):
+    """a gzip list uploaded through a slow link (16 KiB chunks, 40 KB/s); the server is killed
+    and started again mid-upload; choosing the same file again goes on where the server says"""
+    import json
+    import subprocess
+    import urllib.request
+    d = browser(downloads)
+    try:
+        d.get(URL + "/?chunk=16384")
+        enter_key(d, KEY)
+        wait("app", lambda: d.find_element(By.ID, "app").is_displayed(), 20)
+        d.set_network_conditions(offline=False, latency=5, download_throughput=10 << 20,
+                                 upload_throughput=40000)
+        d.find_element(By.ID, "file").send_keys(os.path.abspath(path))
+        wait("preview", lambda: d.find_element(By.ID, "previewbox").is_displayed(), 20)
+        picked = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#preview th.pick")]
+        ok("a gzip list: previewed, its email column picked", picked == ["email"], picked)
+        d.find_element(By.ID, "upload").click()
+
+        def offset():
+            req = urllib.request.Request(URL + "/v1/jobs", headers={"Authorization": "Bearer " + KEY})
+            jobs = json.load(urllib.request.urlopen(req, timeout=10))["jobs"]
+            up = [j for j in jobs if j["name"] == os.path.basename(path)]
+            return up[-1]["upload_bytes"] if up else 0
+        size = os.path.getsize(path)
+        got = wait("some chunks", lambda: offset() >= 3 * 16384, 60)
+        ok("the upload is under way when the server is killed (%s of %d bytes)" % (got, size),
+           got and got < size, got)
+        subprocess.run(["sh", restart], check=True)
+        err = wait("upload error", lambda: text(d, "uploaderr"), 60)
+        ok("the cut upload: the page says so and how to go on", err and "same file again" in err, err)
+        shot(d, "6-cut")
+        before = offset()
+        d.set_network_conditions(offline=False, latency=0, download_throughput=10 << 20,
+                                 upload_throughput=10 << 20)
+        d.find_element(By.ID, "file").send_keys(os.path.abspath(path))
+        wait("preview", lambda: d.find_element(By.ID, "previewbox").is_displayed(), 20)
+        d.find_element(By.ID, "upload").click()
+        done = wait("results", lambda: d.find_element(By.ID, "resultbox").is_displayed(), 240)
+        ok("chosen again, the upload goes on from %d bytes and the job ends" % before, done,
+           text(d, "uptext") + " " + text(d, "uploaderr") + " " + text(d, "joberr"))
+        rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#jobs tr")]
+        ok("one job for the list, not two", sum(os.path.basename(path) in r for r in rows) == 1, rows)
+        names = []
+        for b in d.find_elements(By.CSS_SELECTOR, "#files button"):
+            names.append(b.text.split()[1])
+            b.click()
+        ok("its files downloaded", wait("downloads", lambda: all(
+            os.path.exists(os.path.join(downloads, n)) for n in names), 60), os.listdir(downloads))
+    finally:
+        d.quit()
+
+
 def too_large(path):
     """a list over the server's --max-upload: the page says so next to the upload button"""
     d = browser(SHOTS)

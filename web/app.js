@@ -1,7 +1,8 @@
 // mailsift's page: everything it does goes through the public API (/v1/...), as curl would.
 "use strict";
 
-const CHUNK = 8 << 20;            // bytes a PUT carries (the API's limit)
+// bytes a PUT carries: the API's limit, or less with ?chunk=N in the page's address (slow links)
+const CHUNK = Math.min(8 << 20, Number(new URLSearchParams(location.search).get("chunk")) || (8 << 20));
 const PREVIEW_BYTES = 65536;      // text read for the preview
 const PREVIEW_ROWS = 8;
 const VERDICTS = [                // Okabe-Ito colours: told apart with colour blindness too
@@ -22,7 +23,7 @@ async function api(method, path, body, asBlob) {
   try {
     r = await fetch(path, {method, headers: h, body});
   } catch (e) {
-    return {status: 0, body: {error: "network", detail: "the server cannot be reached (" + e.message + ")"}};
+    return {status: 0, body: {error: "network", detail: "The server cannot be reached (" + e.message + ")."}};
   }
   if (asBlob && r.ok) return {status: r.status, blob: await r.blob()};
   let j = null;
@@ -208,6 +209,7 @@ async function upload() {
     if (res.status !== 201) { say("uploaderr", words(res)); $("upload").disabled = false; return; }
     id = res.body.id;
     localStorage.setItem(fileKey(f), id);
+    refreshJobs();
   }
   $("progressbox").hidden = false;
   say("jobname", f.name);
