@@ -70,6 +70,11 @@ SPID=$(cat "$WORK/spid")
 check "the 20,000-row gzip list's files through the page equal mailsift clean's" \
 	python3 "$TOP/tests/run/check.py" compare "$WORK/ref20k" "$WORK/dl20k"
 
+# greylisted addresses (never asked before in this world): the page says when they come back
+printf 'email\nbob@greylist.test\ncarol@greylist.test\nalice@strict.test\n' > "$WORK/grey.csv"
+$CHECKS greylist "$WORK/grey.csv"
+$CHECKS layout
+
 printf '\211PNG\r\n\032\n\000\000\000\rIHDR\000\000\000\001' > "$WORK/picture.png"
 $CHECKS bad_file "$WORK/picture.png" "is not a list"
 python3 -c 'print("email"); [print("user%d@strict.test" % i) for i in range(100000)]' > "$WORK/big.csv"

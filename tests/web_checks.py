@@ -176,6 +176,53 @@ def resume(path, downloads, restart):
         d.quit()
 
 
+def greylist(path):
+    """while a list's addresses wait for greylisting servers, the page says when they are asked
+    again, in a sentence; the job then ends"""
+    d = browser(SHOTS)
+    try:
+        d.get(URL + "/")
+        enter_key(d, KEY)
+        wait("app", lambda: d.find_element(By.ID, "app").is_displayed(), 20)
+        d.find_element(By.ID, "file").send_keys(os.path.abspath(path))
+        wait("preview", lambda: d.find_element(By.ID, "previewbox").is_displayed(), 20)
+        d.find_element(By.ID, "upload").click()
+        said = wait("retry sentence", lambda: text(d, "retrytext"), 60)
+        ok("greylisted addresses: the page says when they are asked again (%s)" % said,
+           said and "wait for a retry at" in said and "come back later" in said, said)
+        shot(d, "7-greylisted")
+        done = wait("results", lambda: d.find_element(By.ID, "resultbox").is_displayed(), 120)
+        ok("after the retries the job ends", done, text(d, "jobtext"))
+        ok("the sentence is gone once nothing waits", text(d, "retrytext") == "", text(d, "retrytext"))
+    finally:
+        d.quit()
+
+
+def layout():
+    """every control has a label or text; the page fits a phone's width without sideways
+    scrolling; the drop zone is reached with the keyboard"""
+    d = browser(SHOTS)
+    try:
+        d.get(URL + "/")
+        enter_key(d, KEY)
+        wait("app", lambda: d.find_element(By.ID, "app").is_displayed(), 20)
+        unlabelled = d.execute_script("""
+            return [...document.querySelectorAll('input, select, button')].filter((e) => {
+              if (e.tagName === 'BUTTON') return !e.textContent.trim() && !e.getAttribute('aria-label');
+              return !document.querySelector('label[for="' + e.id + '"]');
+            }).map((e) => e.id || e.outerHTML);""")
+        ok("every control has a label or text", unlabelled == [], unlabelled)
+        d.set_window_size(390, 844)
+        over = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        ok("at a phone's width (390 px) nothing sticks out sideways (%d px)" % over, over <= 0, over)
+        d.save_screenshot(os.path.join(SHOTS, "8-phone.png"))
+        d.set_window_size(1280, 900)
+        focusable = d.execute_script("return document.getElementById('drop').tabIndex")
+        ok("the drop zone takes the keyboard's focus", focusable == 0, focusable)
+    finally:
+        d.quit()
+
+
 def too_large(path):
     """a list over the server's --max-upload: the page says so next to the upload button"""
     d = browser(SHOTS)

@@ -239,15 +239,18 @@ $("upload").addEventListener("click", upload);
 function follow(id) {
   if (polling) clearTimeout(polling);
   $("progressbox").hidden = false;
+  let last = "";
   const tick = async () => {
     const res = await api("GET", "/v1/jobs/" + id);
     if (res.status !== 200) { say("joberr", words(res)); return; }
     const j = res.body;
+    if (j.state !== last) { last = j.state; refreshJobs(); } // the list below shows it too
     say("jobname", j.name);
     $("jobbar").value = j.total ? 100 * j.done / j.total : 0;
     let line = j.state.replace("_", " ") + ": " + j.done.toLocaleString() + " of " + j.total.toLocaleString() + " rows";
     if (j.rate > 0) line += ", " + Math.round(j.rate).toLocaleString() + " rows/s";
     if (j.eta_seconds) line += ", about " + Math.ceil(j.eta_seconds / 60) + " min left";
+    if (j.done > 0) line += ". So far: " + VERDICTS.map(([k]) => (j.counts[k] || 0).toLocaleString() + " " + k.replace("_", "-")).join(", ");
     say("jobtext", line);
     say("retrytext", j.retry_waiting > 0 && j.next_retry_at
       ? j.retry_waiting.toLocaleString() + " addresses wait for a retry at " +
