@@ -219,6 +219,27 @@ def layout():
         d.set_window_size(1280, 900)
         focusable = d.execute_script("return document.getElementById('drop').tabIndex")
         ok("the drop zone takes the keyboard's focus", focusable == 0, focusable)
+        # delete a past list: asked first; declined nothing happens, accepted it is gone
+        rows = lambda: [r.text for r in d.find_elements(By.CSS_SELECTOR, "#jobs tr")][1:]
+        before = rows()
+        d.find_elements(By.CSS_SELECTOR, "#jobs button.secondary")[0].click()
+        alert = d.switch_to.alert
+        asked = alert.text
+        alert.dismiss()
+        time.sleep(0.5)
+        ok("delete asks first (%s); declined, the list stays" % asked, "cannot be undone" in asked and rows() == before,
+           (asked, rows()))
+        d.find_elements(By.CSS_SELECTOR, "#jobs button.secondary")[0].click()
+        d.switch_to.alert.accept()
+        ok("delete accepted: one list fewer", wait("gone", lambda: len(rows()) == len(before) - 1, 20),
+           (before, rows()))
+        # forget the key: the page asks for one again, and remembers none after a reload
+        d.find_element(By.ID, "forget").click()
+        ok("forget key: the key form again", d.find_element(By.ID, "keybox").is_displayed())
+        d.refresh()
+        ok("forget key: not remembered after a reload",
+           wait("keybox", lambda: d.find_element(By.ID, "keybox").is_displayed(), 10) and
+           d.execute_script("return localStorage.getItem('mailsift_key')") is None)
     finally:
         d.quit()
 
