@@ -38,6 +38,7 @@ struct hook {
 	struct server *srv;
 	char id[17];
 	int attempts;                    /* tries made */
+	int last;                        /* the try that ended was refused: no more (TRY_REFUSED) */
 	struct event *timer;             /* the next try */
 	struct evhttp_connection *con;   /* the try under way, or NULL */
 	int resolving;                   /* waiting for the resolver */
@@ -140,21 +141,31 @@ static int cb_state_fn(struct server *srv, void *ctx)
 	return store_job_set_callback(srv->store, c->id, c->state, c->attempts);
 }
 
-/* tried - a try of H ended (OK: a 2xx answer; WHY: else what happened) */
-static void tried(struct hook *h, int ok, const char *why)
+/* How a try of a callback ended. */
+enum try_end {
+	TRY_FAILED,    /* tried again later, until WEBHOOK_ATTEMPTS */
+	TRY_DELIVERED, /* a 2xx answer */
+	TRY_REFUSED,   /* what asking again would not change (the URL, a private address) */
+};
+
+/* tried - a try of H ended as END (WHY: what happened, unless delivered) */
+static void tried(struct hook *h, enum try_end end, const char *why)
 {
 	struct server *srv = h->srv;
 	struct cb_state c = {h->id, NULL, ++h->attempts};
 	double wait = srv->o.callback_backoff;
+	int ok = end == TRY_DELIVERED;
 
-	c.state = ok ? "delivered" : h->attempts >= WEBHOOK_ATTEMPTS ? "failed" : "pending";
+	if (end == TRY_REFUSED)
+		h->last = 1;
+	c.state = ok ? "delivered" : h->attempts >= WEBHOOK_ATTEMPTS || h->last ? "failed" : "pending";
 	if (server_write(srv, cb_state_fn, &c) < 0)
 		fprintf(stderr, "mailsift serve: job %s: cannot save its callback's state\n", h->id);
 	if (!ok)
 		fprintf(stderr, "mailsift serve: job %s: callback try %d of %d: %s%s\n", h->id,
 		        h->attempts, WEBHOOK_ATTEMPTS, why,
-		        h->attempts >= WEBHOOK_ATTEMPTS ? "; given up" : "");
-	if (ok || h->attempts >= WEBHOOK_ATTEMPTS) {
+		        h->attempts >= WEBHOOK_ATTEMPTS || h->last ? "; given up" : "");
+	if (ok || h->attempts >= WEBHOOK_ATTEMPTS || h->last) {
 		/* The connection may not be freed from its own callback: the timer does it. */
 		event_del(h->timer);
 		h->attempts = -1;
@@ -177,7 +188,7 @@ static void on_answer(struct evhttp_request *req, void *arg)
 		snprintf(why, sizeof why, "no answer (connection refused, reset or timed out)");
 	else
 		snprintf(why, sizeof why, "HTTP %d", code);
-	tried(h, code >= 200 && code < 300, why);
+	tried(h, code >= 200 && code < 300 ? TRY_DELIVERED : TRY_FAILED, why);
 }
 
 /* send_to - POST the job's status to ADDR (the checked address of the URL's host) */
@@ -185,7 +196,7 @@ static void send_to(struct hook *h, const struct sockaddr *addr)
 {
 	struct server *srv = h->srv;
 	struct store_job j;
-	char host[256], path[2048], why[256], ip[64], sig[2 * EVP_MAX_MD_SIZE + 8];
+	char host[256], hosthdr[300], path[2048], why[256], ip[64], sig[2 * EVP_MAX_MD_SIZE + 8];
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 	int port;
@@ -202,8 +213,7 @@ static void send_to(struct hook *h, const struct sockaddr *addr)
 	    url_parts(j.callback_url, host, sizeof host, &port, path, sizeof path, why,
 	              sizeof why) < 0) {
 		store_job_free(&j);
-		h->attempts = WEBHOOK_ATTEMPTS - 1;
-		tried(h, 0, "the callback URL cannot be used");
+		tried(h, TRY_REFUSED, "the callback URL cannot be used");
 		return;
 	}
 	o = jobs_status_json(srv, &j);
@@ -214,7 +224,7 @@ static void send_to(struct hook *h, const struct sockaddr *addr)
 	         (const unsigned char *)body, strlen(body), mac, &maclen) == NULL) {
 		free(body);
 		store_job_free(&j);
-		tried(h, 0, "out of memory");
+		tried(h, TRY_FAILED, "out of memory");
 		return;
 	}
 	snprintf(sig, sizeof sig, "sha256=");
@@ -228,13 +238,17 @@ static void send_to(struct hook *h, const struct sockaddr *addr)
 	if (req == NULL) {
 		free(body);
 		store_job_free(&j);
-		tried(h, 0, "out of memory");
+		tried(h, TRY_FAILED, "out of memory");
 		return;
 	}
 	evhttp_connection_set_timeout(h->con, WEBHOOK_TIMEOUT);
 	evhttp_connection_set_retries(h->con, 0);
 	hd = evhttp_request_get_output_headers(req);
-	evhttp_add_header(hd, "Host", host);
+	/* RFC 9110 7.2: the port too when it is not the scheme's; an IPv6 literal in brackets */
+	snprintf(hosthdr, sizeof hosthdr, strchr(host, ':') ? "[%s]" : "%s", host);
+	if (port != 80)
+		snprintf(hosthdr + strlen(hosthdr), sizeof hosthdr - strlen(hosthdr), ":%d", port);
+	evhttp_add_header(hd, "Host", hosthdr);
 	evhttp_add_header(hd, "Content-Type", "application/json");
 	evhttp_add_header(hd, "User-Agent", "mailsift/" MAILSIFT_VERSION);
 	evhttp_add_header(hd, "X-Mailsift-Job", j.id);
@@ -244,7 +258,7 @@ static void send_to(struct hook *h, const struct sockaddr *addr)
 	free(body);
 	store_job_free(&j);
 	if (evhttp_make_request(h->con, req, EVHTTP_REQ_POST, path) < 0)
-		tried(h, 0, "cannot send the request");
+		tried(h, TRY_FAILED, "cannot send the request");
 }
 
 static void on_resolved(void *arg, const struct dns_result *r)
@@ -257,10 +271,16 @@ static void on_resolved(void *arg, const struct dns_result *r)
 		free(h);
 		return;
 	}
+	if (r->status == DNS_MX_NOT_PUBLIC) {
+		/* what the name says will not change by asking again: no more tries */
+		tried(h, TRY_REFUSED, "its host has only addresses that are not public; the server's "
+		                      "operator may allow them with --callback-allow-private");
+		return;
+	}
 	if (r->status != DNS_OK || r->nhosts == 0 || r->hosts[0].naddrs == 0) {
 		snprintf(why, sizeof why, "its host has no usable address (%s%s%s)",
 		         dns_status_name(r->status), r->detail ? ": " : "", r->detail ? r->detail : "");
-		tried(h, 0, why);
+		tried(h, TRY_FAILED, why);
 		return;
 	}
 	send_to(h, (const struct sockaddr *)&r->hosts[0].addr[0]);
@@ -291,15 +311,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	    url_parts(j.callback_url, host, sizeof host, &port, path, sizeof path, why,
 	              sizeof why) < 0) {
 		store_job_free(&j);
-		h->attempts = WEBHOOK_ATTEMPTS - 1;
-		tried(h, 0, "the callback URL cannot be used");
+		tried(h, TRY_REFUSED, "the callback URL cannot be used");
 		return;
 	}
 	store_job_free(&j);
 	if (ipaddr_parse(host, 0, &ss, &len) == 0) {
 		if (!srv->o.callback_allow_private && !netaddr_is_public((struct sockaddr *)&ss)) {
-			h->attempts = WEBHOOK_ATTEMPTS - 1;
-			tried(h, 0, "not a public address");
+			tried(h, TRY_REFUSED, "not a public address");
 			return;
 		}
 		send_to(h, (struct sockaddr *)&ss);

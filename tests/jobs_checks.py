@@ -127,6 +127,114 @@ def bulk(path, outdir, chunk="1048576", name="bulk"):
     print("  job %s states seen: %s" % (jid, " ".join(done["_seen"])))
 
 
+def run_job(path, name, **fields):
+    """create a job with FIELDS, upload PATH, start it and wait for its end: its last status"""
+    j = create(name=name, **fields)
+    upload(j["id"], path, 1 << 20)
+    st, s = jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+    if st != 202:
+        print("FAIL start %s: %s %s" % (name, st, s))
+        sys.exit(1)
+    return wait_done(j["id"])
+
+
+def rcpts(log, since):
+    """{address: RCPT commands} in the world's smtpd LOG after its first SINCE bytes"""
+    import re
+    got = {}
+    with open(log, "rb") as f:
+        f.seek(since)
+        for line in f.read().decode("utf-8", "replace").splitlines():
+            m = re.search(r" C: RCPT TO:\s*<([^>]*)>", line, re.I)
+            if m:
+                got[m.group(1).lower()] = got.get(m.group(1).lower(), 0) + 1
+    return got
+
+
+def verdicts(job, outdir):
+    """{address: (file, mailsift_checked_at)} of JOB's files, downloaded into OUTDIR"""
+    import csv
+    download(job, outdir)
+    got = {}
+    for name in ("valid", "invalid", "risky", "catch_all", "unknown"):
+        path = os.path.join(outdir, name + ".csv")
+        if os.path.exists(path):
+            with open(path, newline="", encoding="utf-8") as f:
+                for r in csv.DictReader(f):
+                    got[r["mailsift_address"].lower()] = (name, r["mailsift_checked_at"])
+    return got
+
+
+def max_age(path, log, outdir):
+    """a job's max_age_days: the verdicts an earlier job made are reused (no RCPT, the same
+    checked_at) by a job without max_age_days and by one whose max_age_days is more than their
+    age; a job whose max_age_days is less than their age asks them again (an RCPT each, a newer
+    checked_at, the same verdicts)"""
+    with open(path) as f:
+        addrs = sorted(l.strip().lower() for l in f.readlines()[1:] if l.strip())
+    since = os.path.getsize(log)
+    first = run_job(path, "age-first")
+    asked = rcpts(log, since)
+    ok("max_age: the first job is done", first["state"] == "done", first)
+    ok("max_age: the first job asks every address (%d RCPTs)" % len(addrs),
+       all(asked.get(a, 0) >= 1 for a in addrs), asked)
+    was = verdicts(first, os.path.join(outdir, "first"))
+    ok("max_age: the first job's files hold every address with a checked_at",
+       sorted(was) == addrs and all(v[1] for v in was.values()), was)
+    t_first = time.time()
+    for tag, fields in (("omitted", {}), ("1 day", {"max_age_days": 1})):
+        since = os.path.getsize(log)
+        again = run_job(path, "age-" + tag.replace(" ", ""), **fields)
+        asked = rcpts(log, since)
+        ok("max_age %s: the job is done" % tag, again["state"] == "done", again)
+        ok("max_age %s: verdicts seconds old are reused (no RCPT to any address)" % tag,
+           not any(asked.get(a) for a in addrs), asked)
+        got = verdicts(again, os.path.join(outdir, tag.replace(" ", "")))
+        ok("max_age %s: the files give the first job's verdicts and checked_at" % tag, got == was,
+           (got, was))
+    # 0.00002 days is 1.7 s: wait until the first job's verdicts are well older than that
+    time.sleep(max(0.0, t_first + 3.0 - time.time()))
+    since = os.path.getsize(log)
+    fresh = run_job(path, "age-2s", max_age_days=0.00002)
+    asked = rcpts(log, since)
+    ok("max_age 2 s: the job is done", fresh["state"] == "done", fresh)
+    ok("max_age 2 s: verdicts 3 s old are asked again (an RCPT to every address)",
+       all(asked.get(a, 0) >= 1 for a in addrs), asked)
+    got = verdicts(fresh, os.path.join(outdir, "2s"))
+    ok("max_age 2 s: the files give the same verdicts with a newer checked_at",
+       sorted(got) == addrs and all(got[a][0] == was[a][0] and got[a][1] > was[a][1] for a in addrs),
+       (got, was))
+
+
+def gzip_job(path, plaindir, outdir):
+    """a job made with "gzip": true: its files are the plain job's (in PLAINDIR) named .csv.gz,
+    with report.json; each CSV is served as application/gzip and is gzip; gunzipped into OUTDIR
+    as NAME.csv (t_jobs.sh compares them with the plain job's)"""
+    import gzip
+    done = run_job(path, "gzipped", gzip=True)
+    ok("gzip: the job is done", done["state"] == "done", done)
+    names = sorted(f["name"] for f in done.get("files", []))
+    plain = sorted(n + ".gz" for n in os.listdir(plaindir) if n.endswith(".csv"))
+    ok("gzip: the files listed are the plain job's CSVs as .csv.gz, and report.json (%d)" % len(names),
+       plain and names == sorted(plain + ["report.json"]), (names, plain))
+    os.makedirs(outdir, exist_ok=True)
+    bad = []
+    for f in done.get("files", []):
+        st, ctype, data = request("GET", f["url"])
+        if not f["name"].endswith(".csv.gz"):
+            continue
+        try:
+            text = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            bad.append("%s: not gzip (%s)" % (f["name"], e))
+            continue
+        if st != 200 or ctype != "application/gzip" or len(data) != f["bytes"]:
+            bad.append("%s: %s %s, %d bytes of %d" % (f["name"], st, ctype, len(data), f["bytes"]))
+        with open(os.path.join(outdir, f["name"][:-3]), "wb") as out:
+            out.write(text)
+    ok("gzip: every .csv.gz downloads whole as application/gzip and gunzips", not bad, bad)
+
+
 def resume(path, outdir):
     """an upload cut after a few chunks resumes at the offset the server reports; a wrong
     offset is a 409 with the right one; a chunk over 8 MiB is a 413"""
@@ -380,6 +488,89 @@ def callback(path):
     time.sleep(1)
     ok("callback: delivered ones are not sent again", len(good.got) == 1 and len(flaky.got) == 3,
        (len(good.got), len(flaky.got)))
+
+
+def hook_end(jid, limit=60):
+    """JID's callback_state once it is neither unset (the job runs) nor pending, or after LIMIT
+    seconds the last one seen"""
+    t0 = time.time()
+    while True:
+        st, s = jrequest("GET", "/v1/jobs/%s" % jid)
+        cs = s.get("callback_state") if st == 200 else "status-%d" % st
+        if cs not in (None, "pending") or time.time() - t0 > limit:
+            return cs
+        time.sleep(0.2)
+
+
+def hook_attempts(data_dir, jid):
+    """the tries of JID's callback, from the job store"""
+    import sqlite3
+    con = sqlite3.connect(os.path.join(data_dir, "mailsift.db"), timeout=10)
+    try:
+        row = con.execute("SELECT callback_attempts FROM jobs WHERE id = ?", (jid,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def callback_name(path, mode, data_dir):
+    """callbacks to a host name, resolved with serve's --resolver (the world's zone has hook.test
+    A 127.0.0.1 and no nohook.test). MODE allowed (serve has --callback-allow-private):
+    hook.test's callback is delivered to the receiver on 127.0.0.1, signed; nohook.test's
+    (NXDOMAIN) ends failed after all 6 tries, the server still answering. MODE private (serve
+    without it): hook.test's callback is refused, at create (400 bad_callback_url) or when due
+    (failed), and nothing reaches the receiver"""
+    import hashlib
+    import hmac
+    rec = Receiver()
+    if mode == "private":
+        name = "callback to a name of 127.0.0.1 without --callback-allow-private"
+        st, j = jrequest("POST", "/v1/jobs", {"name": "hook-private",
+                                              "callback_url": "http://hook.test:%d/private" % rec.port})
+        if st == 400:
+            ok("%s: refused at create (400 bad_callback_url)" % name, j.get("error") == "bad_callback_url", j)
+        else:
+            ok("%s: made (201; the name is resolved when the callback is due)" % name, st == 201, (st, j))
+            upload(j["id"], path, 1 << 20)
+            jrequest("POST", "/v1/jobs/%s/start" % j["id"])
+            done = wait_done(j["id"])
+            ok("%s: the job is done" % name, done["state"] == "done", done)
+            cs = hook_end(j["id"])
+            ok("%s: refused, the callback ends failed" % name, cs == "failed", cs)
+            n = hook_attempts(data_dir, j["id"])
+            ok("%s: given up at the first try (asking again changes nothing)" % name, n == 1, n)
+        time.sleep(0.3)
+        ok("%s: nothing reached the receiver" % name, not rec.got, rec.got)
+        return
+    j = create(name="hook-name", callback_url="http://hook.test:%d/by-name?n=1" % rec.port)
+    nx = create(name="hook-nx", callback_url="http://nohook.test:%d/nx" % rec.port)
+    for x in (j, nx):
+        upload(x["id"], path, 1 << 20)
+        jrequest("POST", "/v1/jobs/%s/start" % x["id"])
+    ok("callback to hook.test (A 127.0.0.1) with --callback-allow-private: a POST within 60 s",
+       rec.wait(1), rec.got)
+    mine = [g for g in rec.got if g[0].get("X-Mailsift-Job") == j["id"]]
+    if mine:
+        headers, body, rpath = mine[0]
+        want = "sha256=" + hmac.new(j["callback_secret"].encode(), body, hashlib.sha256).hexdigest()
+        doc = json.loads(body)
+        ok("callback to hook.test: signed, the job's final status, to the URL's path, Host hook.test:PORT",
+           headers.get("X-Mailsift-Signature") == want and doc["id"] == j["id"] and
+           doc["state"] == "done" and rpath == "/by-name?n=1" and
+           headers.get("Host", "") == "hook.test:%d" % rec.port, (headers, doc, rpath))
+    else:
+        ok("callback to hook.test: the POST is this job's", False, rec.got)
+    cs = hook_end(j["id"])
+    ok("callback to hook.test: the status says delivered", cs == "delivered", cs)
+    cs = hook_end(nx["id"])
+    ok("callback to nohook.test (NXDOMAIN): the callback ends failed", cs == "failed", cs)
+    n = hook_attempts(data_dir, nx["id"])
+    ok("callback to nohook.test: given up after 6 tries (%s)" % n, n == 6, n)
+    ok("callback to nohook.test: nothing of it reached the receiver",
+       not any(g[0].get("X-Mailsift-Job") == nx["id"] for g in rec.got), rec.got)
+    st, lst = jrequest("GET", "/v1/jobs/%s" % nx["id"])
+    ok("callback to nohook.test: the server still answers, the job done",
+       st == 200 and lst["state"] == "done", (st, lst))
 
 
 def concurrent(path_a, path_b):

@@ -39,6 +39,36 @@ world_start() {
 	exit 1
 }
 
+# serve_start [OPTIONS] - mailsift serve --data $DATA on a free port of 127.0.0.1 with $PROBE and
+# OPTIONS, in the background (stdout in $WORK/serve.out, stderr in $WORK/serve.err). Sets SPID,
+# exports URL, and KEY when serve printed a new API key (a new data folder); on failure prints
+# FAIL and exits the test.
+serve_start() {
+	"$MAILSIFT" serve --data "$DATA" --listen 127.0.0.1:0 $PROBE "$@" > "$WORK/serve.out" \
+		2> "$WORK/serve.err" &
+	SPID=$!
+	hport=
+	for i in $(seq 100); do
+		hport=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/serve.err" | tail -1)
+		[ -n "$hport" ] && break
+		sleep 0.2
+	done
+	[ -n "$hport" ] || { fail "serve starts" "$(cat "$WORK/serve.err")"; exit 1; }
+	export URL="http://127.0.0.1:$hport"
+	if [ -s "$WORK/serve.out" ]; then
+		KEY=$(cat "$WORK/serve.out")
+		export KEY
+	fi
+}
+
+# serve_stop - SIGTERM to serve, SIGKILL after 30 s; SRC its exit status (124: killed)
+serve_stop() {
+	kill -TERM $SPID
+	for i in $(seq 150); do kill -0 $SPID 2>/dev/null || break; sleep 0.2; done
+	if kill -0 $SPID 2>/dev/null; then kill -9 $SPID; SRC=124; else wait $SPID; SRC=$?; fi
+	SPID=
+}
+
 # data_rows FILE - rows of an exported CSV (header excluded), counting records not lines
 data_rows() {
 	python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8", errors="surrogateescape"))); print(max(len(r)-1,0))' "$1"

@@ -5,7 +5,13 @@
 # reports (409 on a wrong one, 413 on a chunk too big); a key sees only its own jobs; delete
 # removes the files and the rows only the job used; errors are JSON; jobs at once per key are
 # limited; SIGKILL during an upload, an import and a run, then a restart: every job ends with
-# the same files.
+# the same files. A job's max_age_days: verdicts an earlier job made are reused (no RCPT in
+# the world's smtpd log) without it or when it is more than their age, asked again when it is
+# less. A "gzip": true job lists .csv.gz files, served as application/gzip, that gunzip to the
+# plain job's files. Callbacks: signed, retried, delivered after a restart; to a host name
+# (resolved by the world's DNS: hook.test is 127.0.0.1) delivered with --callback-allow-private
+# and refused without it (nothing reaches the receiver); a name with no address (NXDOMAIN)
+# ends failed after its tries.
 if [ "${MAILSIFT_NETNS:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
 	unshare -n true 2>/dev/null; then
 	exec unshare -n sh -c 'ip link set lo up && MAILSIFT_NETNS=1 exec sh "$0"' "$0"
@@ -13,6 +19,8 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 cp "$TOP/tests/world/world.zone" "$WORK/world.zone"
+# a callback receiver by name (nohook.test, not in the zone, is NXDOMAIN)
+echo "a hook.test 127.0.0.1" >> "$WORK/world.zone"
 # the connection-limited host answers slowly (60 ms a reply): bulk work keeps its sessions busy
 sed 's/^\(127.0.1.14 connlimit .*\)$/\1 reply_ms=60/' "$TOP/tests/world/personas.conf" > "$WORK/personas.conf"
 world_start $((30000 + ($$ + 7000) % 20000)) "$WORK/personas.conf"
@@ -25,28 +33,6 @@ PROBE="--resolver 127.0.0.1:$((PORT + 1)) --smtp-port $PORT --helo probe.mailsif
 	--max-attempts 2"
 DATA="$WORK/data"
 SPID=
-
-# serve_start [OPTIONS] - start serve on a free port; sets SPID and URL
-serve_start() {
-	"$MAILSIFT" serve --data "$DATA" --listen 127.0.0.1:0 $PROBE "$@" > "$WORK/serve.out" \
-		2> "$WORK/serve.err" &
-	SPID=$!
-	hport=
-	for i in $(seq 100); do
-		hport=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/serve.err" | tail -1)
-		[ -n "$hport" ] && break
-		sleep 0.2
-	done
-	[ -n "$hport" ] || { fail "serve starts" "$(cat "$WORK/serve.err")"; exit 1; }
-	export URL="http://127.0.0.1:$hport"
-}
-
-serve_stop() {
-	kill -TERM $SPID
-	for i in $(seq 150); do kill -0 $SPID 2>/dev/null || break; sleep 0.2; done
-	if kill -0 $SPID 2>/dev/null; then kill -9 $SPID; SRC=124; else wait $SPID; SRC=$?; fi
-	SPID=
-}
 
 # clean_ref LIST OUTDIR - the reference: mailsift clean of the same list with the same options
 clean_ref() {
@@ -81,18 +67,30 @@ clean_ref "$WORK/big.csv" "$WORK/ref-big"
 
 # ---- the API path ----
 serve_start --max-jobs 3 --per-host 2
-export KEY="$(cat "$WORK/serve.out")"
 "$MAILSIFT" serve --data "$DATA" --add-key other > "$WORK/other.key" 2>/dev/null
 
 $CHECKS bulk "$WORK/customers.csv" "$WORK/api-small" 300 small
 check "example list: the API's files equal mailsift clean's (every row, address, status, reason)" \
 	$COMPARE "$WORK/ref-small" "$WORK/api-small"
+# the same list with "gzip": true (its verdicts now in the store: the same files)
+$CHECKS gzip_job "$WORK/customers.csv" "$WORK/api-small" "$WORK/api-gz"
+check "gzip: gunzipped, the files equal the plain job's (every row, address, status, reason)" \
+	$COMPARE "$WORK/api-small" "$WORK/api-gz"
+check "gzip: gunzipped, each file is byte for byte the plain job's" \
+	sh -c 'for f in "$1"/*.csv; do cmp -s "$f" "$2/${f##*/}" || exit 1; done' sh \
+	"$WORK/api-small" "$WORK/api-gz"
 $CHECKS bulk "$WORK/big.csv.gz" "$WORK/api-big" 65536 big
 check "20,000-row gzip list in 64 KiB chunks: the API's files equal mailsift clean's" \
 	$COMPARE "$WORK/ref-big" "$WORK/api-big"
 
 $CHECKS resume "$WORK/customers.csv" "$WORK/api-resumed"
 check "a resumed upload gives the same files" $COMPARE "$WORK/ref-small" "$WORK/api-resumed"
+
+# max_age_days: addresses no other list has (onlydomain.test: alice and bob valid, the rest
+# invalid), verified by one job, then by jobs without max_age_days, with 1 day and with 2 s
+printf 'email\nalice@onlydomain.test\nbob@onlydomain.test\nnoone@onlydomain.test\nnobody@onlydomain.test\n' \
+	> "$WORK/age.csv"
+$CHECKS max_age "$WORK/age.csv" "$WORK/world/smtpd.log" "$WORK/api-age"
 
 $CHECKS access "$(cat "$WORK/other.key")" "$DATA"
 $CHECKS errors "$DATA"
@@ -163,7 +161,6 @@ with open(sys.argv[1], "w") as f:
 PY
 clean_ref "$WORK/huge.csv" "$WORK/ref-huge"
 serve_start
-export KEY="$(cat "$WORK/serve.out")"
 UP=$($CHECKS upload_some "$WORK/huge.csv" upload 5)
 HUGE=$($CHECKS upload_all "$WORK/huge.csv" huge)
 GREY=$($CHECKS start_only "$WORK/grey.csv" grey)
@@ -218,3 +215,17 @@ check_eq "callback: the restarted server says delivered" "$($CHECKS hook_state "
 kill $RPID 2>/dev/null
 serve_stop
 check_eq "serve stops with 0 after the restart" "$SRC" 0
+
+# ---- callbacks to host names (tries 0.05 s apart: all 6 in about 6 s) ----
+MAILSIFT_CALLBACK_BACKOFF=0.05 serve_start --callback-allow-private
+$CHECKS callback_name "$WORK/customers.csv" allowed "$DATA"
+check_contains "callback to hook.test: the name was asked of serve's --resolver" \
+	"$WORK/world/dnsd.log" "hook.test A NOERROR"
+check_contains "callback to nohook.test: the name was asked of serve's --resolver (NXDOMAIN)" \
+	"$WORK/world/dnsd.log" "nohook.test A NXDOMAIN"
+serve_stop
+check_eq "serve stops with 0 after a callback to a name without an address" "$SRC" 0
+MAILSIFT_CALLBACK_BACKOFF=0.05 serve_start
+$CHECKS callback_name "$WORK/customers.csv" private "$DATA"
+serve_stop
+check_eq "serve stops with 0 after a refused callback" "$SRC" 0
