@@ -14,7 +14,7 @@ WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-protot
             -Wpointer-arith -Wcast-qual -Werror
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -DMAILSIFT_VERSION='"$(VERSION)"' -I. $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lspf2 -lm
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Sources by folder (DESIGN.md: one concern per file).
@@ -30,9 +30,10 @@ ENGINE_SRC    := engine/config.c engine/decide.c \
 ENGINE_SRC    += engine/dns.c
 ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c
+ENGINE_SRC    += engine/lookup.c engine/spf.c engine/doctor.c engine/doctor_smtp.c
 CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
                  cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c \
-                 cli/cmd_serve.c
+                 cli/cmd_serve.c cli/cmd_doctor.c
 SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/jobs_drive.c server/webhook.c server/tls.c server/web.c server/http.c \
                  server/keys.c $(BUILD)/gen/web.c
 MAIN_SRC      := cli/main.c

@@ -25,6 +25,12 @@ int cli_clean(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_doctor(int argc, char **argv);
+
+struct run_cli;
+/* cli_doctor_quick - the quick checks of `doctor` (outbound SMTP, blocklists) with RUN's
+ * settings; a warning line on stderr for each that fails (cli/cmd_doctor.c) */
+void cli_doctor_quick(const struct run_cli *run);
 
 /* cli_usage - the top-level help on OUT */
 void cli_usage(FILE *out);

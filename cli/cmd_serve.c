@@ -282,6 +282,8 @@ int cli_serve(int argc, char **argv)
 		keys_free(k);
 		return EXIT_FAILURE_;
 	}
+	if (!sc.run.no_doctor)
+		cli_doctor_quick(&sc.run);
 	snprintf(path, sizeof path, "%s/mailsift.db", sc.data);
 	s = cli_open_store(path, STORE_WRITE);
 	if (s == NULL) {

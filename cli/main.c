@@ -21,6 +21,8 @@ void cli_usage(FILE *out)
 	"  mailsift verify ADDRESS... [probe options]   one JSON object per address on stdout\n"
 	"  mailsift serve --data DIR [--listen HOST:PORT] [probe options] [run options]\n"
 	"                                 the HTTP API (real-time checks)\n"
+	"  mailsift doctor [--helo NAME] [--mail-from ADDR] [--source ADDR]... [--json]\n"
+	"                                 is this machine fit to probe? (port 25, PTR, DNSBL, SPF)\n"
 	"  mailsift COMMAND --help        options of one command\n"
 	"  mailsift --version\n"
 	"\n"
@@ -32,7 +34,7 @@ void cli_usage(FILE *out)
 	"--smtp-port N, --no-starttls, --allow-private-mx (see `mailsift verify --help`).\n"
 	"\n"
 	"Run options (run, clean, serve): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
-	"--max-age DAYS (see `mailsift run --help`).\n"
+	"--max-age DAYS, --no-doctor (see `mailsift run --help`).\n"
 	"\n"
 	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
 	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume.\n",
@@ -50,6 +52,7 @@ static const struct {
 	{"verify", cli_verify},
 	{"run", cli_run},
 	{"serve", cli_serve},
+	{"doctor", cli_doctor},
 };
 
 int main(int argc, char **argv)

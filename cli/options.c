@@ -116,6 +116,9 @@ int cli_run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
 		return 0;
 	case OPT_MAX_AGE:
 		return cli_parse_number(cmd, "--max-age", v, 0, 36500, &rc->max_age);
+	case OPT_NO_DOCTOR:
+		rc->no_doctor = 1;
+		return 0;
 	case OPT_SOURCE:
 		if (ipaddr_parse(v, AF_UNSPEC, &ss, NULL) < 0) {
 			cli_usage_error(cmd, "--source wants an IP address, not \"%s\"", v);
@@ -164,4 +167,6 @@ const char cli_run_options_help[] =
 	"  --per-host N        ceiling of sessions to one MX host address [%d]\n"
 	"  --source ADDR       local address to connect from, repeatable (domains are spread\n"
 	"                      over them; a retry always uses the address of its first try)\n"
-	"  --max-age DAYS      probe again verdicts older than DAYS [never: verdicts are reused]\n";
+	"  --max-age DAYS      probe again verdicts older than DAYS [never: verdicts are reused]\n"
+	"  --no-doctor         skip the quick checks of this machine before the run (outbound\n"
+	"                      SMTP, blocklists: `mailsift doctor --help`)\n";

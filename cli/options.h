@@ -26,6 +26,7 @@ enum {
 	OPT_PER_HOST,
 	OPT_SOURCE,
 	OPT_MAX_AGE,
+	OPT_NO_DOCTOR,
 };
 
 #define PROBE_LONG_OPTIONS                                                         \
@@ -45,7 +46,8 @@ enum {
 	{"concurrency", required_argument, NULL, OPT_CONCURRENCY},                     \
 	{"per-host", required_argument, NULL, OPT_PER_HOST},                           \
 	{"source", required_argument, NULL, OPT_SOURCE},                               \
-	{"max-age", required_argument, NULL, OPT_MAX_AGE}
+	{"max-age", required_argument, NULL, OPT_MAX_AGE},                             \
+	{"no-doctor", no_argument, NULL, OPT_NO_DOCTOR}
 
 #define MAX_SOURCES 64 /* --source addresses */
 
@@ -56,6 +58,7 @@ struct run_cli {
 	const char *sources[MAX_SOURCES];
 	size_t nsources;
 	double max_age;
+	int no_doctor;                /* --no-doctor: no quick checks before the run */
 };
 
 

@@ -180,6 +180,8 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 	struct cli_run c;
 	int status = EXIT_FAILURE_;
 
+	if (!rc->no_doctor)
+		cli_doctor_quick(rc);
 	memset(&c, 0, sizeof c);
 	c.quiet = quiet;
 	c.hooks = hooks;

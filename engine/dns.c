@@ -1170,9 +1170,7 @@ static int server_norm(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-/* timeout_knob - the per-try timeout in ms into *TIMEOUT: DEF_DNS_TIMEOUT_MS, or the test knob
- * DNS_TIMEOUT_ENV when it is set; -1 with err when the knob is not milliseconds in range */
-static int timeout_knob(int *timeout, char *err, size_t errlen)
+int dns_timeout_ms(int *timeout, char *err, size_t errlen)
 {
 	const char *env;
 
@@ -1191,10 +1189,7 @@ static int timeout_knob(int *timeout, char *err, size_t errlen)
 	return 0;
 }
 
-/* servers_csv - the NSERVERS resolver arguments as the list c-ares takes ("a,b,..."), into
- * *CSVP (malloc'd; NULL when there are none); -1 with err, naming the argument that is not an
- * address */
-static int servers_csv(const char *const *servers, size_t nservers, char **csvp, char *err,
+int dns_servers_csv(const char *const *servers, size_t nservers, char **csvp, char *err,
                        size_t errlen)
 {
 	char *csv = NULL;
@@ -1296,8 +1291,8 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	struct dns *d;
 	int rc, timeout;
 
-	if (timeout_knob(&timeout, err, errlen) < 0 ||
-	    servers_csv(servers, nservers, &csv, err, errlen) < 0)
+	if (dns_timeout_ms(&timeout, err, errlen) < 0 ||
+	    dns_servers_csv(servers, nservers, &csv, err, errlen) < 0)
 		return NULL;
 	d = dns_alloc(sizeof *d);
 	d->base = base;

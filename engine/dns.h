@@ -135,6 +135,16 @@ struct dns;
 struct dns *dns_new(struct event_base *base, const char *const *servers, size_t nservers,
                     char *err, size_t errlen);
 
+/* dns_servers_csv - the NSERVERS resolver arguments (as dns_new takes them) as the list c-ares
+ * takes ("a,b,..."), into *CSVP (malloc'd; NULL when there are none); -1 with err, naming the
+ * argument that is not an address */
+int dns_servers_csv(const char *const *servers, size_t nservers, char **csvp, char *err,
+                    size_t errlen);
+
+/* dns_timeout_ms - the milliseconds of a query's first try: DEF_DNS_TIMEOUT_MS, or the test
+ * knob MAILSIFT_DNS_TIMEOUT_MS; -1 with err when the knob is not a number in range */
+int dns_timeout_ms(int *timeout, char *err, size_t errlen);
+
 /* dns_allow_private - ALLOW 1: keep MX addresses that are not public (--allow-private-mx, for
  * loopback test worlds); 0 (the default of dns_new): drop them (engine/netaddr.h) */
 void dns_allow_private(struct dns *d, int allow);

@@ -157,4 +157,15 @@ static __attribute__((unused)) int daemon_stop(struct daemon *srv)
 	return status;
 }
 
+/* daemon_dnsd_exec - tests/world/dnsd with SRV's address, zone, pidfile and log (in the child):
+ * the .exec of a struct daemon whose conf_write writes a dnsd zone */
+static __attribute__((unused)) void daemon_dnsd_exec(const char *bin, const struct daemon *srv)
+{
+	char listen[64];
+
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", srv->port);
+	execl(bin, "dnsd", "--listen", listen, "--zone", srv->conf_path, "--pidfile", srv->pid_path,
+	      "--log", srv->log_path, (char *)NULL);
+}
+
 #endif

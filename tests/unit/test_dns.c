@@ -116,23 +116,13 @@ static void zone_write(FILE *f)
 		fprintf(f, "mx pend%d.test 10 mx.pend%d.test\ndelay pend%d.test 2000\n", i, i, i);
 }
 
-/* dnsd_exec - dnsd with its address, zone, pidfile and log (in the child) */
-static void dnsd_exec(const char *bin, const struct daemon *srv)
-{
-	char listen[64];
-
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", srv->port);
-	execl(bin, "dnsd", "--listen", listen, "--zone", srv->conf_path, "--pidfile", srv->pid_path,
-	      "--log", srv->log_path, (char *)NULL);
-}
-
 static struct daemon dnsd = {
 	.name = "dnsd",
 	.tmp_prefix = "test_dns",
 	.sock_type = SOCK_DGRAM,
 	.conf_name = "zone",
 	.conf_write = zone_write,
-	.exec = dnsd_exec,
+	.exec = daemon_dnsd_exec,
 };
 
 /* log_count - lines of dnsd's log equal to LINE */

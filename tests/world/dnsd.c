@@ -10,6 +10,9 @@
  *   mx DOMAIN PREF HOST     MX record; HOST "." is a null MX (RFC 7505)
  *   a NAME IPV4             A record
  *   aaaa NAME IPV6          AAAA record
+ *   ptr NAME HOST           PTR record (NAME: 4.3.2.1.in-addr.arpa or the nibble form)
+ *   txt NAME TEXT...        TXT record: the rest of the line, one space between words,
+ *                           as one or more character-strings of at most 255 bytes
  *   servfail NAME           every query for NAME gets SERVFAIL
  *   refused NAME            every query for NAME gets REFUSED
  *   drop NAME               never answer (the client times out)
@@ -48,7 +51,8 @@
 
 #define DNSD_NAME_MAX 253          /* longest DNS name in text form (RFC 1035 2.3.4) */
 #define DNSD_LABEL_MAX 63          /* longest label (RFC 1035 2.3.4) */
-#define DNSD_RDATA_MAX 258         /* MX RDATA: 2 bytes preference + up to 256 bytes of name */
+#define DNSD_RDATA_MAX 512         /* MX: 2 bytes preference + a name; TXT: text + length bytes */
+#define DNSD_TXT_MAX 400           /* longest TXT text: the answer stays under 512 bytes */
 #define DNSD_LINE_MAX 1024         /* longest zone line; longer is a zone error */
 #define DNSD_TTL 300               /* TTL of every answer: the client never caches across tests */
 #define DNSD_DELAY_MAX_MS 600000   /* a `delay` longer than 10 minutes is a typo */
@@ -63,7 +67,7 @@
 
 enum rec_kind {
 	REC_MX, REC_A, REC_AAAA, REC_SERVFAIL, REC_REFUSED, REC_DROP, REC_DELAY, REC_NODATA,
-	REC_BADMX
+	REC_BADMX, REC_PTR, REC_TXT
 };
 
 enum badmx_mode { BADMX_LOOP, BADMX_SHORT, BADMX_CUT };
@@ -174,19 +178,49 @@ static const struct {
 } kinds[] = {
 	{"mx", REC_MX, 2}, {"a", REC_A, 1}, {"aaaa", REC_AAAA, 1}, {"servfail", REC_SERVFAIL, 0},
 	{"refused", REC_REFUSED, 0}, {"drop", REC_DROP, 0}, {"delay", REC_DELAY, 1},
-	{"nodata", REC_NODATA, 0}, {"badmx", REC_BADMX, 1},
+	{"nodata", REC_NODATA, 0}, {"badmx", REC_BADMX, 1}, {"ptr", REC_PTR, 1},
+	{"txt", REC_TXT, -1},
 };
+
+/* txt_rdata - the words W[0..N) joined by one space into R's RDATA as character-strings */
+static const char *txt_rdata(char **w, int n, struct rec *r)
+{
+	char text[DNSD_TXT_MAX + 1];
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++) {
+		size_t k = strlen(w[i]);
+
+		if (len + k + (i > 0) > DNSD_TXT_MAX)
+			return "TXT text too long";
+		if (i > 0)
+			text[len++] = ' ';
+		memcpy(text + len, w[i], k);
+		len += k;
+	}
+	r->rdlen = 0;
+	for (size_t at = 0; at < len || at == 0; at += 255) {
+		size_t k = len - at < 255 ? len - at : 255;
+
+		r->rdata[r->rdlen++] = (unsigned char)k;
+		memcpy(r->rdata + r->rdlen, text + at, k);
+		r->rdlen += k;
+		if (len == 0)
+			break;
+	}
+	return NULL;
+}
 
 /* zone_line - parse one zone line into R; NULL or a message */
 static const char *zone_line(char *line, struct rec *r)
 {
-	char *w[5];
+	char *w[64];
 	int n = 0;
 	char *save = NULL;
 	size_t k;
 
 	for (char *t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
-		if (n == 5)
+		if (n == 64)
 			return "too many words";
 		w[n++] = t;
 	}
@@ -195,7 +229,7 @@ static const char *zone_line(char *line, struct rec *r)
 			break;
 	if (k == sizeof kinds / sizeof kinds[0])
 		return "unknown record kind";
-	if (n != 2 + kinds[k].nargs)
+	if (kinds[k].nargs < 0 ? n < 2 : n != 2 + kinds[k].nargs)
 		return "wrong number of words for this kind";
 	r->kind = kinds[k].kind;
 	if (norm_name(r->name, w[1]) != 0)
@@ -222,6 +256,18 @@ static const char *zone_line(char *line, struct rec *r)
 		r->rdlen = 2 + (size_t)len;
 		break;
 	}
+	case REC_PTR: {
+		char host[DNSD_NAME_MAX + 1];
+		int len;
+
+		if (norm_name(host, w[2]) != 0 || (len = encode_name(host, r->rdata,
+		                                                   sizeof r->rdata)) < 0)
+			return "bad PTR host";
+		r->rdlen = (size_t)len;
+		break;
+	}
+	case REC_TXT:
+		return txt_rdata(w + 2, n - 2, r);
 	case REC_A:
 		if (inet_pton(AF_INET, w[2], r->rdata) != 1)
 			return "bad IPv4 address";
@@ -324,6 +370,7 @@ static const char *type_name(int type, char *buf, size_t len)
 	case EVDNS_TYPE_NS: return "NS";
 	case EVDNS_TYPE_SOA: return "SOA";
 	case EVDNS_TYPE_TXT: return "TXT";
+	case EVDNS_TYPE_PTR: return "PTR";
 	case EVDNS_TYPE_CNAME: return "CNAME";
 	case EVDNS_QTYPE_ALL: return "ANY";
 	default:
@@ -408,6 +455,8 @@ static int add_answers(struct evdns_server_request *req, const struct evdns_serv
 		case REC_MX: type = EVDNS_TYPE_MX; break;
 		case REC_A: type = EVDNS_TYPE_A; break;
 		case REC_AAAA: type = EVDNS_TYPE_AAAA; break;
+		case REC_PTR: type = EVDNS_TYPE_PTR; break;
+		case REC_TXT: type = EVDNS_TYPE_TXT; break;
 		default: continue;
 		}
 		if (q->type != type && q->type != EVDNS_QTYPE_ALL)
