@@ -28,7 +28,10 @@
 # times, the median printed. smtp-source does not pipeline: one round trip per RCPT, as a prober. It runs against
 # smtp-sink, not smtpd, because it always sends DATA, which smtpd refuses (and logs as an
 # alarm); smtp-sink is the cheaper server, so the ratio leans against mailsift (smtpd's CPU
-# and smtp-sink's are both printed). Target: >= 20,000 verdicts/s.
+# and smtp-sink's are both printed). Target: >= 20,000 verdicts/s. Then the same store is run
+# once more with --max-age 0 (a re-verification: every verdict replaces one, which goes to the
+# address's history, and every domain's DNS and catch-all probe is asked again), its verdicts/s
+# printed next to the first run's.
 #
 # Part 2, memory per session (BENCH_S_*): 10,000 sessions held open at once. 11,000 hosts
 # 127.2.x.y (one domain of 3 addresses each, so hosts x per-host exceeds 10,000 and the global
@@ -390,6 +393,23 @@ part1() {
 	rps=$(calc "$rcpts / $wall" %.0f)
 	cpu_k=$(calc "$cpu / ($verdicts > 0 ? $verdicts : 1) * 1000" %.3f)
 	want_valid=$((E_ADDRS - E_DOMAINS * (((E_ADDRS / E_DOMAINS) * E_INVALID + 999) / 1000)))
+
+	# The same store again with --max-age 0: every verdict replaces one, which the store moves
+	# to the address's history (migration 007), and every domain is asked again (DNS, catch-all):
+	# what a re-verification costs next to the first run.
+	say "part 1: mailsift run --max-age 0 (re-verification) ..."
+	run_mailsift p1-rerun "$d/job.db" "$E_CONC" "$E_PER_HOST" 30 --max-age 0
+	wait "$RUN_PID"
+	rc=$?
+	if [ $rc != 0 ]; then
+		say "part 1: mailsift run --max-age 0 exited $rc: $(tail -n 5 "$OUT/p1-rerun.err")"
+		failed=1
+	fi
+	re_verdicts=$(sqlite3 "$d/job.db" "SELECT json_extract(stats, '$.verdicts') FROM runs ORDER BY id DESC LIMIT 1" 2>/dev/null)
+	re_history=$(sqlite3 "$d/job.db" "SELECT count(*) FROM verdict_history" 2>/dev/null)
+	re_wall=$(field "$OUT/p1-rerun.rus" 1)
+	re_cpu=$(calc "$(field "$OUT/p1-rerun.rus" 2) + $(field "$OUT/p1-rerun.rus" 3)" %.2f)
+	re_vps=$(calc "${re_verdicts:-0} / $re_wall" %.0f)
 	stop_daemons
 
 	# The reference: smtp-source -> smtp-sink, the same number of RCPTs.
@@ -436,8 +456,13 @@ part1() {
 	fi
 	result "engine $(num "$E_ADDRS") addresses, $(num "$E_DOMAINS") domains, $E_HOSTS hosts ($E_ORDER, import $(calc "$imp_wall" %.1f) s): mailsift run $(num "$vps") verdicts/s ($(num "$verdicts") in $(calc "$wall" %.1f) s, cpu $cpu s = $cpu_k s per 1,000 verdicts, peak $rss MiB, $(num "$run_sessions") sessions, $(num "$rcpts") RCPTs = $(num "$rps") RCPT/s ($rcpt_how); smtpd cpu $(calc "$s1 - $s0" %.1f) s) | $ref$ratio_part"
 	result "engine verdicts/s: $(num "$vps") (target >= $(num "$TARGET_VPS")) $(verdict "$(calc "$vps >= $TARGET_VPS" %d)"); verdicts: valid $(num "$n_valid"), invalid $(num "$n_invalid"), risky $(num "$n_risky"), catch_all $(num "$n_catch_all"), unknown $(num "$n_unknown") (expected valid $(num "$want_valid")); retries $run_retries, pushback $run_pushback, connect failures $run_connect_failures, pauses $run_pauses"
+	result "engine re-verification (the same store, --max-age 0): mailsift run $(num "$re_vps") verdicts/s ($(num "${re_verdicts:-0}") in $(calc "$re_wall" %.1f) s, cpu $re_cpu s = $(calc "$re_cpu / (${re_verdicts:-0} > 0 ? ${re_verdicts:-0} : 1) * 1000" %.3f) s per 1,000 verdicts; $(num "${re_history:-0}") verdicts kept in the history) = $(calc "$re_vps / ($vps > 0 ? $vps : 1)")x the first run's"
 	if [ "$verdicts" != "$E_ADDRS" ] || [ "$n_valid" != "$want_valid" ]; then
 		say "part 1: unexpected verdicts: $reasons"
+	fi
+	if [ "${re_verdicts:-0}" != "$E_ADDRS" ] || [ "${re_history:-0}" != "$E_ADDRS" ]; then
+		say "part 1: the re-verification gave ${re_verdicts:-0} verdicts and kept ${re_history:-0} in the history, not $E_ADDRS"
+		failed=1
 	fi
 }
 

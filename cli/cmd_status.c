@@ -1,5 +1,6 @@
 /*
- * cmd_status - `mailsift status --db JOB.db`: lists, addresses by state, verdicts so far.
+ * cmd_status - `mailsift status --db JOB.db`: lists, addresses by state, verdicts so far, and
+ * how the verdicts probed again changed.
  */
 #include "cli/cli.h"
 
@@ -14,10 +15,27 @@
 
 static const char status_help[] =
 	"Usage: mailsift status --db JOB.db [--max-age DAYS]\n"
-	"  --max-age DAYS      also count the verdicts older than DAYS (stale: a run with the same\n"
-	"                      --max-age probes them again)\n"
-	"Show the lists in the job store, addresses by state (pending, in flight, done) and the\n"
-	"verdicts so far.\n";
+	"  --max-age DAYS      also count the verdicts older than DAYS, 0: every one (stale: a run\n"
+	"                      with the same --max-age probes them again)\n"
+	"Show the lists in the job store, addresses by state (pending, in flight, done), the\n"
+	"verdicts so far, and the changes: addresses whose verdict's status differs from the one\n"
+	"it replaced when probed again, by previous and current status (valid->invalid ...).\n";
+
+/* print_changes - the line of the addresses whose status changed when probed again */
+static void print_changes(const struct store_counts *cnt)
+{
+	int any = 0;
+
+	printf("changes:");
+	for (int p = 0; p < STATUS_COUNT; p++)
+		for (int c = 0; c < STATUS_COUNT; c++)
+			if (cnt->changes[p][c] > 0) {
+				printf("%s %s->%s %lld", any ? "," : "", verdict_status_name((enum verdict_status)p),
+				       verdict_status_name((enum verdict_status)c), (long long)cnt->changes[p][c]);
+				any = 1;
+			}
+	printf("%s\n", any ? "" : " none");
+}
 
 int cli_status(int argc, char **argv)
 {
@@ -28,7 +46,8 @@ int cli_status(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
-	double max_age = 0;
+	double max_age = -1; /* not given */
+	int64_t stale;
 	struct store *s;
 	struct store_list *v;
 	struct store_counts cnt;
@@ -80,10 +99,14 @@ int cli_status(int argc, char **argv)
 	for (int st = 0; st < STATUS_COUNT; st++)
 		printf(" %s %lld%s", verdict_status_name((enum verdict_status)st),
 		       (long long)cnt.by_status[st], st + 1 < STATUS_COUNT ? "," : "\n");
+	print_changes(&cnt);
+	stale = max_age >= 0 ? store_count_stale(s, store_stale_before(max_age, (int64_t)time(NULL)))
+	                     : 0;
 	if (max_age > 0)
-		printf("stale: %lld verdicts older than %g days\n",
-		       (long long)store_count_stale(s, (int64_t)time(NULL) - (int64_t)(max_age * 86400.0)),
-		       max_age);
+		printf("stale: %lld verdicts older than %g days\n", (long long)stale, max_age);
+	else if (max_age == 0)
+		printf("stale: %lld verdicts (--max-age 0: every verdict a probe gave)\n",
+		       (long long)stale);
 	store_lists_free(v, n);
 	store_close(s);
 	return EXIT_DONE;

@@ -33,6 +33,7 @@ void cli_run_defaults(struct run_cli *rc)
 	config_defaults(&rc->pc, rc->helo, sizeof rc->helo);
 	rc->concurrency = DEF_CONCURRENCY;
 	rc->per_host = DEF_PER_HOST;
+	rc->max_age = -1; /* --max-age not given: every verdict is reused */
 }
 
 int cli_parse_number(const char *cmd, const char *opt, const char *v, double lo, double hi,
@@ -167,6 +168,7 @@ const char cli_run_options_help[] =
 	"  --per-host N        ceiling of sessions to one MX host address [%d]\n"
 	"  --source ADDR       local address to connect from, repeatable (domains are spread\n"
 	"                      over them; a retry always uses the address of its first try)\n"
-	"  --max-age DAYS      probe again verdicts older than DAYS [never: verdicts are reused]\n"
+	"  --max-age DAYS      probe again the verdicts older than DAYS, 0: every one (the export's\n"
+	"                      changes.csv lists the rows whose status changed) [not given: reuse]\n"
 	"  --no-doctor         skip the quick checks of this machine before the run (outbound\n"
 	"                      SMTP, blocklists: `mailsift doctor --help`)\n";

@@ -57,7 +57,7 @@ struct run_cli {
 	int concurrency, per_host;
 	const char *sources[MAX_SOURCES];
 	size_t nsources;
-	double max_age;
+	double max_age;               /* --max-age DAYS; < 0: not given */
 	int no_doctor;                /* --no-doctor: no quick checks before the run */
 };
 

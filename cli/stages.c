@@ -363,6 +363,9 @@ int cli_export_lists(struct store *s, const char *db, const char *outdir, int gz
 			fprintf(stderr, " %s %lld,", verdict_status_name((enum verdict_status)st),
 			        (long long)r.by_status[st]);
 		fprintf(stderr, " duplicates %lld\n", (long long)r.duplicates);
+		if (r.changes > 0)
+			fprintf(stderr, "%lld rows changed status since their previous verdict: see "
+			        "changes.csv\n", (long long)r.changes);
 	}
 	return EXIT_DONE;
 }

@@ -593,9 +593,7 @@ static int run_begin(struct run *r, char *err, size_t errlen)
 
 	if (store_begin(r->store, err, errlen) < 0)
 		return -1;
-	r->run_id = store_run_begin(r->store, now, r->o->max_age_days > 0
-	                                          ? now - (int64_t)(r->o->max_age_days * 86400.0)
-	                                          : 0);
+	r->run_id = store_run_begin(r->store, now, store_stale_before(r->o->max_age_days, now));
 	if (r->run_id < 0 || store_pending_stats(r->store, now, &ps) < 0) {
 		snprintf(err, errlen, "job store: %s", store_errmsg(r->store));
 		store_rollback(r->store);

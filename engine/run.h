@@ -23,7 +23,8 @@ struct event_base;
 struct run_opts {
 	const struct probe_config *cfg;
 	struct sched_opts sched;
-	double max_age_days;     /* > 0: verdicts older than this are probed again */
+	double max_age_days;     /* verdicts older than this are probed again: 0 every one, < 0
+	                          * none (store_stale_before) */
 	int keep_running;        /* once every address has its verdict, look for new pending ones
 	                          * every DEF_RUN_IDLE_POLL seconds until run_stop (a server); else
 	                          * the run is done then */

@@ -25,7 +25,10 @@
 #define OUT_BUFFER (256 * 1024) /* bytes gathered before a write */
 #define GZIP_MODE "wb6"         /* zlib's default level: a good size/speed balance */
 
-enum { FILE_DUPLICATES = STATUS_COUNT, FILE_COUNT };
+/* The files of a set: one per verdict (enum verdict_status), then duplicates.csv, then
+ * changes.csv, which repeats the rows whose status changed when their address was probed again
+ * (each of them is also in its verdict's file). */
+enum { FILE_DUPLICATES = STATUS_COUNT, FILE_CHANGES, FILE_COUNT };
 
 /* Annotation columns appended to every row, in this order. */
 static const char *const annotation_names[] = {
@@ -33,6 +36,11 @@ static const char *const annotation_names[] = {
 	"mailsift_flags", "mailsift_suggestion", "mailsift_smtp_code", "mailsift_enhanced_code",
 	"mailsift_smtp_message", "mailsift_mx_host", "mailsift_checked_at",
 	"mailsift_duplicate_of_line",
+};
+
+/* The columns changes.csv has after those: the verdict the row's verdict replaced. */
+static const char *const change_names[] = {
+	"mailsift_previous_status", "mailsift_previous_checked_at",
 };
 
 #define TMP_MARK ".mailsift-tmp-" /* temporaries: "." FINAL TMP_MARK + TMP_RANDOM letters */
@@ -103,7 +111,7 @@ static void random_letters(char *out, size_t n)
 static int is_our_temporary(const char *name)
 {
 	static const char *const finals[] = {"valid", "invalid", "risky", "catch_all", "unknown",
-	                                     "duplicates"};
+	                                     "duplicates", "changes"};
 	size_t n = strlen(name), m = strlen(TMP_MARK), k;
 	const char *mark;
 
@@ -466,14 +474,42 @@ static enum verdict_status row_verdict(const struct store_row_out *r, const char
 	return (enum verdict_status)s;
 }
 
+/* row_change - the status R's verdict replaced when it differs from ST, R's (a row of its
+ * address's first occurrence, not a duplicate): 0 with *PREV set, else -1 */
+static int row_change(const struct store_row_out *r, enum verdict_status st,
+                      enum verdict_status *prev)
+{
+	int p;
+
+	if (r->dup_of > 0 || !r->has_address || r->prev_status == NULL ||
+	    (p = verdict_status_from_name(r->prev_status)) < 0 || p == (int)st)
+		return -1;
+	*prev = (enum verdict_status)p;
+	return 0;
+}
+
+/* write_change - R's line (built, without its line end) with the verdict it replaced, to
+ * changes.csv */
+static void write_change(struct exporter *ex, const struct store_row_out *r)
+{
+	struct outfile *of = &ex->set->file[FILE_CHANGES];
+
+	put_text(ex, r->prev_status);
+	put_checked_at(ex, r->prev_checked_at);
+	line_put(ex, "\r\n", 2);
+	out_write(of, ex->line, ex->line_len);
+	of->rows++;
+}
+
 static int write_row(void *ctx, const struct store_row_out *r)
 {
 	struct exporter *ex = ctx;
 	const char *reason;
-	enum verdict_status st = row_verdict(r, &reason);
+	enum verdict_status st = row_verdict(r, &reason), prev;
 	int dup = r->dup_of > 0;
 	struct outfile *of = &ex->set->file[dup ? FILE_DUPLICATES : st];
 	char flags[64];
+	size_t len;
 
 	ex->line_len = 0;
 	put_record(ex, r->record, r->record_len, ex->set->width);
@@ -489,12 +525,19 @@ static int write_row(void *ctx, const struct store_row_out *r)
 	put_text(ex, r->mx_host);
 	put_checked_at(ex, r->checked_at);
 	put_int(ex, r->dup_of);
+	len = ex->line_len;
 	line_put(ex, "\r\n", 2);
 	out_write(of, ex->line, ex->line_len);
 	of->rows++;
 	report_tally_add(ex->list_tally, st, reason, dup);
 	report_tally_add(ex->total, st, reason, dup);
-	return of->failed ? -1 : 0;
+	if (row_change(r, st, &prev) == 0) {
+		ex->line_len = len;
+		write_change(ex, r);
+		report_tally_change(ex->list_tally, prev, st);
+		report_tally_change(ex->total, prev, st);
+	}
+	return of->failed || ex->set->file[FILE_CHANGES].failed ? -1 : 0;
 }
 
 /* write_header - the input's header (or generated names), padded, then the annotations */
@@ -502,6 +545,7 @@ static void write_header(struct exporter *ex, const struct store_list *l)
 {
 	char name[32];
 	int64_t n;
+	size_t len;
 
 	ex->line_len = 0;
 	if (l->has_header && l->header) {
@@ -522,9 +566,16 @@ static void write_header(struct exporter *ex, const struct store_list *l)
 	}
 	for (size_t i = 0; i < sizeof annotation_names / sizeof annotation_names[0]; i++)
 		put_text(ex, annotation_names[i]);
+	len = ex->line_len;
 	line_put(ex, "\r\n", 2);
 	for (int f = 0; f < FILE_COUNT; f++)
-		out_write(&ex->set->file[f], ex->line, ex->line_len);
+		if (f != FILE_CHANGES)
+			out_write(&ex->set->file[f], ex->line, ex->line_len);
+	ex->line_len = len;
+	for (size_t i = 0; i < sizeof change_names / sizeof change_names[0]; i++)
+		put_text(ex, change_names[i]);
+	line_put(ex, "\r\n", 2);
+	out_write(&ex->set->file[FILE_CHANGES], ex->line, ex->line_len);
 }
 
 /* ---- grouping lists into file sets ---- */
@@ -734,7 +785,9 @@ static int set_open(struct export_job *job, int g, size_t first, char *shown, si
 	for (int f = 0; f < FILE_COUNT; f++) {
 		char final[64];
 		snprintf(final, sizeof final, "%s.csv%s",
-		         f == FILE_DUPLICATES ? "duplicates" : verdict_status_name(f),
+		         f == FILE_DUPLICATES ? "duplicates"
+		         : f == FILE_CHANGES  ? "changes"
+		                              : verdict_status_name(f),
 		         o->gzip ? ".gz" : "");
 		if (out_open(&set->file[f], set->dirfd, shown, final, o->gzip, err, errlen) < 0)
 			return -1;
@@ -931,6 +984,7 @@ int export_run(struct store *s, const struct export_opts *o, struct export_resul
 	    job_write_report(&job, err, errlen) == 0 && job_switch(&job, err, errlen) == 0) {
 		res->rows = job.total.rows;
 		res->duplicates = job.total.duplicates;
+		res->changes = job.total.changed;
 		memcpy(res->by_status, job.total.by_status, sizeof res->by_status);
 		rc = 0;
 	}

@@ -1,9 +1,12 @@
 /*
  * export - the job store ─► annotated files: valid.csv invalid.csv risky.csv catch_all.csv
- * unknown.csv duplicates.csv (each optionally .gz) and report.json in OUTDIR.
+ * unknown.csv duplicates.csv changes.csv (each optionally .gz) and report.json in OUTDIR.
  *
- * Every input row lands in exactly one file, with its original columns unchanged (formula
- * cells neutralized) followed by the annotation columns. The set is replaced whole or not at
+ * Every input row lands in exactly one of the verdict files and duplicates.csv, with its
+ * original columns unchanged (formula cells neutralized) followed by the annotation columns.
+ * changes.csv repeats, with the previous status and its checked_at, the rows (not duplicates)
+ * whose address's status differs from the verdict it replaced when it was probed again
+ * (--max-age); it has its header only when there is none. The set is replaced whole or not at
  * all: every file is written under an unpredictable temporary name in its folder (created
  * exclusively, never through a link), synced, and only then are they all renamed into place,
  * report.json last (the old one is removed first: a folder without report.json holds an
@@ -36,6 +39,7 @@ struct export_result {
 	int64_t rows;                     /* rows written in all */
 	int64_t by_status[STATUS_COUNT];  /* rows per verdict file */
 	int64_t duplicates;               /* rows in duplicates files */
+	int64_t changes;                  /* rows in changes files */
 	int nsets;                        /* sets of files written (1 unless headers differ) */
 	double seconds;
 };

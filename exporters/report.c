@@ -35,6 +35,32 @@ void report_tally_add(struct report_tally *t, enum verdict_status status, const 
 	t->reason[i].count++;
 }
 
+void report_tally_change(struct report_tally *t, enum verdict_status prev,
+                         enum verdict_status cur)
+{
+	t->changes[prev][cur]++;
+	t->changed++;
+}
+
+/* json_transitions - "transitions": {"PREV->CUR": rows, ...}, the pairs with rows, in the
+ * order of the statuses */
+static void json_transitions(FILE *f, const struct report_tally *t)
+{
+	int first = 1;
+
+	fprintf(f, "\"transitions\": {");
+	for (int p = 0; p < STATUS_COUNT; p++)
+		for (int c = 0; c < STATUS_COUNT; c++) {
+			if (t->changes[p][c] == 0)
+				continue;
+			fprintf(f, "%s\"%s->%s\": %lld", first ? "" : ", ",
+			        verdict_status_name((enum verdict_status)p),
+			        verdict_status_name((enum verdict_status)c), (long long)t->changes[p][c]);
+			first = 0;
+		}
+	fprintf(f, "}");
+}
+
 static void json_tally(FILE *f, const struct report_tally *t, const char *indent)
 {
 	fprintf(f, "{\n%s  \"rows\": %lld,\n%s  \"duplicates\": %lld,\n%s  \"verdicts\": {", indent,
@@ -54,7 +80,9 @@ static void json_tally(FILE *f, const struct report_tally *t, const char *indent
 		}
 		fprintf(f, "}}");
 	}
-	fprintf(f, "\n%s  }\n%s}", indent, indent);
+	fprintf(f, "\n%s  },\n%s  ", indent, indent);
+	json_transitions(f, t);
+	fprintf(f, "\n%s}", indent);
 }
 
 static void json_time(FILE *f, int64_t t)

@@ -1,5 +1,6 @@
 /*
- * report - report.json: counts per verdict and reason (overall and per list), input rows,
+ * report - report.json: counts per verdict and reason (overall and per list), the transitions
+ * of the verdicts probed again (changes.csv's rows by previous and current status), input rows,
  * duplicates, input problems by kind, files written, timings. Writes JSON, reads nothing.
  */
 #ifndef MAILSIFT_REPORT_H
@@ -26,6 +27,8 @@ struct report_tally {
 	int64_t by_status[STATUS_COUNT];    /* rows in each verdict file */
 	struct report_reason reason[REPORT_MAX_REASONS];
 	size_t nreasons;
+	int64_t changes[STATUS_COUNT][STATUS_COUNT]; /* rows in changes.csv: [previous][current] */
+	int64_t changed;                    /* rows in changes.csv */
 };
 
 struct report_file {
@@ -54,6 +57,10 @@ struct report_list {
 /* report_tally_add - count one row with STATUS and REASON (a duplicate counts as its own) */
 void report_tally_add(struct report_tally *t, enum verdict_status status, const char *reason,
                       int duplicate);
+
+/* report_tally_change - count one row of changes.csv: its status went from PREV to CUR */
+void report_tally_change(struct report_tally *t, enum verdict_status prev,
+                         enum verdict_status cur);
 
 /* report_write - write the JSON to F (SHOWN names it in messages; F stays open); 0 ok, -1
  * with err */

@@ -30,6 +30,7 @@ extern const size_t store_migrations_count;
 #define STORE_BUSY_TIMEOUT_MS 5000  /* a reader waits this long for a checkpoint, not forever */
 #define STORE_CACHE_KIB 32768       /* page cache: dedupe index inserts stay in memory longer */
 #define STORE_PAGE_SIZE 8192        /* new stores: an import of 2M rows runs ~10% faster than at 4096 */
+#define STORE_DAY_SECONDS 86400.0   /* --max-age counts days */
 
 enum stmt_id {
 	ST_LIST_BY_IDENTITY,
@@ -48,6 +49,7 @@ enum stmt_id {
 	ST_PROBLEM_COUNTS,
 	ST_CLAIM,
 	ST_MARK_IN_FLIGHT,
+	ST_VERDICT_FIRST,
 	ST_VERDICT_SAVE,
 	ST_RETRY_SAVE,
 	ST_CATCH_ALL_GET,
@@ -61,11 +63,14 @@ enum stmt_id {
 	ST_ADDR_REFRESH,
 	ST_CLAIM_ONE,
 	ST_JOB_TALLY,
+	ST_HISTORY_KEEP,
+	ST_HISTORY_TRIM,
 	/* Prepared when used and finalized (stmt_once): schema checks, runs, status, rare writes. */
 	ST_USER_VERSION,
 	ST_APPLICATION_ID,
 	ST_SCHEMA_OBJECTS,
 	ST_OUR_TABLES,
+	ST_HAS_HISTORY,
 	ST_LIST_FIX_DUPS,
 	ST_LIST_DROP_ROWS,
 	ST_LIST_DROP_PROBLEMS,
@@ -79,14 +84,17 @@ enum stmt_id {
 	ST_JOB_COUNTS,
 	ST_JOB_DELETE,
 	ST_JOB_STALE,
+	ST_JOB_STALE_DOMAINS,
 	ST_PURGE_MARK,
 	ST_PURGE_KEEP,
+	ST_PURGE_HISTORY,
 	ST_PURGE_ADDRESSES,
 	ST_PURGE_DROP,
 	ST_LIST_DROP_SEEN,
 	ST_LIST_DROP,
 	ST_RUN_REQUEUE,
 	ST_RUN_STALE,
+	ST_RUN_STALE_DOMAINS,
 	ST_RUN_ADD,
 	ST_RUN_END,
 	ST_LAST_RUN_STATS,
@@ -95,6 +103,7 @@ enum stmt_id {
 	ST_RETRY_WAITING,
 	ST_COUNT_STALE,
 	ST_STATE_COUNTS,
+	ST_CHANGES,
 	ST_ROWS_COUNT,
 	ST_ROWS_WITHOUT_ADDRESS,
 	ST_DUPLICATE_ROWS,
@@ -103,6 +112,7 @@ enum stmt_id {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_WAL_SETUP,
+	ST_HISTORY_STAND_IN,
 	ST_COUNT
 };
 
@@ -114,6 +124,19 @@ enum stmt_id {
 #define SQL_DONE "2"
 _Static_assert(STORE_ADDR_PENDING == 0 && STORE_ADDR_IN_FLIGHT == 1 && STORE_ADDR_DONE == 2,
                "SQL_PENDING, SQL_IN_FLIGHT and SQL_DONE spell enum store_addr_state");
+
+/* The history entry of the verdict address a (in the query) holds replaced last: its id, NULL
+ * when there is none. A seek at the end of a's entries in verdict_history_by_address. */
+#define SQL_LAST_VERDICT_REPLACED \
+	"(SELECT max(id) FROM verdict_history WHERE address_id = a.id)"
+
+/* The SET clause forgetting a domain's DNS answer and catch-all state learned before CUTOFF (a
+ * parameter): the run asks them again. */
+#define SQL_FORGET_DOMAIN_FACTS(cutoff) \
+	"dns_checked_at = CASE WHEN dns_checked_at < " cutoff " THEN NULL ELSE dns_checked_at END," \
+	" catch_all = CASE WHEN catch_all_checked_at < " cutoff " THEN NULL ELSE catch_all END," \
+	" catch_all_checked_at = CASE WHEN catch_all_checked_at < " cutoff " THEN NULL" \
+	" ELSE catch_all_checked_at END"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_BY_IDENTITY] =
@@ -153,8 +176,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT r.row_no, r.line, r.record, r.problem, r.dup_of, a.id IS NOT NULL,"
 		" coalesce(r.address, a.key),"
 		" a.status, a.reason, coalesce(r.detail, a.detail), a.enhanced_code, a.smtp_message, a.mx_host,"
-		" a.suggestion, a.smtp_code, a.flags, a.checked_at, a.id, a.domain, a.tls, a.attempts"
+		" a.suggestion, a.smtp_code, a.flags, a.checked_at, a.id, a.domain, a.tls, a.attempts,"
+		" h.status, h.checked_at"
 		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
+		" LEFT JOIN verdict_history h ON h.id = " SQL_LAST_VERDICT_REPLACED
 		" WHERE r.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff ORDER BY r.id",
 	/* The scheduler walks pending addresses in id order (a rowid range scan: no index to keep
 	 * up during imports). */
@@ -162,10 +187,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT id, coalesce(address, key), domain, flags, attempts, source FROM addresses"
 		" WHERE id > ?1 AND state = " SQL_PENDING " AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3",
 	[ST_MARK_IN_FLIGHT] = "UPDATE addresses SET state = " SQL_IN_FLIGHT " WHERE id = ?1",
-	[ST_VERDICT_SAVE] =
-		"UPDATE addresses SET state = " SQL_DONE ", status = ?2, reason = ?3, detail = ?4, smtp_code = ?5,"
-		" enhanced_code = ?6, smtp_message = ?7, mx_host = ?8, tls = ?9, attempts = ?10,"
-		" flags = flags | ?11, source = coalesce(source, ?12), checked_at = ?13 WHERE id = ?1",
+	/* The verdict address ?1 holds into its history before a new one replaces it. */
+	[ST_HISTORY_KEEP] =
+		"INSERT INTO verdict_history(address_id, status, reason, smtp_code, enhanced_code,"
+		" checked_at) SELECT id, status, reason, smtp_code, enhanced_code, checked_at"
+		" FROM addresses WHERE id = ?1",
+	/* Address ?1's history, less its newest ?2 entries. */
+	[ST_HISTORY_TRIM] =
+		"DELETE FROM verdict_history WHERE address_id = ?1 AND id <= (SELECT id"
+		" FROM verdict_history WHERE address_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+#define SQL_VERDICT_SAVE \
+	"UPDATE addresses SET state = " SQL_DONE ", status = ?2, reason = ?3, detail = ?4, smtp_code = ?5," \
+	" enhanced_code = ?6, smtp_message = ?7, mx_host = ?8, tls = ?9, attempts = ?10," \
+	" flags = flags | ?11, source = coalesce(source, ?12), checked_at = ?13 WHERE id = ?1"
+	/* An address's first verdict (the bulk of a run): one statement, as before there was a
+	 * history; no change when it has a verdict already (then ST_HISTORY_KEEP, ST_VERDICT_SAVE). */
+	[ST_VERDICT_FIRST] = SQL_VERDICT_SAVE " AND status IS NULL",
+	[ST_VERDICT_SAVE] = SQL_VERDICT_SAVE,
 	[ST_RETRY_SAVE] =
 		"UPDATE addresses SET state = " SQL_PENDING ", attempts = ?2, next_attempt_at = ?3,"
 		" source = coalesce(source, ?4) WHERE id = ?1",
@@ -210,6 +248,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OUR_TABLES] =
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 		" AND name IN ('lists', 'rows', 'addresses')",
+	[ST_HAS_HISTORY] =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'verdict_history'",
 	/* Each address's first row in the list is not a duplicate; later rows name its line. */
 	[ST_LIST_FIX_DUPS] =
 		"WITH firsts AS (SELECT address_id, min(id) AS id FROM rows"
@@ -252,15 +292,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_JOB_TALLY] =
 		"SELECT a.state, a.status, r.dup_of IS NOT NULL, count(*),"
 		" min(CASE WHEN a.state = " SQL_PENDING " AND a.next_attempt_at > ?2"
-		" THEN a.next_attempt_at END) FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
+		" THEN a.next_attempt_at END), h.status"
+		" FROM rows r LEFT JOIN addresses a ON a.id = r.address_id"
+		" LEFT JOIN verdict_history h ON h.id = " SQL_LAST_VERDICT_REPLACED
 		" WHERE r.id > (?1 << 40) + ?3 AND r.id <= (?1 << 40) + ?4"
-		" GROUP BY 1, 2, 3",
+		" GROUP BY 1, 2, 3, 6",
 	/* As ST_RUN_STALE, for the addresses of one list. */
 	[ST_JOB_STALE] =
 		"UPDATE addresses SET state = " SQL_PENDING ", attempts = 0, next_attempt_at = 0,"
 		" source = NULL WHERE state = " SQL_DONE " AND checked_at IS NOT NULL"
 		" AND checked_at < ?2 AND id IN (SELECT address_id FROM rows"
 		" WHERE id >= ?1 << 40 AND id < (?1 + 1) << 40)",
+	/* As ST_RUN_STALE_DOMAINS, for the domains of one list. */
+	[ST_JOB_STALE_DOMAINS] =
+		"UPDATE domains SET " SQL_FORGET_DOMAIN_FACTS("?2")
+		" WHERE (dns_checked_at < ?2 OR catch_all_checked_at < ?2) AND name IN"
+		" (SELECT a.domain FROM rows r JOIN addresses a ON a.id = r.address_id"
+		" WHERE r.id >= ?1 << 40 AND r.id < (?1 + 1) << 40)",
 	/* Purging a list: its addresses, less those other lists' rows hold, then those go. */
 	[ST_PURGE_MARK] =
 		"INSERT OR IGNORE INTO temp.purge SELECT address_id FROM rows"
@@ -268,6 +316,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PURGE_KEEP] =
 		"DELETE FROM temp.purge WHERE id IN (SELECT address_id FROM rows"
 		" WHERE (id < ?1 << 40 OR id >= (?1 + 1) << 40) AND address_id IS NOT NULL)",
+	[ST_PURGE_HISTORY] =
+		"DELETE FROM verdict_history WHERE address_id IN (SELECT id FROM temp.purge)",
 	[ST_PURGE_ADDRESSES] = "DELETE FROM addresses WHERE id IN (SELECT id FROM temp.purge)",
 	[ST_PURGE_DROP] = "DELETE FROM temp.purge",
 	[ST_RUN_REQUEUE] =
@@ -278,6 +328,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"UPDATE addresses SET state = " SQL_PENDING ", attempts = 0, next_attempt_at = 0,"
 		" source = NULL WHERE state = " SQL_DONE " AND checked_at IS NOT NULL"
 		" AND checked_at < ?1",
+	/* What domains said before ?1 is asked again: a stale verdict probed again is decided by
+	 * what the domain says now (it may be gone, or catch-all since). */
+	[ST_RUN_STALE_DOMAINS] =
+		"UPDATE domains SET " SQL_FORGET_DOMAIN_FACTS("?1")
+		" WHERE dns_checked_at < ?1 OR catch_all_checked_at < ?1",
 	[ST_RUN_ADD] = "INSERT INTO runs(started_at) VALUES (?1)",
 	[ST_RUN_END] = "UPDATE runs SET finished_at = ?2, outcome = ?3, stats = ?4 WHERE id = ?1",
 	[ST_LAST_RUN_STATS] =
@@ -303,6 +358,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT count(*) FROM addresses WHERE state = " SQL_DONE
 		" AND checked_at IS NOT NULL AND checked_at < ?1",
 	[ST_STATE_COUNTS] = "SELECT state, status, count(*) FROM addresses GROUP BY state, status",
+	/* Done addresses by (previous, current) status, where they differ: read from the history's
+	 * newest entry per address, so a store never re-verified costs nothing. */
+	[ST_CHANGES] =
+		"SELECT h.status, a.status, count(*) FROM (SELECT max(id) AS id FROM verdict_history"
+		" GROUP BY address_id) last JOIN verdict_history h ON h.id = last.id"
+		" JOIN addresses a ON a.id = h.address_id WHERE a.state = " SQL_DONE
+		" AND a.status != h.status GROUP BY 1, 2",
 	[ST_ROWS_COUNT] = "SELECT count(*) FROM rows",
 	[ST_ROWS_WITHOUT_ADDRESS] = "SELECT count(*) FROM rows WHERE address_id IS NULL",
 	[ST_DUPLICATE_ROWS] = "SELECT count(*) FROM rows WHERE dup_of IS NOT NULL",
@@ -314,6 +376,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_WAL_SETUP] =
 		"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 		" PRAGMA wal_autocheckpoint = 16384;",
+	/* A store made before migration 007, read (a read-only open does not migrate): an empty
+	 * history of this connection's own stands in, as for a store never re-verified. */
+	[ST_HISTORY_STAND_IN] =
+		"CREATE TEMP TABLE verdict_history (id INTEGER PRIMARY KEY, address_id INTEGER NOT NULL,"
+		" status TEXT NOT NULL, reason TEXT, smtp_code INTEGER, enhanced_code TEXT,"
+		" checked_at INTEGER);"
+		" CREATE INDEX temp.verdict_history_by_address ON verdict_history(address_id);",
 };
 
 struct store {
@@ -616,6 +685,11 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 		if (v <= 0) {
 			store_refuse(path, "is not a mailsift job store (no tables yet)",
 			             "give --db a job store made by mailsift", err, errlen);
+			store_close(s);
+			return NULL;
+		}
+		if (count_query(s, ST_HAS_HISTORY) == 0 &&
+		    store_exec(s, stmt_sql[ST_HISTORY_STAND_IN], err, errlen) < 0) {
 			store_close(s);
 			return NULL;
 		}
@@ -1182,6 +1256,8 @@ int store_rows_each(struct store *s, int64_t list_id,
 		r.domain = column_text(st, 18);
 		r.tls = sqlite3_column_int(st, 19);
 		r.attempts = sqlite3_column_int(st, 20);
+		r.prev_status = column_text(st, 21);
+		r.prev_checked_at = sqlite3_column_int64(st, 22);
 		stop = fn(ctx, &r);
 	}
 	sqlite3_reset(st);
@@ -1233,11 +1309,21 @@ static int exec_bound(struct store *s, enum stmt_id id, int64_t a, int64_t b)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+int64_t store_stale_before(double max_age_days, int64_t now)
+{
+	if (max_age_days < 0)
+		return 0;
+	if (max_age_days == 0)
+		return INT64_MAX;
+	return now - (int64_t)(max_age_days * STORE_DAY_SECONDS);
+}
+
 int64_t store_run_begin(struct store *s, int64_t now, int64_t stale_before)
 {
 	if (exec_bound(s, ST_RUN_REQUEUE, 0, 0) < 0)
 		return -1;
-	if (stale_before > 0 && exec_bound(s, ST_RUN_STALE, stale_before, 0) < 0)
+	if (stale_before > 0 && (exec_bound(s, ST_RUN_STALE, stale_before, 0) < 0 ||
+	                         exec_bound(s, ST_RUN_STALE_DOMAINS, stale_before, 0) < 0))
 		return -1;
 	if (exec_bound(s, ST_RUN_ADD, now, 0) < 0)
 		return -1;
@@ -1382,9 +1468,27 @@ int store_retry_waiting(struct store *s, int64_t now, int64_t *count, int64_t *f
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *v)
+/* history_keep - the verdict address ID holds into its history, of which the newest
+ * STORE_HISTORY_KEEP stay; 0, or -1 on error */
+static int history_keep(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_VERDICT_SAVE);
+	sqlite3_stmt *st = store_stmt(s, ST_HISTORY_KEEP);
+
+	sqlite3_bind_int64(st, 1, id);
+	if (step_done(s, st) < 0)
+		return -1;
+	st = store_stmt(s, ST_HISTORY_TRIM);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, STORE_HISTORY_KEEP);
+	return step_done(s, st);
+}
+
+/* verdict_update - statement ID (ST_VERDICT_FIRST, ST_VERDICT_SAVE) with V for address ID; the
+ * rows it changed (0 or 1), -1 on error */
+static int verdict_update(struct store *s, enum stmt_id stmt, int64_t id,
+                          const struct store_verdict *v)
+{
+	sqlite3_stmt *st = store_stmt(s, stmt);
 
 	sqlite3_bind_int64(st, 1, id);
 	bind_text(st, 2, v->status);
@@ -1400,7 +1504,19 @@ int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *
 	sqlite3_bind_int(st, 11, (int)v->add_flags);
 	bind_text(st, 12, v->source);
 	sqlite3_bind_int64(st, 13, v->checked_at);
-	return step_done(s, st);
+	return step_done(s, st) < 0 ? -1 : sqlite3_changes(s->db);
+}
+
+int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *v)
+{
+	int rc = verdict_update(s, ST_VERDICT_FIRST, id, v);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	/* It had a verdict: that one goes to its history first. */
+	if (history_keep(s, id) < 0 || verdict_update(s, ST_VERDICT_SAVE, id, v) < 0)
+		return -1;
+	return 0;
 }
 
 int store_retry_save(struct store *s, int64_t id, int attempts, int64_t at, const char *source)
@@ -1483,6 +1599,29 @@ int64_t store_count_stale(struct store *s, int64_t stale_before)
 
 /* ---- status ---- */
 
+/* status_pair - the statuses named PREV and CUR: 0 with their indexes, -1 when either is not one */
+static int status_pair(const char *prev, const char *cur, int *p, int *c)
+{
+	*p = prev ? verdict_status_from_name(prev) : -1;
+	*c = cur ? verdict_status_from_name(cur) : -1;
+	return *p >= 0 && *c >= 0 ? 0 : -1;
+}
+
+/* count_changes - the done addresses by (previous, current) status where they differ */
+static int count_changes(struct store *s, int64_t changes[STATUS_COUNT][STATUS_COUNT])
+{
+	sqlite3_stmt *st;
+	int rc, p, c;
+
+	if (stmt_once(s, ST_CHANGES, &st) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (status_pair(column_text(st, 0), column_text(st, 1), &p, &c) == 0)
+			changes[p][c] += sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_counts(struct store *s, struct store_counts *c)
 {
 	sqlite3_stmt *st;
@@ -1507,6 +1646,8 @@ int store_counts(struct store *s, struct store_counts *c)
 			c->by_status[k] += n;
 	}
 	sqlite3_finalize(st);
+	if (count_changes(s, c->changes) < 0)
+		return -1;
 	c->rows = count_query(s, ST_ROWS_COUNT);
 	c->rows_without_address = count_query(s, ST_ROWS_WITHOUT_ADDRESS);
 	c->duplicate_rows = count_query(s, ST_DUPLICATE_ROWS);
@@ -1736,7 +1877,8 @@ int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t up
 		int dup = sqlite3_column_int(st, 2);
 		int64_t count = sqlite3_column_int64(st, 3);
 		int64_t due = sqlite3_column_int64(st, 4);
-		int vs;
+		const char *prev = column_text(st, 5);
+		int vs, p, c;
 
 		t->rows += count;
 		if (!no_addr && state != STORE_ADDR_DONE) {
@@ -1756,6 +1898,8 @@ int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t up
 			t->by_status[vs] += count;
 		else
 			t->by_status[STATUS_UNKNOWN] += count;
+		if (!dup && !no_addr && status_pair(prev, status, &p, &c) == 0 && p != c)
+			t->changes[p][c] += count;
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -1763,22 +1907,16 @@ int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t up
 
 int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = stmt_once(s, ST_JOB_STALE, &st);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, list_id);
-		sqlite3_bind_int64(st, 2, stale_before);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (exec_bound(s, ST_JOB_STALE, list_id, stale_before) < 0)
+		return -1;
+	return exec_bound(s, ST_JOB_STALE_DOMAINS, list_id, stale_before);
 }
 
 int store_list_purge(struct store *s, int64_t list_id, char *err, size_t errlen)
 {
 	static const enum stmt_id sql[] = {
-		ST_PURGE_MARK, ST_PURGE_KEEP, ST_PURGE_ADDRESSES, ST_PURGE_DROP, ST_LIST_DROP_ROWS,
+		ST_PURGE_MARK, ST_PURGE_KEEP, ST_PURGE_HISTORY, ST_PURGE_ADDRESSES, ST_PURGE_DROP,
+		ST_LIST_DROP_ROWS,
 		ST_LIST_DROP_PROBLEMS, ST_LIST_DROP_SEEN, ST_LIST_DROP,
 	};
 

@@ -168,6 +168,8 @@ struct store_row_out {
 	const char *domain;     /* NULL for a syntax error */
 	int tls;                /* the deciding session used STARTTLS */
 	int attempts;           /* sessions that tried the address */
+	const char *prev_status; /* the verdict this one replaced (migration 007), or NULL */
+	int64_t prev_checked_at; /* when that one was made; 0: none */
 };
 
 /* store_rows_each - call FN for every row of LIST in input order; FN returns 0 to go on.
@@ -196,9 +198,16 @@ enum store_addr_state {
 	STORE_ADDR_DONE = 2,      /* verdict stored (at import for syntax verdicts) */
 };
 
+/* store_stale_before - the STALE_BEFORE of a maximum age of MAX_AGE_DAYS at NOW: the verdicts
+ * checked before it are probed again. Negative (not given): 0, none; 0: INT64_MAX, every
+ * verdict, also one made this very second; else NOW less that many days. */
+int64_t store_stale_before(double max_age_days, int64_t now);
+
 /* store_run_begin - a new run: in-flight addresses of a crashed run become pending again, and
  * with STALE_BEFORE > 0 verdicts checked before it (never the importer's syntax verdicts) are
- * probed again; returns the run id or -1 */
+ * probed again, and the domains' DNS and catch-all answers learned before it are forgotten (a
+ * verdict probed again must not be decided by what a domain said before); returns the run id
+ * or -1 */
 int64_t store_run_begin(struct store *s, int64_t now, int64_t stale_before);
 
 /* store_run_end - record how the run ended and its statistics (JSON) */
@@ -284,7 +293,12 @@ struct store_verdict {
 	int64_t checked_at;
 };
 
-/* store_verdict_save - a final verdict for address ID */
+/* Previous verdicts kept per address (table verdict_history): enough to see a mailbox come and
+ * go over a few re-verifications, and a bounded cost however often a store is re-verified. */
+#define STORE_HISTORY_KEEP 4
+
+/* store_verdict_save - a final verdict for address ID; the verdict it replaces, if any, goes to
+ * the address's history (the newest STORE_HISTORY_KEEP kept) */
 int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *v);
 
 /* store_retry_save - address ID tried ATTEMPTS times; try again at AT from SOURCE */
@@ -311,6 +325,8 @@ struct store_counts {
 	int64_t addresses;       /* distinct addresses */
 	int64_t pending, in_flight, done;
 	int64_t by_status[8];    /* index: enum verdict_status; not-yet-verified are not counted */
+	int64_t changes[STATUS_COUNT][STATUS_COUNT]; /* [previous][current]: done addresses whose
+	                          * verdict's status differs from the one it replaced */
 	int64_t rows;            /* data rows in every list */
 	int64_t rows_without_address;
 	int64_t duplicate_rows;
@@ -325,7 +341,7 @@ struct store_job {
 	char *owner;              /* the API key's name */
 	char *name;
 	char *column;             /* NULL: detect */
-	double max_age_days;
+	double max_age_days;      /* < 0: not given (reuse verdicts); 0: ask every verdict again */
 	char *callback_url;       /* NULL: none */
 	int gzip;
 	char *state;              /* uploading | importing | verifying | exporting | done | failed */
@@ -370,6 +386,9 @@ struct store_tally {
 	int64_t duplicates;
 	int64_t retry_wait;                /* rows whose address waits for a retry */
 	int64_t retry_first;               /* unix seconds the first of those is due; 0: none */
+	int64_t changes[STATUS_COUNT][STATUS_COUNT]; /* [previous][current]: done rows, duplicates
+	                                    * apart, whose verdict's status differs from the one
+	                                    * it replaced (the rows of changes.csv) */
 };
 
 /* store_list_tally - add to T the rows AFTER < row_no <= UPTO of LIST_ID (retries: due after
@@ -378,11 +397,12 @@ struct store_tally {
 int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t upto, int64_t now,
                      struct store_tally *t);
 
-/* store_list_make_stale - LIST_ID's verdicts checked before STALE_BEFORE are asked again */
+/* store_list_make_stale - LIST_ID's verdicts checked before STALE_BEFORE are asked again, and
+ * the DNS and catch-all answers of their domains learned before it are forgotten */
 int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before);
 
 /* store_list_purge - remove LIST_ID: its rows, problems, the list, and the addresses no other
- * list's row holds (in the caller's transaction); 0, or -1 with err */
+ * list's row holds with their verdict history (in the caller's transaction); 0, or -1 with err */
 int store_list_purge(struct store *s, int64_t list_id, char *err, size_t errlen);
 
 #endif

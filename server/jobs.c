@@ -195,8 +195,8 @@ struct job *active_add(struct server *srv, struct store_job *j)
 /* ---- answers ---- */
 
 
-/* files_json - the files of a finished job, in the order of the verdicts, then report.json:
- * [{"name", "bytes", "url"}] */
+/* files_json - the files of a finished job, in the order of the verdicts, then duplicates,
+ * changes and report.json: [{"name", "bytes", "url"}] */
 static json_t *files_json(struct server *srv, const struct store_job *j)
 {
 	char dir[PATH_MAX], name[64], url[160];
@@ -206,15 +206,16 @@ static json_t *files_json(struct server *srv, const struct store_job *j)
 	if (job_path(srv, j->id, "files", dir, sizeof dir) < 0 ||
 	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return a;
-	for (int k = 0; k <= STATUS_COUNT + 1; k++) {
+	for (int k = 0; k <= STATUS_COUNT + 2; k++) {
 		struct stat st;
-		if (k < STATUS_COUNT)
-			snprintf(name, sizeof name, "%s.csv%s", verdict_status_name((enum verdict_status)k),
+		if (k < STATUS_COUNT + 2)
+			snprintf(name, sizeof name, "%s.csv%s",
+			         k < STATUS_COUNT    ? verdict_status_name((enum verdict_status)k)
+			         : k == STATUS_COUNT ? "duplicates"
+			                             : "changes",
 			         j->gzip ? ".gz" : "");
 		else
-			snprintf(name, sizeof name, "%s", k == STATUS_COUNT
-			                                      ? (j->gzip ? "duplicates.csv.gz" : "duplicates.csv")
-			                                      : "report.json");
+			snprintf(name, sizeof name, "report.json");
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		snprintf(url, sizeof url, "/v1/jobs/%s/files/%s", j->id, name);
@@ -339,6 +340,7 @@ static void create(struct server *srv, struct evhttp_request *req, const char *k
 	if (body == NULL)
 		return;
 	memset(&j, 0, sizeof j);
+	j.max_age_days = -1; /* not given: the list's verdicts are reused */
 	j.owner = xstrdup(key);
 	j.name = xstrdup("list");
 	if ((v = json_object_get(body, "name")) != NULL) {
@@ -368,7 +370,8 @@ static void create(struct server *srv, struct evhttp_request *req, const char *k
 	}
 	if ((v = json_object_get(body, "max_age_days")) != NULL && !json_is_null(v)) {
 		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 36500) {
-			http_error(req, 400, "bad_request", "\"max_age_days\" must be a number of days >= 0");
+			http_error(req, 400, "bad_request",
+			           "\"max_age_days\" must be a number of days >= 0 (0: ask every address again)");
 			goto out;
 		}
 		j.max_age_days = json_number_value(v);

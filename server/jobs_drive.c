@@ -90,12 +90,11 @@ struct import_end_ctx {
 static int import_end_fn(struct server *srv, void *ctx)
 {
 	struct import_end_ctx *c = ctx;
-	double age = c->jb->j.max_age_days;
+	int64_t stale_before = store_stale_before(c->jb->j.max_age_days, (int64_t)time(NULL));
 
 	if (store_job_set_list(srv->store, c->jb->j.id, c->list_id) < 0)
 		return -1;
-	if (age > 0 && store_list_make_stale(srv->store, c->list_id,
-	                                     (int64_t)time(NULL) - (int64_t)(age * 86400.0)) < 0)
+	if (stale_before > 0 && store_list_make_stale(srv->store, c->list_id, stale_before) < 0)
 		return -1;
 	return 0;
 }
@@ -227,6 +226,24 @@ static int sweep_step(struct server *srv, struct job *jb)
 	return 0;
 }
 
+/* transitions_json - {"PREV->CUR": rows}: the rows whose status changed when probed again,
+ * as report.json's "transitions" */
+static json_t *transitions_json(const struct store_tally *t)
+{
+	json_t *o = json_object();
+	char key[40];
+
+	for (int p = 0; p < STATUS_COUNT; p++)
+		for (int c = 0; c < STATUS_COUNT; c++) {
+			if (t->changes[p][c] == 0)
+				continue;
+			snprintf(key, sizeof key, "%s->%s", verdict_status_name((enum verdict_status)p),
+			         verdict_status_name((enum verdict_status)c));
+			json_object_set_new(o, key, json_integer(t->changes[p][c]));
+		}
+	return o;
+}
+
 /* tally_json - T's figures as the status shows them */
 json_t *tally_json(const struct store_tally *t)
 {
@@ -240,6 +257,7 @@ json_t *tally_json(const struct store_tally *t)
 		                    json_integer(t->by_status[s]));
 	json_object_set_new(counts, "duplicates", json_integer(t->duplicates));
 	json_object_set_new(o, "counts", counts);
+	json_object_set_new(o, "transitions", transitions_json(t));
 	json_object_set_new(o, "retry_waiting", json_integer(t->retry_wait));
 	json_object_set_new(o, "next_retry_at", iso_time(t->retry_first));
 	return o;

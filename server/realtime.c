@@ -265,11 +265,10 @@ static int add_fn(struct server *srv, void *ctx)
 {
 	struct add_ctx *c = ctx;
 	struct store_addr_in a = given_addr(c->cr);
+	int64_t stale_before = store_stale_before(srv->ro.max_age_days, (int64_t)time(NULL));
 
 	c->id = store_addr_add(srv->store, &a);
-	if (c->id >= 0 && srv->ro.max_age_days > 0 &&
-	    store_addr_refresh(srv->store, c->id, (int64_t)time(NULL) -
-	                                          (int64_t)(srv->ro.max_age_days * 86400.0)) < 0)
+	if (c->id >= 0 && stale_before > 0 && store_addr_refresh(srv->store, c->id, stale_before) < 0)
 		c->id = -1;
 	return c->id < 0 ? -1 : 0;
 }

@@ -62,7 +62,7 @@ t = r["total"]
 print("rows", t["rows"], "dups", t["duplicates"], "unknown", t["verdicts"]["unknown"]["count"],
       "reasons", t["verdicts"]["unknown"]["reasons"], "files", len(r["files"]))
 PY
-check_eq "report.json counts" "$(cat report.check)" "rows 3 dups 1 unknown 2 reasons {'not_verified': 2} files 6"
+check_eq "report.json counts" "$(cat report.check)" "rows 3 dups 1 unknown 2 reasons {'not_verified': 2} files 7"
 
 # --gzip: same content, compressed.
 "$MAILSIFT" export --db run1/mailsift.db -o gz --gzip --quiet; check_eq "export --gzip" "$?" 0

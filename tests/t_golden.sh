@@ -33,10 +33,13 @@ for case_dir in "$TOP"/tests/golden/*/; do
 			diff "$want" "$got" | head -n 20 | sed 's/^/    /'
 		fi
 	done
-	# Every input row lands in exactly one file: the files' rows add up to the rows imported.
+	# Every input row lands in exactly one file: the files' rows add up to the rows imported
+	# (changes.csv repeats rows of the others).
 	if [ -f "$run/out/report.json" ]; then
 		total=0
-		for f in "$run"/out/*.csv; do total=$((total + $(data_rows "$f"))); done
+		for f in "$run"/out/*.csv; do
+			[ "${f##*/}" = changes.csv ] || total=$((total + $(data_rows "$f")))
+		done
 		rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["rows"])' "$run/out/report.json")
 		[ "$total" = "$rows" ] || { ok=0; echo "  golden $name: files hold $total rows, report says $rows"; }
 	fi

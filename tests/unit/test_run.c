@@ -158,6 +158,7 @@ static void run_watched(struct store *s, int keep_running, struct watch *w)
 	o.cfg = &cfg;
 	o.sched = (struct sched_opts){10, 2, NULL, 0};
 	o.keep_running = keep_running;
+	o.max_age_days = -1; /* no --max-age: verdicts are reused (0 would probe every one again) */
 
 	memset(w, 0, sizeof *w);
 	w->store = s;

@@ -1,7 +1,8 @@
 /*
  * test_store - the job store on a real SQLite file: schema version, one-writer lock,
  * dedupe within and across lists, duplicate repair after a resumed import, counts, the
- * addresses waiting for a retry, the address states and key hashes as stored on disk.
+ * addresses waiting for a retry, the address states and key hashes as stored on disk, the
+ * verdict history (kept, bounded, read back, purged) and what --max-age makes stale.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +459,161 @@ static void test_states_on_disk(void)
 	store_close(s);
 }
 
+/* prev_scan - each row's previous verdict as store_rows_each gives it */
+struct prev_scan {
+	char prev[4][16];
+	int64_t prev_at[4];
+	int n;
+};
+
+static int collect_prev(void *ctx, const struct store_row_out *row)
+{
+	struct prev_scan *p = ctx;
+
+	if (p->n < 4) {
+		snprintf(p->prev[p->n], sizeof p->prev[p->n], "%s", row->prev_status ? row->prev_status : "");
+		p->prev_at[p->n++] = row->prev_checked_at;
+	}
+	return 0;
+}
+
+/* verdict_at - a verdict of STATUS made at AT for address ID */
+static int verdict_at(struct store *s, int64_t id, const char *status, int64_t at)
+{
+	struct store_verdict v = {.status = status, .reason = "accepted", .smtp_code = 250,
+	                          .enhanced_code = "2.1.5", .attempts = 1, .checked_at = at};
+	return store_verdict_save(s, id, &v);
+}
+
+/* Verdict history (migration 007): a first verdict keeps none; a verdict that replaces one
+ * keeps the one replaced, which the export reads as the row's previous verdict; the counts of
+ * status and of a job's rows give the transitions (a duplicate row and an unchanged status
+ * apart). */
+static void test_verdict_history(void)
+{
+	struct store *s = fresh_store("history.db");
+	struct prev_scan p = {.n = 0};
+	struct store_counts c;
+	struct store_tally t;
+	struct ids ids = {{0}, 0};
+	char err[256];
+	int64_t l, a, b;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "h.csv", "id-h", 1);
+	add_row(s, l, 1, 2, "a@example.com");
+	add_row(s, l, 2, 3, "b@example.com");
+	add_row(s, l, 3, 4, "a@example.com"); /* a duplicate of line 2 */
+	store_claim(s, 0, 1000, 8, collect_id, &ids);
+	a = ids.id[0];
+	b = ids.id[1];
+	CHECK_INT(verdict_at(s, a, "valid", 1000), 0, "a: first verdict");
+	CHECK_INT(verdict_at(s, b, "valid", 1000), 0, "b: first verdict");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT count(*) FROM verdict_history"), 0, "first verdicts keep no history");
+
+	CHECK_INT(store_count_stale(s, store_stale_before(0, 1000)), 2,
+	          "--max-age 0 at 1000: verdicts made at 1000 are stale too");
+	store_begin(s, err, sizeof err);
+	CHECK(store_run_begin(s, 1000, store_stale_before(0, 1000)) > 0, "a run with --max-age 0");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT count(*) FROM addresses WHERE state = 0 AND status = 'valid'"), 2,
+	          "both to be probed again, their verdicts kept meanwhile");
+	store_begin(s, err, sizeof err);
+	CHECK_INT(verdict_at(s, a, "invalid", 2000), 0, "a: invalid now");
+	CHECK_INT(verdict_at(s, b, "valid", 2000), 0, "b: valid again");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT count(*) FROM verdict_history"), 2, "each replaced verdict kept");
+	CHECK_INT(db_int("SELECT count(*) FROM verdict_history WHERE status = 'valid' AND"
+	                 " reason = 'accepted' AND smtp_code = 250 AND enhanced_code = '2.1.5' AND"
+	                 " checked_at = 1000"), 2, "with its status, reason, codes and checked_at");
+
+	store_rows_each(s, l, collect_prev, &p);
+	CHECK_INT(p.n, 3, "rows");
+	CHECK_STR(p.prev[0], "valid", "a's row: the verdict its verdict replaced");
+	CHECK_INT(p.prev_at[0], 1000, "a's row: when that one was made");
+	CHECK_STR(p.prev[1], "valid", "b's row: its previous verdict (the same status)");
+
+	CHECK_INT(store_counts(s, &c), 0, "counts");
+	CHECK_INT(c.changes[STATUS_VALID][STATUS_INVALID], 1, "status: valid->invalid for a");
+	CHECK_INT(c.changes[STATUS_VALID][STATUS_VALID], 0, "status: b's unchanged status is none");
+	memset(&t, 0, sizeof t);
+	CHECK_INT(store_list_tally(s, l, 0, 10, 3000, &t), 0, "tally");
+	CHECK_INT(t.changes[STATUS_VALID][STATUS_INVALID], 1,
+	          "a job's rows: valid->invalid once (a's duplicate row apart)");
+	CHECK_INT(t.changes[STATUS_VALID][STATUS_VALID], 0, "a job's rows: b unchanged");
+	store_close(s);
+}
+
+/* The history holds the newest STORE_HISTORY_KEEP verdicts replaced; the previous verdict is
+ * always the newest of them; a purged list's addresses take their history with them. */
+static void test_history_bounded_and_purged(void)
+{
+	struct store *s = fresh_store("bounded.db");
+	struct prev_scan p = {.n = 0};
+	struct ids ids = {{0}, 0};
+	const int saves = STORE_HISTORY_KEEP + 3;
+	char err[256];
+	int64_t l;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "b.csv", "id-b", 1);
+	add_row(s, l, 1, 2, "a@example.com");
+	store_claim(s, 0, 1000, 8, collect_id, &ids);
+	for (int i = 1; i <= saves; i++)
+		CHECK_INT(verdict_at(s, ids.id[0], i % 2 ? "valid" : "unknown", 1000 * i), 0, "a verdict");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT count(*) FROM verdict_history"), STORE_HISTORY_KEEP,
+	          "the history is bounded");
+	CHECK_INT(db_int("SELECT min(checked_at) FROM verdict_history"),
+	          1000 * (saves - STORE_HISTORY_KEEP), "the oldest go first");
+	store_rows_each(s, l, collect_prev, &p);
+	CHECK_INT(p.prev_at[0], 1000 * (saves - 1), "the previous verdict is the one just replaced");
+	CHECK_STR(p.prev[0], (saves - 1) % 2 ? "valid" : "unknown", "and its status");
+
+	store_begin(s, err, sizeof err);
+	CHECK(store_list_purge(s, l, err, sizeof err) == 0, "purge: %s", err);
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT count(*) FROM addresses"), 0, "the list's address is gone");
+	CHECK_INT(db_int("SELECT count(*) FROM verdict_history"), 0, "and its history with it");
+	store_close(s);
+}
+
+/* --max-age: not given (negative) makes nothing stale, 0 every verdict (one of this very
+ * second too), DAYS those older; a run that probes stale verdicts again forgets what domains
+ * said before the cutoff (DNS, catch-all), not what they said since. */
+static void test_stale_before_and_domain_facts(void)
+{
+	struct store *s = fresh_store("stale.db");
+	char err[256], *st = NULL, *mx = NULL;
+
+	CHECK_INT(store_stale_before(-1, 5000000), 0, "not given: none");
+	CHECK_INT(store_stale_before(0, 5000000), INT64_MAX, "0: every verdict");
+	CHECK_INT(store_stale_before(1, 5000000), 5000000 - 86400, "1: a day ago");
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	store_dns_set(s, "old.example", "ok", "mx.old.example", 500);
+	store_set_catch_all(s, "old.example", 1, 500);
+	store_dns_set(s, "new.example", "ok", "mx.new.example", 1500);
+	store_set_catch_all(s, "new.example", 0, 1500);
+	CHECK(store_run_begin(s, 2000, 1000) > 0, "a run with a cutoff at 1000");
+	CHECK_INT(store_dns_get(s, "old.example", 0, &st, &mx), 0, "a DNS answer from before: forgotten");
+	CHECK_INT(store_catch_all(s, "old.example"), -1, "a catch-all state from before: forgotten");
+	CHECK_INT(store_dns_get(s, "new.example", 0, &st, &mx), 1, "a DNS answer since: kept");
+	free(st);
+	free(mx);
+	CHECK_INT(store_catch_all(s, "new.example"), 0, "a catch-all state since: kept");
+	CHECK(store_run_begin(s, 3000, 0) > 0, "a run without --max-age");
+	CHECK_INT(store_catch_all(s, "new.example"), 0, "forgets nothing");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	store_close(s);
+}
+
 static void setup(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -481,4 +637,5 @@ static void test_cleanup(void)
 
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
       test_fix_dups_after_resume, test_addr_alone, test_hash_collision, test_retry_waiting, test_states_on_disk,
+      test_verdict_history, test_history_bounded_and_purged, test_stale_before_and_domain_facts,
       test_cleanup)
