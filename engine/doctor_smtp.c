@@ -40,8 +40,11 @@ static void on_mail_hosts(void *arg, const struct dns_result *r)
 	struct probe_domain *d = arg;
 
 	d->r = *r;
-	if (r->detail != NULL && r->detail == r->detail_buf)
+	/* the detail may be the resolver's, freed once this returns: ours is a copy */
+	if (r->detail != NULL) {
+		snprintf(d->r.detail_buf, sizeof d->r.detail_buf, "%s", r->detail);
 		d->r.detail = d->r.detail_buf;
+	}
 	(*d->waiting)--;
 }
 
