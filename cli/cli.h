@@ -14,6 +14,8 @@
 #define EXIT_FAILURE_ 1     /* it failed, or the input was damaged (what could be read is kept) */
 #define EXIT_USAGE 2        /* bad command line */
 #define EXIT_INTERRUPTED 3  /* stopped by a signal; rerun the same command to resume */
+#define EXIT_SMTP_BLOCKED 4 /* outbound SMTP looks blocked here: no host took a connection (a
+                             * batch system fails this task instead of retrying it here) */
 
 #define CLEAN_DB_NAME "mailsift.db" /* job store of `clean` when --db is not given */
 #define MAX_LISTS 1024              /* LIST arguments in one command */
@@ -26,6 +28,7 @@ int cli_verify(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_doctor(int argc, char **argv);
+int cli_merge(int argc, char **argv);
 
 struct run_cli;
 /* cli_doctor_quick - the quick checks of `doctor` (outbound SMTP, blocklists) with RUN's

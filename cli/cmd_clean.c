@@ -13,10 +13,11 @@
 #include "cli/options.h"
 #include "cli/signals.h"
 #include "cli/stages.h"
+#include "exporters/export.h"
 
 static const char clean_help[] =
 	"Usage: mailsift clean LIST... -o OUTDIR [--db JOB.db] [--column NAME|N] [--gzip] [--quiet]\n"
-	"                      [probe options] [run options]\n"
+	"                      [--shard K/N] [probe options] [run options]\n"
 	"Import the lists, verify every address (DNS, then SMTP up to RCPT TO; no mail is sent)\n"
 	"and export the annotated files into OUTDIR. The job store is OUTDIR/" CLEAN_DB_NAME "\n"
 	"unless --db is given; rerunning the same command after a crash or Ctrl-C resumes.\n"
@@ -40,14 +41,17 @@ int cli_clean(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		PROBE_LONG_OPTIONS,
 		RUN_LONG_OPTIONS,
+		SHARD_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *outdir = NULL, *column = NULL;
-	char dbpath[4096];
+	char dbpath[4096], err[512];
 	int quiet = 0, gzip = 0, syntax_only = 0, c, nids, rc, rc2;
 	int64_t ids[MAX_LISTS];
 	struct store *s;
 	struct run_cli run;
+	struct shard_cli shc = {NULL, 0};
+	struct shard sh;
 
 	cli_run_defaults(&run);
 	while ((c = getopt_long(argc, argv, "d:o:c:zqh", opts, NULL)) != -1) {
@@ -60,10 +64,13 @@ int cli_clean(int argc, char **argv)
 		case 'S': syntax_only = 1; break;
 		case 'h':
 			fputs(clean_help, stdout);
+			fputs(cli_shard_options_help, stdout);
 			printf(cli_run_options_help, DEF_CONCURRENCY, DEF_PER_HOST);
 			return EXIT_DONE;
 		default:
-			rc = cli_run_option("clean", c, optarg, &run);
+			rc = cli_shard_option("clean", c, optarg, &shc);
+			if (rc > 0)
+				rc = cli_run_option("clean", c, optarg, &run);
 			if (rc < 0)
 				return EXIT_USAGE;
 			if (rc > 0)
@@ -78,8 +85,10 @@ int cli_clean(int argc, char **argv)
 		return cli_usage_error("clean", "at most %d lists at once", MAX_LISTS);
 	if (!syntax_only && cli_probe_finish("clean", &run.pc, run.from, sizeof run.from) < 0)
 		return EXIT_USAGE;
-	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "mailsift: %s: cannot create folder: %s\n", outdir, strerror(errno));
+	if ((rc = cli_shard_resolve("clean", &shc, quiet, &sh)) != 0)
+		return rc;
+	if (export_make_dir(outdir, err, sizeof err) < 0) {
+		fprintf(stderr, "mailsift: %s\n", err);
 		return EXIT_FAILURE_;
 	}
 	if (db == NULL) {
@@ -89,7 +98,7 @@ int cli_clean(int argc, char **argv)
 	cli_signals_catch();
 	if ((!syntax_only && cli_check_sources(&run) < 0) || (s = cli_open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_FAILURE_;
-	rc = cli_import_all(s, argv + optind, argc - optind, column, quiet, ids, &nids);
+	rc = cli_import_all(s, argv + optind, argc - optind, column, &sh, quiet, ids, &nids);
 	if (rc == EXIT_INTERRUPTED || nids == 0 || cli_stop_requested) {
 		store_close(s);
 		return nids == 0 ? rc : EXIT_INTERRUPTED;

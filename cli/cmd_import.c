@@ -12,7 +12,7 @@
 #include "cli/stages.h"
 
 static const char import_help[] =
-	"Usage: mailsift import LIST... --db JOB.db [--column NAME|N] [--quiet]\n"
+	"Usage: mailsift import LIST... --db JOB.db [--column NAME|N] [--shard K/N] [--quiet]\n"
 	"Read each LIST (CSV or one address a line, plain or gzip, - for stdin) into the job\n"
 	"store: syntax, normalization, dedupe, role/disposable/free flags, typo suggestions.\n"
 	"Rerunning after an interruption resumes; a list already imported (same bytes) is skipped.\n"
@@ -31,20 +31,31 @@ int cli_import(int argc, char **argv)
 		{"column", required_argument, NULL, 'c'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		SHARD_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *column = NULL;
 	int quiet = 0, c, nids, rc;
 	int64_t ids[MAX_LISTS];
 	struct store *s;
+	struct shard_cli shc = {NULL, 0};
+	struct shard sh;
 
 	while ((c = getopt_long(argc, argv, "d:c:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'c': column = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': fputs(import_help, stdout); return EXIT_DONE;
-		default: return cli_usage_error("import", "unknown option");
+		case 'h':
+			fputs(import_help, stdout);
+			fputs(cli_shard_options_help, stdout);
+			return EXIT_DONE;
+		default:
+			rc = cli_shard_option("import", c, optarg, &shc);
+			if (rc < 0)
+				return EXIT_USAGE;
+			if (rc > 0)
+				return cli_usage_error("import", "unknown option");
 		}
 	}
 	if (db == NULL)
@@ -53,10 +64,12 @@ int cli_import(int argc, char **argv)
 		return cli_usage_error("import", "no LIST given");
 	if (argc - optind > MAX_LISTS)
 		return cli_usage_error("import", "at most %d lists at once", MAX_LISTS);
+	if ((rc = cli_shard_resolve("import", &shc, quiet, &sh)) != 0)
+		return rc;
 	cli_signals_catch();
 	if ((s = cli_open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_FAILURE_;
-	rc = cli_import_all(s, argv + optind, argc - optind, column, quiet, ids, &nids);
+	rc = cli_import_all(s, argv + optind, argc - optind, column, &sh, quiet, ids, &nids);
 	store_close(s);
 	return rc;
 }

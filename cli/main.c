@@ -18,6 +18,8 @@ void cli_usage(FILE *out)
 	"  mailsift import LIST... --db JOB.db [--column NAME|N]\n"
 	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
 	"  mailsift status --db JOB.db\n"
+	"  mailsift merge STORE... -o OUTDIR [--gzip] [--partial]\n"
+	"                                 the shards' stores (--shard K/N) into one clean's files\n"
 	"  mailsift verify ADDRESS... [probe options]   one JSON object per address on stdout\n"
 	"  mailsift serve --data DIR [--listen HOST:PORT] [probe options] [run options]\n"
 	"                                 the HTTP API (real-time checks)\n"
@@ -36,8 +38,13 @@ void cli_usage(FILE *out)
 	"Run options (run, clean, serve): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
 	"--max-age DAYS, --no-doctor (see `mailsift run --help`).\n"
 	"\n"
+	"Shards (import, run, clean): --shard K/N keeps only the rows whose address hashes to\n"
+	"shard K of N (from a Kubernetes Indexed Job's or a Slurm array's index when not given;\n"
+	"see `mailsift clean --help`); `mailsift merge` joins the shards' stores.\n"
+	"\n"
 	"Exit status: 0 done; 1 failure or damaged input (what could be read is kept);\n"
-	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume.\n",
+	"2 usage error; 3 interrupted (Ctrl-C, SIGTERM): rerun the same command to resume;\n"
+	"4 (run, clean) outbound SMTP looks blocked here.\n",
 	MAILSIFT_VERSION);
 }
 
@@ -53,6 +60,7 @@ static const struct {
 	{"run", cli_run},
 	{"serve", cli_serve},
 	{"doctor", cli_doctor},
+	{"merge", cli_merge},
 };
 
 int main(int argc, char **argv)

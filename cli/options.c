@@ -172,3 +172,61 @@ const char cli_run_options_help[] =
 	"                      changes.csv lists the rows whose status changed) [not given: reuse]\n"
 	"  --no-doctor         skip the quick checks of this machine before the run (outbound\n"
 	"                      SMTP, blocklists: `mailsift doctor --help`)\n";
+
+int cli_shard_option(const char *cmd, int c, const char *v, struct shard_cli *sc)
+{
+	struct shard sh;
+	char err[256];
+	double n;
+
+	switch (c) {
+	case OPT_SHARD:
+		if (shard_parse(v, &sh, err, sizeof err) < 0) {
+			cli_usage_error(cmd, "--shard: %s", err);
+			return -1;
+		}
+		sc->spec = v;
+		return 0;
+	case OPT_SHARDS:
+		if (cli_parse_number(cmd, "--shards", v, 1, SHARD_MAX, &n) < 0)
+			return -1;
+		if (n != (double)(int)n) {
+			cli_usage_error(cmd, "--shards wants a whole number, not \"%s\"", v);
+			return -1;
+		}
+		sc->shards = (int)n;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int cli_shard_resolve(const char *cmd, const struct shard_cli *sc, int quiet, struct shard *out)
+{
+	char err[512];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (sc->spec != NULL) {
+		if (shard_parse(sc->spec, out, err, sizeof err) < 0)
+			return cli_usage_error(cmd, "--shard: %s", err);
+		snprintf(out->from, sizeof out->from, "--shard");
+	} else if ((rc = shard_from_env(out, sc->shards, err, sizeof err)) < 0) {
+		fprintf(stderr, "mailsift %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	} else if (rc == 0 && sc->shards > 0) {
+		return cli_usage_error(cmd, "--shards is for a batch system's index "
+		                       "(JOB_COMPLETION_INDEX); give --shard K/N");
+	}
+	if (out->n > 0 && !quiet)
+		fprintf(stderr, "mailsift %s: shard %d/%d (from %s)\n", cmd, out->k, out->n, out->from);
+	return 0;
+}
+
+const char cli_shard_options_help[] =
+	"  --shard K/N         own shard K (from 0) of N: keep only the rows whose address hashes\n"
+	"                      to K (rows without an address: shard 0); one job store per shard,\n"
+	"                      `mailsift merge` joins them [from JOB_COMPLETION_INDEX with\n"
+	"                      --shards N or MAILSIFT_SHARDS, or SLURM_ARRAY_TASK_ID and\n"
+	"                      SLURM_ARRAY_TASK_COUNT, when set; else the whole list]\n"
+	"  --shards N          the number of shards, with a Kubernetes Indexed Job's index\n";

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stddef.h>
 
+#include "common/shard.h"
 #include "engine/config.h"
 
 /* Option codes of the long options without a short form. */
@@ -27,6 +28,8 @@ enum {
 	OPT_SOURCE,
 	OPT_MAX_AGE,
 	OPT_NO_DOCTOR,
+	OPT_SHARD,
+	OPT_SHARDS,
 };
 
 #define PROBE_LONG_OPTIONS                                                         \
@@ -61,6 +64,27 @@ struct run_cli {
 	int no_doctor;                /* --no-doctor: no quick checks before the run */
 };
 
+
+/* --shard K/N and --shards N (import, run, clean): which part of a list this process owns. */
+#define SHARD_LONG_OPTIONS                                                         \
+	{"shard", required_argument, NULL, OPT_SHARD},                                 \
+	{"shards", required_argument, NULL, OPT_SHARDS}
+
+struct shard_cli {
+	const char *spec;             /* --shard K/N, or NULL */
+	int shards;                   /* --shards N (with a batch system's index), 0: not given */
+};
+
+/* cli_shard_option - a shard option; 0 handled, 1 not one, -1 usage error */
+int cli_shard_option(const char *cmd, int c, const char *v, struct shard_cli *sc);
+
+/* cli_shard_resolve - the shard this process owns, from --shard or else from the batch system
+ * that started it (common/shard.h), said on stderr unless QUIET (out->n 0: the whole list); 0,
+ * or an exit status after a message */
+int cli_shard_resolve(const char *cmd, const struct shard_cli *sc, int quiet, struct shard *out);
+
+/* cli_shard_options_help - the help lines of --shard and --shards */
+extern const char cli_shard_options_help[];
 
 /* cli_usage_error - "mailsift CMD: message" and the --help hint on stderr; EXIT_USAGE */
 int __attribute__((format(printf, 2, 3))) cli_usage_error(const char *cmd, const char *fmt, ...);

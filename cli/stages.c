@@ -180,7 +180,9 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 	struct cli_run c;
 	int status = EXIT_FAILURE_;
 
-	if (!rc->no_doctor)
+	/* run and clean check the machine first; verify (a temporary store) asks of a handful of
+	 * addresses what the quick checks would ask of three big providers: not worth it */
+	if (!rc->no_doctor && !(hooks && hooks->temporary))
 		cli_doctor_quick(rc);
 	memset(&c, 0, sizeof c);
 	c.quiet = quiet;
@@ -203,6 +205,8 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 	progress_end(&c.progress);
 	if (c.failed) {
 		fprintf(stderr, "mailsift: run: %s\n", c.err);
+		if (c.result.smtp_blocked)
+			status = EXIT_SMTP_BLOCKED;
 	} else if (c.result.interrupted && hooks && hooks->temporary) {
 		fprintf(stderr, "mailsift: stopped after %lld verdicts\n", (long long)c.result.verdicts);
 		status = EXIT_INTERRUPTED;
@@ -266,8 +270,8 @@ static const char *import_status_text(enum import_status st)
 }
 
 
-int cli_import_all(struct store *s, char **lists, int n, const char *column, int quiet,
-                   int64_t *ids, int *nids)
+int cli_import_all(struct store *s, char **lists, int n, const char *column,
+                   const struct shard *sh, int quiet, int64_t *ids, int *nids)
 {
 	struct progress p;
 	struct import_progress_ctx pc = {&p, 0};
@@ -278,6 +282,8 @@ int cli_import_all(struct store *s, char **lists, int n, const char *column, int
 		.message = show_import_message,
 		.progress = show_import_progress,
 		.progress_ctx = &pc,
+		.shard_k = sh ? sh->k : 0,
+		.shard_n = sh ? sh->n : 0,
 	};
 	int status = EXIT_DONE;
 	char err[1024];
@@ -321,6 +327,36 @@ int cli_import_all(struct store *s, char **lists, int n, const char *column, int
 	return status;
 }
 
+int cli_shard_check_store(struct store *s, const char *db, const struct shard *sh)
+{
+	struct store_list *v;
+	size_t n;
+	int k, nn, status = EXIT_DONE;
+
+	if (sh->n == 0)
+		return EXIT_DONE;
+	if (store_lists(s, &v, &n) < 0) {
+		fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
+		return EXIT_FAILURE_;
+	}
+	for (size_t i = 0; i < n && status == EXIT_DONE; i++) {
+		if (store_list_shard(s, v[i].id, &k, &nn) < 0) {
+			fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
+			status = EXIT_FAILURE_;
+		} else if (k != sh->k || nn != sh->n) {
+			char has[32];
+			snprintf(has, sizeof has, nn > 0 ? "shard %d/%d" : "the whole list", k, nn);
+			fprintf(stderr,
+			        "mailsift: %s holds %s of %s (list %lld), not shard %d/%d (from %s): each "
+			        "shard runs on its own job store\n", db, has, v[i].name, (long long)v[i].id,
+			        sh->k, sh->n, sh->from);
+			status = EXIT_FAILURE_;
+		}
+	}
+	store_lists_free(v, n);
+	return status;
+}
+
 /* ---- export ---- */
 
 /* warn_incomplete_lists - say which exported lists hold only the rows before damaged input */
@@ -348,16 +384,22 @@ int cli_export_lists(struct store *s, const char *db, const char *outdir, int gz
 {
 	struct export_opts o = {.outdir = outdir, .gzip = gzip, .list_ids = ids,
 	                        .nlists = (size_t)nids, .messages = stderr, .store_path = db};
+
+	return cli_export_run(s, &o, quiet);
+}
+
+int cli_export_run(struct store *s, const struct export_opts *o, int quiet)
+{
 	struct export_result r;
 	char err[1024] = "";
 
-	if (export_run(s, &o, &r, err, sizeof err) < 0) {
+	if (export_run(s, o, &r, err, sizeof err) < 0) {
 		fprintf(stderr, "mailsift: export: %s\n", err);
 		return EXIT_FAILURE_;
 	}
-	warn_incomplete_lists(s, ids, nids);
+	warn_incomplete_lists(s, o->list_ids, (int)o->nlists);
 	if (!quiet) {
-		fprintf(stderr, "exported %lld rows to %s in %.1f s:", (long long)r.rows, outdir,
+		fprintf(stderr, "exported %lld rows to %s in %.1f s:", (long long)r.rows, o->outdir,
 		        r.seconds);
 		for (int st = 0; st < STATUS_COUNT; st++)
 			fprintf(stderr, " %s %lld,", verdict_status_name((enum verdict_status)st),

@@ -57,6 +57,7 @@ struct run {
 	int finishing;                  /* every verdict is in: waiting for sessions to QUIT */
 	double last_commit;             /* progress clock of the last periodic commit */
 	int failed;
+	int smtp_blocked;              /* the failure: outbound SMTP looks blocked (check_blocked) */
 	char err[512];
 	int64_t uncommitted;
 	int64_t total, done_at_start, verdicts, retries;
@@ -420,6 +421,7 @@ static int check_blocked(struct run *r)
 
 	if (r->failed || (blocked = sched_smtp_blocked(r->sched)) == 0)
 		return 0;
+	r->smtp_blocked = 1;
 	run_fail(r,
 	         "outbound SMTP looks blocked here: %zu mail hosts refused or timed out a TCP "
 	         "connection on port %d and none took one. Home ISPs and many cloud providers "
@@ -565,6 +567,7 @@ static void end_cb(evutil_socket_t fd, short what, void *arg)
 	res.seconds = clock_now() - r->started;
 	res.verdicts = r->verdicts;
 	res.interrupted = r->stopping;
+	res.smtp_blocked = r->smtp_blocked;
 	event_del(r->commit_ev);
 	r->closing = 1;
 	if (r->failed) {

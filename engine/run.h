@@ -51,6 +51,7 @@ struct run_progress {
 
 struct run_result {
 	int interrupted;         /* stopped by run_stop: rerun to resume */
+	int smtp_blocked;        /* failed because outbound SMTP looks blocked here */
 	int64_t verdicts;        /* final verdicts written by this run */
 	double seconds;
 };

@@ -606,6 +606,25 @@ static void folder_name(const struct store_list *l, char *out, size_t n)
 
 static int make_dir(const char *path, char *err, size_t errlen)
 {
+	char part[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof part) {
+		snprintf(err, errlen, "%s: cannot create folder: %s", path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	/* each missing parent first, as mkdir -p (a shard's -o /data/shards/3 on a new volume) */
+	memcpy(part, path, n + 1);
+	for (char *p = part + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(part, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: cannot create folder %s: %s", path, part, strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
 	if (mkdir(path, 0755) == 0 || errno == EEXIST) {
 		struct stat st;
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -614,6 +633,11 @@ static int make_dir(const char *path, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "%s: cannot create folder: %s", path, strerror(errno));
 	return -1;
+}
+
+int export_make_dir(const char *path, char *err, size_t errlen)
+{
+	return make_dir(path, err, errlen);
 }
 
 /* open_subfolder - the folder NAME in OUTFD for a set, made when missing; a link there is
@@ -664,6 +688,9 @@ struct export_job {
 	char *run_json;              /* the last run's figures from the store (owned), or NULL */
 	char *store_real;            /* the store's real path (owned), or NULL */
 	int renaming;                /* the switch has begun: the old files may be gone */
+	/* a merge (o->nshards > 0) */
+	int64_t *shard_list;         /* [i * nshards + j]: list rl[i]'s id in shard j's store */
+	struct report_shard *shards; /* for report.json, nshards of them */
 };
 
 /* outdir_open - OUTDIR made when missing, opened and locked (one export there at a time) and
@@ -704,14 +731,156 @@ static void job_alloc(struct export_job *job)
 	job->files = calloc(n * FILE_COUNT, sizeof *job->files);
 	job->sets = calloc(n, sizeof *job->sets);
 	job->list_ids = calloc(n, sizeof *job->list_ids);
+	job->shard_list = calloc(n * (job->o->nshards + 1), sizeof *job->shard_list);
+	job->shards = calloc(job->o->nshards + 1, sizeof *job->shards);
 	if (job->rl == NULL || job->group == NULL || job->files == NULL || job->sets == NULL ||
-	    job->list_ids == NULL)
+	    job->list_ids == NULL || job->shard_list == NULL || job->shards == NULL)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		job->sets[i].dirfd = -1;
 		for (int f = 0; f < FILE_COUNT; f++)
 			job->sets[i].file[f].fd = -1;
 	}
+}
+
+/* ---- a merge of shards ---- */
+
+/* twin_list - the id of the list in T holding the same input as L (the same bytes, or the
+ * same identity for a list imported before content hashes), -1 when none, -2 on error */
+static int64_t twin_list(struct store *t, const struct store_list *l)
+{
+	struct store_list *v;
+	size_t n;
+	int64_t id = -1;
+
+	if (store_lists(t, &v, &n) < 0)
+		return -2;
+	for (size_t i = 0; i < n && id < 0; i++)
+		if (l->raw_sha256 && v[i].raw_sha256 ? strcmp(l->raw_sha256, v[i].raw_sha256) == 0 &&
+		                                           l->raw_bytes == v[i].raw_bytes
+		                                     : strcmp(l->identity, v[i].identity) == 0)
+			id = v[i].id;
+	store_lists_free(v, n);
+	return id;
+}
+
+/* problems_add - ADD's counts (N kinds) into *V (*NV kinds): counts summed, the first line
+ * the least */
+static void problems_add(struct store_problem_count **v, size_t *nv,
+                         const struct store_problem_count *add, size_t n)
+{
+	for (size_t a = 0; a < n; a++) {
+		size_t k = 0;
+		while (k < *nv && strcmp((*v)[k].kind, add[a].kind) != 0)
+			k++;
+		if (k == *nv) {
+			*v = realloc(*v, (*nv + 1) * sizeof **v);
+			if (*v == NULL)
+				abort();
+			(*v)[(*nv)++] = add[a];
+			continue;
+		}
+		(*v)[k].count += add[a].count;
+		if (add[a].first_line < (*v)[k].first_line)
+			(*v)[k].first_line = add[a].first_line;
+	}
+}
+
+/* merge_select - selected list I found in every shard's store, its problems summed over them */
+static int merge_select(struct export_job *job, size_t i, char *err, size_t errlen)
+{
+	const struct export_opts *o = job->o;
+	struct report_list *rl = &job->rl[i];
+
+	job->shard_list[i * o->nshards] = rl->list->id;
+	for (size_t j = 1; j < o->nshards; j++) {
+		struct store_problem_count *pc;
+		size_t npc;
+		int64_t id = twin_list(o->shards[j], rl->list);
+
+		if (id == -1) {
+			snprintf(err, errlen, "%s does not hold %s", o->shard_paths[j], rl->list->name);
+			return -1;
+		}
+		if (id < 0) {
+			snprintf(err, errlen, "%s: %s", o->shard_paths[j], store_errmsg(o->shards[j]));
+			return -1;
+		}
+		job->shard_list[i * o->nshards + j] = id;
+		if (store_problem_counts(o->shards[j], id, &pc, &npc) < 0) {
+			snprintf(err, errlen, "%s: %s", o->shard_paths[j], store_errmsg(o->shards[j]));
+			return -1;
+		}
+		problems_add(&rl->problems, &rl->nproblems, pc, npc);
+		free(pc);
+	}
+	return 0;
+}
+
+/* A shard's next row in a merge: a heap of them, the least row number on top. */
+struct merge_head {
+	struct store_row_out r;
+	size_t shard;
+};
+
+static void heap_down(struct merge_head *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t m = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && h[l].r.row_no < h[m].r.row_no)
+			m = l;
+		if (r < n && h[r].r.row_no < h[m].r.row_no)
+			m = r;
+		if (m == i)
+			return;
+		struct merge_head t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* merge_rows - the rows of selected list I from every shard's store, in input order (row
+ * numbers), through write_row; 0, or -1 (a file or a store failed: err set when a store) */
+static int merge_rows(struct export_job *job, size_t i, char *err, size_t errlen)
+{
+	const struct export_opts *o = job->o;
+	struct merge_head *h = calloc(o->nshards, sizeof *h);
+	size_t n = 0;
+	int rc = 0, got;
+
+	if (h == NULL)
+		abort();
+	for (size_t j = 0; j < o->nshards && rc == 0; j++) {
+		store_rows_start(o->shards[j], job->shard_list[i * o->nshards + j]);
+		h[n].shard = j;
+		if ((got = store_rows_next(o->shards[j], &h[n].r)) > 0)
+			n++;
+		else if (got < 0)
+			rc = -1;
+	}
+	for (size_t k = n; k-- > 0;)
+		heap_down(h, n, k);
+	while (rc == 0 && n > 0) {
+		size_t j = h[0].shard;
+		if (write_row(&job->ex, &h[0].r) < 0) {
+			rc = -1;
+			break;
+		}
+		job->shards[j].rows++;
+		if ((got = store_rows_next(o->shards[j], &h[0].r)) < 0) {
+			rc = -1;
+			snprintf(err, errlen, "%s: %s", o->shard_paths[j], store_errmsg(o->shards[j]));
+			break;
+		}
+		if (got == 0)
+			h[0] = h[--n];
+		heap_down(h, n, 0);
+	}
+	for (size_t j = 0; j < o->nshards; j++)
+		store_rows_stop(o->shards[j]);
+	free(h);
+	return rc;
 }
 
 /* job_select - the selected lists into rl[] with their problem counts, grouped by layout */
@@ -750,6 +919,8 @@ static int job_select(struct export_job *job, char *err, size_t errlen)
 			return -1;
 		}
 		job->nsel++;
+		if (o->nshards > 0 && merge_select(job, nsel, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -807,7 +978,9 @@ static int set_write_rows(struct export_job *job, int g, size_t first, const cha
 		if (job->group[i] != g)
 			continue;
 		job->ex.list_tally = &job->rl[i].tally;
-		if (store_rows_each(job->s, job->rl[i].list->id, write_row, &job->ex) < 0) {
+		if ((job->o->nshards > 0 ? merge_rows(job, i, err, errlen)
+		                         : store_rows_each(job->s, job->rl[i].list->id, write_row,
+		                                           &job->ex)) < 0) {
 			for (int f = 0; f < FILE_COUNT; f++)
 				if (set->file[f].failed)
 					snprintf(err, errlen, "%s/%s: %s", shown, set->file[f].tmp,
@@ -879,7 +1052,20 @@ static int job_write_report(struct export_job *job, char *err, size_t errlen)
 	rx.list_ids = job->list_ids;
 	rx.nlist_ids = job->nsel;
 	rx.gzip = o->gzip;
-	job->run_json = o->run_json ? NULL : store_last_run_stats(job->s); /* the last run's figures */
+	if (o->nshards > 0) {
+		/* each shard's last run in "shards"; no single run to name */
+		for (size_t j = 0; j < o->nshards; j++) {
+			job->shards[j].store = o->shard_paths[j];
+			job->shards[j].run_json = store_last_run_stats(o->shards[j]);
+			if (job->nsel > 0)
+				store_list_shard(o->shards[j], job->shard_list[j], &job->shards[j].k,
+				                 &job->shards[j].n);
+		}
+		rx.shards = job->shards;
+		rx.nshards = o->nshards;
+	} else {
+		job->run_json = o->run_json ? NULL : store_last_run_stats(job->s); /* the last run's */
+	}
 	if (out_open(&job->report, job->outfd, o->outdir, "report.json", 0, err, errlen) < 0)
 		return -1;
 	if (report_write(job->report.f, o->outdir, &rx, job->rl, job->nsel, &job->total, job->files,
@@ -955,6 +1141,10 @@ static void job_end(struct export_job *job, int rc, char *err, size_t errlen)
 	free(job->ex.line);
 	free(job->run_json);
 	free(job->store_real);
+	for (size_t j = 0; j < job->o->nshards; j++)
+		free(job->shards[j].run_json);
+	free(job->shards);
+	free(job->shard_list);
 	store_lists_free(job->all, job->nall);
 }
 

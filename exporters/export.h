@@ -33,6 +33,12 @@ struct export_opts {
 	FILE *messages;            /* notes for the user (stderr) */
 	const char *run_json;      /* a JSON object describing the run, put in report.json, or NULL */
 	const char *store_path;    /* the job store, named in report.json (NULL: not named) */
+	/* A merge (`mailsift merge`): the stores of the N shards of the same lists, by shard
+	 * number, shards[0] being the store given; each list's rows are taken from all of them in
+	 * input order, its problems summed, report.json names them ("shards"). NULL: one store. */
+	struct store *const *shards;
+	const char *const *shard_paths;
+	size_t nshards;
 };
 
 struct export_result {
@@ -47,6 +53,10 @@ struct export_result {
 /* export_run - write the files; 0 ok, -1 with err */
 int export_run(struct store *s, const struct export_opts *o, struct export_result *r, char *err,
                size_t errlen);
+
+/* export_make_dir - OUTDIR made when missing, with its missing parents (mkdir -p); 0, or -1
+ * with err (a file in the way, no permission) */
+int export_make_dir(const char *path, char *err, size_t errlen);
 
 /* export_neutralize_needed - 1 when a spreadsheet would run CELL as a formula */
 int export_neutralize_needed(const char *cell, size_t len);

@@ -115,6 +115,21 @@ static void json_export(FILE *f, const struct report_export *x)
 	fprintf(f, "], \"gzip\": %s}", x->gzip ? "true" : "false");
 }
 
+/* json_shards - ,"shards": [{"shard", "of", "store", "rows", "run"}] of a merge */
+static void json_shards(FILE *f, const struct report_export *x)
+{
+	fprintf(f, ",\n  \"shards\": [");
+	for (size_t i = 0; i < x->nshards; i++) {
+		const struct report_shard *sh = &x->shards[i];
+		fprintf(f, "%s\n    {\"shard\": %d, \"of\": %d, \"store\": ", i ? "," : "", sh->k,
+		        sh->n);
+		json_put_string(f, sh->store);
+		fprintf(f, ", \"rows\": %lld, \"run\": %s}", (long long)sh->rows,
+		        sh->run_json ? sh->run_json : "null");
+	}
+	fprintf(f, "\n  ]");
+}
+
 /* json_list - one entry of "lists", after SEP: the list, its import, its problems, its counts */
 static void json_list(FILE *f, const struct report_list *rl, const char *sep)
 {
@@ -169,6 +184,8 @@ int report_write(FILE *f, const char *shown, const struct report_export *x,
 	json_time(f, (int64_t)time(NULL));
 	fprintf(f, ",\n  \"export\": ");
 	json_export(f, x);
+	if (x->nshards > 0)
+		json_shards(f, x);
 	fprintf(f, ",\n  \"total\": ");
 	json_tally(f, total, "  ");
 	fprintf(f, ",\n  \"lists\": [");

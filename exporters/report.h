@@ -38,12 +38,22 @@ struct report_file {
 };
 
 /* Which export a report.json belongs to. */
+/* One shard's store of a merge (`mailsift merge`): "shards" in report.json. */
+struct report_shard {
+	const char *store;           /* its path */
+	int k, n;                    /* shard K of N */
+	int64_t rows;                /* rows the export took from it */
+	char *run_json;              /* its last run's figures (JSON; the caller's), or NULL */
+};
+
 struct report_export {
 	char id[48];                 /* UTC time and random letters, unique per export */
 	const char *store;           /* the job store's path, or NULL */
 	const int64_t *list_ids;     /* the lists exported */
 	size_t nlist_ids;
 	int gzip;
+	const struct report_shard *shards; /* a merge: the shards, by number; NULL: one store */
+	size_t nshards;
 };
 
 struct report_list {

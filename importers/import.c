@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "common/clock.h"
+#include "common/shard.h"
 #include "common/csvquote.h"
 #include "importers/check.h"
 #include "importers/columns.h"
@@ -265,6 +266,19 @@ static const char *too_long_detail(const struct importer *im, int64_t line, char
 	return out;
 }
 
+/* row_owned - R belongs to this import's shard (every row does without --shard): by its
+ * address's dedupe key, a row without one to shard 0. Another shard's row is read (its row
+ * number counted, its width seen) but neither stored nor reported. */
+static int row_owned(const struct importer *im, const struct pbatch *b, const struct prow *r)
+{
+	const char *key;
+
+	if (im->opts->shard_n <= 1)
+		return 1;
+	key = r->kind == PROW_ADDRESS || r->kind == PROW_SYNTAX ? prepare_str(b, r->key) : NULL;
+	return (key ? shard_of_key(key, im->opts->shard_n) : 0) == im->opts->shard_k;
+}
+
 /* commit_row - one prepared row: its problems, then the row and its address into the store */
 static int commit_row(struct importer *im, const struct pbatch *b, const struct prow *r)
 {
@@ -280,7 +294,7 @@ static int commit_row(struct importer *im, const struct pbatch *b, const struct 
 	im->row_no = r->row_no;
 	if ((int64_t)r->nfields > im->max_fields)
 		im->max_fields = (int64_t)r->nfields;
-	if (r->kind == PROW_SKIPPED)
+	if (r->kind == PROW_SKIPPED || !row_owned(im, b, r))
 		return 0;
 	report_record_flags(im, r->csv_flags, (int64_t)r->line, r->nfields);
 	if (r->kind != PROW_TOO_LONG) {
@@ -778,9 +792,37 @@ static int list_create(struct importer *im, const char *path, char *err, size_t 
 		snprintf(err, errlen, "job store: %s", store_errmsg(im->store));
 		return -1;
 	}
+	if (im->opts->shard_n > 0 &&
+	    store_list_set_shard(im->store, im->list.id, im->opts->shard_k, im->opts->shard_n) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(im->store));
+		return -1;
+	}
 	im->list.name = strdup(path);
 	im->list.identity = strdup(identity);
 	return 0;
+}
+
+/* shard_check - the list found in the store (L) holds the shard this import asks for; 0, or
+ * -1 with err: one store holds one shard of a list (or the whole of it) */
+static int shard_check(struct importer *im, char *err, size_t errlen)
+{
+	int k, n;
+	char has[32], asked[32];
+
+	if (store_list_shard(im->store, im->list.id, &k, &n) < 0) {
+		snprintf(err, errlen, "job store: %s", store_errmsg(im->store));
+		return -1;
+	}
+	if (k == im->opts->shard_k && n == im->opts->shard_n)
+		return 0;
+	snprintf(has, sizeof has, n > 0 ? "shard %d/%d" : "the whole list", k, n);
+	snprintf(asked, sizeof asked, im->opts->shard_n > 0 ? "shard %d/%d" : "the whole list",
+	         im->opts->shard_k, im->opts->shard_n);
+	snprintf(err, errlen,
+	         "%s: this job store holds %s of this list (list %lld), and this import asks for %s: "
+	         "use one job store per shard (--db, or for clean another -o OUTDIR)", im->name, has,
+	         (long long)im->list.id, asked);
+	return -1;
 }
 
 /* list_resume - continue IM->list, an interrupted import: its stored rows are read, not stored
@@ -914,11 +956,13 @@ static enum import_status read_finish(struct importer *im, int rc, struct import
 	if (rc < 0 || (im->sample_eof && im->err[0] != '\0')) {
 		/* Stored for the report; the caller prints err itself. */
 		im->problems[PK_INPUT]++;
-		store_problem_add(im->store, im->list.id, 0, problem_kind_name[PK_INPUT], im->err);
+		/* a problem of the file, not of a row: shard 0's (a merge sums the shards') */
+		if (im->opts->shard_k == 0)
+			store_problem_add(im->store, im->list.id, 0, problem_kind_name[PK_INPUT], im->err);
 		snprintf(err, errlen, "%s", im->err);
 		st = IMPORT_PARTIAL;
 	}
-	if (im->row_no == 0)
+	if (im->row_no == 0 && im->opts->shard_k == 0)
 		problem(im, PK_EMPTY, 0, "%s", im->nsmp == 0 ? "empty file: no rows"
 		                                              : "no data rows (header only)");
 	st = list_finish(im, st, res->seconds, err, errlen);
@@ -947,6 +991,8 @@ static int read_start(struct importer *im, char *err, size_t errlen)
 static int import_init(struct importer *im, struct store *s, const char *path,
                        const struct import_opts *o, char *err, size_t errlen)
 {
+	int found;
+
 	memset(im, 0, sizeof *im);
 	im->store = s;
 	im->batch_max = IMPORT_BATCH_ROWS;
@@ -960,7 +1006,8 @@ static int import_init(struct importer *im, struct store *s, const char *path,
 	im->started = clock_now();
 	im->batch_start = im->started;
 	im->is_file = identity_of(path, im->base, sizeof im->base);
-	return find_list(s, path, im->base, im->is_file, &im->list, err, errlen);
+	found = find_list(s, path, im->base, im->is_file, &im->list, err, errlen);
+	return found > 0 && shard_check(im, err, errlen) < 0 ? -1 : found;
 }
 
 /* import_open_input - the input stream, its CSV reader and the address checks; 0, or -1 */

@@ -48,6 +48,8 @@ struct import_opts {
 	void (*message)(void *ctx, const char *line);
 	void (*progress)(void *ctx, const struct import_progress *p);
 	void *progress_ctx;                 /* for progress and message */
+	int shard_k, shard_n;               /* keep only the rows of shard K of N (common/shard.h);
+	                                     * N 0: every row */
 };
 
 struct import_result {

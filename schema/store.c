@@ -58,6 +58,7 @@ enum stmt_id {
 	ST_DNS_SET,
 	ST_LIST_SET_DIGEST,
 	ST_LIST_SET_IDENTITY,
+	ST_LIST_SET_SHARD,
 	ST_LISTS_BY_PREFIX,
 	ST_ADDR_READ,
 	ST_ADDR_REFRESH,
@@ -71,6 +72,7 @@ enum stmt_id {
 	ST_SCHEMA_OBJECTS,
 	ST_OUR_TABLES,
 	ST_HAS_HISTORY,
+	ST_LIST_SHARD,
 	ST_LIST_FIX_DUPS,
 	ST_LIST_DROP_ROWS,
 	ST_LIST_DROP_PROBLEMS,
@@ -248,6 +250,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OUR_TABLES] =
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 		" AND name IN ('lists', 'rows', 'addresses')",
+	[ST_LIST_SET_SHARD] = "UPDATE lists SET shard_k = ?2, shard_n = ?3 WHERE id = ?1",
+	[ST_LIST_SHARD] = "SELECT coalesce(shard_k, 0), coalesce(shard_n, 0) FROM lists WHERE id = ?1",
 	[ST_HAS_HISTORY] =
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'verdict_history'",
 	/* Each address's first row in the list is not a duplicate; later rows name its line. */
@@ -916,6 +920,34 @@ int store_list_finish(struct store *s, int64_t list_id, int64_t now, double secs
 	return step_done(s, st);
 }
 
+int store_list_set_shard(struct store *s, int64_t list_id, int k, int n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LIST_SET_SHARD);
+
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int(st, 2, k);
+	sqlite3_bind_int(st, 3, n);
+	return step_done(s, st);
+}
+
+int store_list_shard(struct store *s, int64_t list_id, int *k, int *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*k = *n = 0;
+	if (stmt_once(s, ST_LIST_SHARD, &st) != SQLITE_OK)
+		return 0; /* a store from before migration 008, read: its lists are whole */
+	sqlite3_bind_int64(st, 1, list_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*k = sqlite3_column_int(st, 0);
+		*n = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_list_add_secs(struct store *s, int64_t list_id, double secs)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_LIST_ADD_SECS);
@@ -1224,46 +1256,70 @@ int store_problem_add(struct store *s, int64_t list_id, int64_t line, const char
 
 /* ---- export ---- */
 
+void store_rows_start(struct store *s, int64_t list_id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROWS_OF_LIST); /* prepared, reset */
+
+	sqlite3_bind_int64(st, 1, list_id);
+}
+
+int store_rows_next(struct store *s, struct store_row_out *r)
+{
+	sqlite3_stmt *st = s->stmt[ST_ROWS_OF_LIST]; /* as store_rows_start left it: not reset */
+	int rc = st ? sqlite3_step(st) : SQLITE_MISUSE;
+
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	memset(r, 0, sizeof *r);
+	r->row_no = sqlite3_column_int64(st, 0);
+	r->line = sqlite3_column_int64(st, 1);
+	r->record = sqlite3_column_blob(st, 2);
+	r->record_len = (size_t)sqlite3_column_bytes(st, 2);
+	r->problem = column_text(st, 3);
+	r->dup_of = sqlite3_column_int64(st, 4);
+	r->has_address = sqlite3_column_int(st, 5);
+	r->address = column_text(st, 6);
+	r->status = column_text(st, 7);
+	r->reason = column_text(st, 8);
+	r->detail = column_text(st, 9);
+	r->enhanced_code = column_text(st, 10);
+	r->smtp_message = column_text(st, 11);
+	r->mx_host = column_text(st, 12);
+	r->suggestion = column_text(st, 13);
+	r->smtp_code = sqlite3_column_int64(st, 14);
+	r->flags = (unsigned)sqlite3_column_int(st, 15);
+	r->checked_at = sqlite3_column_int64(st, 16);
+	r->address_id = sqlite3_column_int64(st, 17);
+	r->domain = column_text(st, 18);
+	r->tls = sqlite3_column_int(st, 19);
+	r->attempts = sqlite3_column_int(st, 20);
+	r->prev_status = column_text(st, 21);
+	r->prev_checked_at = sqlite3_column_int64(st, 22);
+	return 1;
+}
+
+void store_rows_stop(struct store *s)
+{
+	if (s->stmt[ST_ROWS_OF_LIST])
+		sqlite3_reset(s->stmt[ST_ROWS_OF_LIST]);
+}
+
 int store_rows_each(struct store *s, int64_t list_id,
                     int (*fn)(void *ctx, const struct store_row_out *row), void *ctx)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROWS_OF_LIST);
 	struct store_row_out r;
 	int rc, stop = 0;
 
-	sqlite3_bind_int64(st, 1, list_id);
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof r);
-		r.row_no = sqlite3_column_int64(st, 0);
-		r.line = sqlite3_column_int64(st, 1);
-		r.record = sqlite3_column_blob(st, 2);
-		r.record_len = (size_t)sqlite3_column_bytes(st, 2);
-		r.problem = column_text(st, 3);
-		r.dup_of = sqlite3_column_int64(st, 4);
-		r.has_address = sqlite3_column_int(st, 5);
-		r.address = column_text(st, 6);
-		r.status = column_text(st, 7);
-		r.reason = column_text(st, 8);
-		r.detail = column_text(st, 9);
-		r.enhanced_code = column_text(st, 10);
-		r.smtp_message = column_text(st, 11);
-		r.mx_host = column_text(st, 12);
-		r.suggestion = column_text(st, 13);
-		r.smtp_code = sqlite3_column_int64(st, 14);
-		r.flags = (unsigned)sqlite3_column_int(st, 15);
-		r.checked_at = sqlite3_column_int64(st, 16);
-		r.address_id = sqlite3_column_int64(st, 17);
-		r.domain = column_text(st, 18);
-		r.tls = sqlite3_column_int(st, 19);
-		r.attempts = sqlite3_column_int(st, 20);
-		r.prev_status = column_text(st, 21);
-		r.prev_checked_at = sqlite3_column_int64(st, 22);
+	store_rows_start(s, list_id);
+	while (!stop && (rc = store_rows_next(s, &r)) == 1)
 		stop = fn(ctx, &r);
-	}
-	sqlite3_reset(st);
-	if (stop)
+	if (stop) {
+		store_rows_stop(s);
 		return stop < 0 ? -1 : 0;
-	return rc == SQLITE_DONE ? 0 : -1;
+	}
+	return rc;
 }
 
 int store_problem_counts(struct store *s, int64_t list_id, struct store_problem_count **out,

@@ -77,6 +77,13 @@ void store_list_free(struct store_list *l);
 /* store_list_by_identity - 1 found (L filled), 0 not found, -1 error */
 int store_list_by_identity(struct store *s, const char *identity, struct store_list *l);
 
+/* store_list_set_shard - list LIST_ID holds only shard K of N of its input (common/shard.h) */
+int store_list_set_shard(struct store *s, int64_t list_id, int k, int n);
+
+/* store_list_shard - the shard list LIST_ID holds: *K of *N, *N 0 for the whole list (also in
+ * a store from before shards, opened read-only); 0, or -1 on error */
+int store_list_shard(struct store *s, int64_t list_id, int *k, int *n);
+
 /* store_list_create - a new list in state 'importing'; returns its id or -1 */
 int64_t store_list_create(struct store *s, const char *name, const char *identity, int64_t now);
 
@@ -176,6 +183,14 @@ struct store_row_out {
  * The pointers in the row are valid only during the call. */
 int store_rows_each(struct store *s, int64_t list_id,
                     int (*fn)(void *ctx, const struct store_row_out *row), void *ctx);
+
+/* A reading of LIST's rows in input order, row by row (a merge of shards reads several stores
+ * side by side): store_rows_start, then store_rows_next until it returns 0 (the end: the
+ * reading is over) or -1 (an error); store_rows_stop ends it before. One reading per store at
+ * a time (store_rows_each is one); the pointers in R are valid until the next call. */
+void store_rows_start(struct store *s, int64_t list_id);
+int store_rows_next(struct store *s, struct store_row_out *r);
+void store_rows_stop(struct store *s);
 
 struct store_problem_count {
 	char kind[32];

@@ -89,3 +89,15 @@ check_eq "--list of an unknown list exits 2" "$?" 2
 "$MAILSIFT" status --db multi.db > status.out
 check_contains "status lists the lists" status.out "l3.csv"
 check_contains "status counts distinct pending addresses" status.out "4 distinct: 4 pending"
+
+# -o makes its missing parents (a shard's /data/shards/3 on a new volume); a file in the way is
+# an error naming it
+"$MAILSIFT" clean l3.csv -o deep/er/out --syntax-only --quiet 2> e.out
+check_eq "clean -o a/b/c: its parents made, exit 0" "$?" 0
+check "clean -o a/b/c: the files are there" test -f deep/er/out/report.json
+"$MAILSIFT" export --db multi.db -o deep2/x/y --quiet 2> e.out
+check "export -o a/b/c: its parents made" test -f deep2/x/y/report.json
+: > blocker
+"$MAILSIFT" clean l3.csv -o blocker/out --syntax-only --quiet 2> e.out
+check_eq "clean -o under a file: exit 1" "$?" 1
+check_contains "clean -o under a file: the message names the folder" e.out "blocker/out: cannot create folder"

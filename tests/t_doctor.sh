@@ -238,3 +238,8 @@ check_eq "clean: the run goes on (alice valid)" "$(data_rows "$WORK/out1/valid.c
 	--no-doctor > /dev/null 2> "$WORK/clean2.err"
 check_eq "clean --no-doctor: exit status 0" "$?" 0
 check_eq "clean --no-doctor: no doctor warning" "$(grep -c doctor "$WORK/clean2.err")" 0
+"$MAILSIFT" verify alice@strict.test $BASE --helo probe.doctor.test > "$WORK/verify.out" \
+	2> "$WORK/verify.err"
+check_eq "verify: exit status 0" "$?" 0
+check_eq "verify makes no quick checks (a few addresses: not worth three providers' sessions)" \
+	"$(grep -c doctor "$WORK/verify.err")" 0
