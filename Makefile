@@ -56,7 +56,7 @@ REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay/%,$(FUZZ_SRC))
 MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 LISTS      := importers/data/role.txt importers/data/disposable.txt importers/data/free.txt
 
-.PHONY: all test check-asan fuzz lint bench bench-engine bench-serve data install clean
+.PHONY: all test check-asan fuzz lint bench bench-engine bench-serve bench-shards man data install clean
 all: $(BUILD)/$(PROG)
 
 $(BUILD)/$(PROG): $(BUILD)/cli/main.o $(LIB)
@@ -140,6 +140,11 @@ bench: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
 	sh bench/run.sh $(BUILD)
 	sh bench/engine.sh $(BUILD)
 	sh bench/serve.sh $(BUILD)
+	sh bench/shards.sh $(BUILD)
+
+# Only the shards benchmark (bench/shards.sh: 1, 2 and 4 shards on their own sources; merge).
+bench-shards: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
+	sh bench/shards.sh $(BUILD)
 
 # Only the serve benchmark (bench/serve.sh: real-time checks, upload, import through the API).
 bench-serve: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
@@ -153,9 +158,17 @@ bench-engine: all $(BUILD)/tests/world/smtpd $(BUILD)/tests/world/dnsd
 data:
 	sh tools/update-lists.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+# The man pages, made from each command's --help by help2man (tools/man.sh), in $(BUILD)/man.
+man: all
+	sh tools/man.sh $(BUILD)/$(PROG) $(BUILD)/man
+
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BUILD)/$(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
+	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 deploy/bash-completion/mailsift \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mailsift
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang

@@ -1,10 +1,32 @@
 /*
  * main - the mailsift entry point: the top-level help, then the command (cli/cmd_*.c).
  */
+#include <ares.h>
+#include <event2/event.h>
+#include <idn2.h>
+#include <jansson.h>
+#include <libpsl.h>
+#include <openssl/crypto.h>
+#include <spf2/spf.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "cli/cli.h"
+
+/* print_version - mailsift's version, then those of the libraries it runs with (as loaded, not
+ * as built: a bug report needs what ran) */
+static void print_version(void)
+{
+	printf("mailsift %s\n", MAILSIFT_VERSION);
+	printf("libevent %s\nc-ares %s\n%s\nSQLite %s\nzlib %s\n", event_get_version(),
+	       ares_version(NULL), OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion(),
+	       zlibVersion());
+	printf("libpsl %s\nlibidn2 %s\njansson %s\nlibspf2 %d.%d.%d (built with)\n",
+	       psl_get_version(), idn2_check_version(NULL), jansson_version_str(),
+	       SPF_LIB_VERSION_MAJOR, SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
+}
 
 void cli_usage(FILE *out)
 {
@@ -75,7 +97,7 @@ int main(int argc, char **argv)
 		return EXIT_DONE;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		printf("mailsift %s\n", MAILSIFT_VERSION);
+		print_version();
 		return EXIT_DONE;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

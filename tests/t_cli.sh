@@ -12,6 +12,11 @@ done
 "$MAILSIFT" --help > help.out; check_eq "--help exits 0" "$?" 0
 check_contains "--help documents exit status 3" help.out "3 interrupted"
 "$MAILSIFT" --version > v.out; check_contains "--version" v.out "mailsift "
+check_eq "--version names the libraries it runs with" \
+	"$(sed -n 's/^\(libevent\|c-ares\|OpenSSL\|SQLite\|zlib\) [0-9][^ ]*.*/\1/p' v.out | tr '\n' ' ')" \
+	"libevent c-ares OpenSSL SQLite zlib "
+check_eq "--version: SQLite's is the one installed (the sqlite3 shell's library)" \
+	"$(sed -n 's/^SQLite //p' v.out)" "$(sqlite3 --version | cut -d' ' -f1)"
 "$MAILSIFT" frobnicate 2> e.out; check_eq "unknown command exits 2" "$?" 2
 "$MAILSIFT" import x.csv 2> e.out; check_eq "import without --db exits 2" "$?" 2
 check_contains "usage error says what is missing" e.out "--db"
