@@ -48,6 +48,7 @@ int cli_status(int argc, char **argv)
 	const char *db = NULL;
 	double max_age = -1; /* not given */
 	int64_t stale;
+	int k, nk;
 	struct store *s;
 	struct store_list *v;
 	struct store_counts cnt;
@@ -86,7 +87,10 @@ int cli_status(int argc, char **argv)
 		if (v[i].email_col >= 0)
 			printf(", %s, address in column %d", v[i].has_header ? "header" : "no header",
 			       v[i].email_col + 1);
-		printf("%s\n", v[i].gzip ? ", gzip" : "");
+		printf("%s", v[i].gzip ? ", gzip" : "");
+		if (store_list_shard(s, v[i].id, &k, &nk) == 0 && nk > 0)
+			printf(", shard %d/%d (its rows only; `mailsift merge` joins the shards)", k, nk);
+		printf("\n");
 		if (v[i].input_error)
 			printf("     input error: %s\n", v[i].input_error);
 	}

@@ -133,6 +133,9 @@ print([(s["shard"], s["of"], s["store"]) for s in r["shards"]] ==
       sum(s["rows"] for s in r["shards"]), all(s["run"] for s in r["shards"]))' merged/report.json)" \
 	"True 600 True"
 
+"$MAILSIFT" status --db s2/mailsift.db > status.out 2>&1
+check_contains "2. status says which shard a store holds" status.out "shard 2/4 (its rows only"
+
 # ---- 3. K and N from the environment ----
 shard_of() { # ENV... -- ARGS: the shard line import prints (stderr), or its error
 	env "$@" "$MAILSIFT" import list.csv --db env.db 2>&1 | grep -m1 -E 'shard|JOB_|SLURM'
