@@ -1,7 +1,8 @@
 # mailsift - bulk email list cleaning engine.
 # Targets: all (the mailsift binary), test, check-asan (the same suite under ASan+UBSan),
 # fuzz (libFuzzer targets, clang), lint (clang -Werror build, cppcheck, clang-tidy), bench,
-# data (refresh the flag lists), install, clean.
+# man, deb (the Debian package), image (the OCI image), data (refresh the flag lists),
+# install, clean.
 
 PROG     := mailsift
 VERSION  := 0.1.0
@@ -12,7 +13,14 @@ PKGS     := libevent libevent_openssl libcares openssl sqlite3 zlib libpsl libid
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Werror
-CFLAGS   ?= -O2 -g
+# Debian's hardening flags (dpkg-buildflags) for the default build, which make deb packages
+CFLAGS   ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
+LDFLAGS  ?= -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+# The license label of the image (SPDX); the project has not chosen one yet
+LICENSE  ?= NOASSERTION
+# The Debian package and the OCI image (make deb, make image)
+DEB      := $(BUILD)/$(PROG)_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || echo amd64).deb
+IMAGE    := $(BUILD)/$(PROG)-$(VERSION)-oci.tar
 CPPFLAGS += -D_GNU_SOURCE -DMAILSIFT_VERSION='"$(VERSION)"' -I. $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lspf2 -lm
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -56,7 +64,7 @@ REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay/%,$(FUZZ_SRC))
 MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 LISTS      := importers/data/role.txt importers/data/disposable.txt importers/data/free.txt
 
-.PHONY: all test check-asan fuzz lint bench bench-engine bench-serve bench-shards man data install clean
+.PHONY: all test check-asan fuzz lint bench bench-engine bench-serve bench-shards man deb image data install clean
 all: $(BUILD)/$(PROG)
 
 $(BUILD)/$(PROG): $(BUILD)/cli/main.o $(LIB)
@@ -110,6 +118,8 @@ $(BUILD)/tests/world/smtpd: tests/world/smtpd.c
 test: $(BUILD)/tests/world/smtpd
 
 # The test command (README): unit, golden and end-to-end tests; ends with "N passed, N failed".
+# tests/t_package.sh checks the package and the image made from this build.
+test: $(DEB) $(IMAGE)
 test: all $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/world/dnsd
 	sh tests/run.sh $(BUILD)
 
@@ -161,6 +171,17 @@ data:
 # The man pages, made from each command's --help by help2man (tools/man.sh), in $(BUILD)/man.
 man: all
 	sh tools/man.sh $(BUILD)/$(PROG) $(BUILD)/man
+
+# The Debian package (tools/deb.sh: Depends computed by dpkg-shlibdeps) and the OCI image made
+# from it (tools/image.sh: mmdebstrap and umoci, no container daemon; needs root and the mirror).
+deb: $(DEB)
+image: $(IMAGE)
+$(DEB): $(BUILD)/$(PROG) tools/deb.sh tools/man.sh deploy/mailsift-serve.service deploy/mailsift.default \
+        deploy/bash-completion/mailsift deploy/debian/copyright deploy/debian/changelog
+	sh tools/man.sh $(BUILD)/$(PROG) $(BUILD)/man
+	sh tools/deb.sh $(BUILD) $(VERSION)
+$(IMAGE): $(DEB) tools/image.sh
+	sh tools/image.sh $(BUILD) $(VERSION) $(DEB) $(LICENSE)
 
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
