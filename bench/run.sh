@@ -4,8 +4,8 @@
 #
 # Usage: sh bench/run.sh BUILD        BUILD holds the mailsift binary (make bench passes it)
 # Environment:
-#   BENCH_SIZES  rows of the lists measured, in order (default "2000000 8000000"); use a small
-#                size (BENCH_SIZES=200000) for a quick run
+#   BENCH_SIZES  rows of the lists measured, in order (default "2000000 8000000"; make bench-big:
+#                "2000000 8000000 32000000"); a small size (BENCH_SIZES=200000) for a quick run
 #   BENCH_KEEP   1 keeps the job stores, reference databases and exports in bench/out/
 #                (default: removed after each size; the generated inputs are always kept)
 #   CC           the compiler for the two helpers (default cc)
@@ -172,6 +172,9 @@ for n in $SIZES; do
 		fi
 		[ "$KEEP" = 1 ] || rm -f "$refdb" "$refdb-journal"
 	fi
+	[ -n "${first_rate:-}" ] || { first_rate=$i_rate; first_n=$n; }
+	last_rate=$i_rate
+	last_n=$n
 	line="import $(num "$n") rows: mailsift $(num "$i_rate") rows/s ($(calc "$i_wall" %.1f) s, cpu $i_cpu s, peak $i_rss MiB; $(num "$st_addrs") distinct, $(num "$st_dups") duplicates) | $ref_part$ratio_part"
 	echo "bench: $line" >&2
 	results="$results$line
@@ -214,4 +217,8 @@ if [ "$(calc "$load_before > 0.5 || $load_after > 1.5" %d)" = 1 ]; then
 fi
 printf '%s' "$results"
 echo "import peak RSS: $rss_line (target < $TARGET_RSS_MIB MiB at every size) $(verdict "$rss_ok")"
+if [ -n "${first_rate:-}" ] && [ "$last_n" != "$first_n" ]; then
+	lin=$(calc "$last_rate / $first_rate")
+	echo "import linearity: $(num "$last_n") rows at $(num "$last_rate") rows/s = ${lin}x the rate at $(num "$first_n") rows (target >= 0.8x) $(verdict "$(calc "$lin >= 0.8" %d)")"
+fi
 exit "$failed"

@@ -894,6 +894,8 @@ static enum import_status list_finish(struct importer *im, enum import_status st
 	struct store *s = im->store;
 	char identity[PATH_MAX + 256];
 
+	if (store_bulk_finish(s, err, errlen) < 0)
+		return IMPORT_FAILED;
 	if (im->skip > 0 && store_list_fix_dups(s, im->list.id) < 0) {
 		snprintf(err, errlen, "job store: %s", store_errmsg(s));
 		return IMPORT_FAILED;
@@ -1068,7 +1070,9 @@ enum import_status import_list(struct store *s, const char *path, const struct i
 	if (store_begin(s, err, errlen) == 0) {
 		if (found)
 			list_resume(&im, res);
+		/* a store of this list alone: a bulk import (schema/store.c) */
 		if ((found || list_create(&im, path, err, errlen) == 0) &&
+		    store_bulk_begin(s, im.list.id, STORE_BULK_FILTER_BYTES, err, errlen) >= 0 &&
 		    read_start(&im, err, errlen) == 0) {
 			rc = records_pump(&im, 1, 0);
 			if (rc == -2)

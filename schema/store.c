@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bloom.h"
 #include "common/err.h"
 #include "common/hash.h"
 #include "schema/verdict.h"
@@ -31,6 +32,7 @@ extern const size_t store_migrations_count;
 #define STORE_CACHE_KIB 32768       /* page cache: dedupe index inserts stay in memory longer */
 #define STORE_PAGE_SIZE 8192        /* new stores: an import of 2M rows runs ~10% faster than at 4096 */
 #define STORE_DAY_SECONDS 86400.0   /* --max-age counts days */
+#define STORE_BULK_CACHE_KIB 8192   /* page cache of a bulk import: appends only, no random index */
 
 enum stmt_id {
 	ST_LIST_BY_IDENTITY,
@@ -66,6 +68,7 @@ enum stmt_id {
 	ST_JOB_TALLY,
 	ST_HISTORY_KEEP,
 	ST_HISTORY_TRIM,
+	ST_DEFER_ROW,
 	/* Prepared when used and finalized (stmt_once): schema checks, runs, status, rare writes. */
 	ST_USER_VERSION,
 	ST_APPLICATION_ID,
@@ -74,6 +77,11 @@ enum stmt_id {
 	ST_HAS_HISTORY,
 	ST_LIST_SHARD,
 	ST_LIST_FIX_DUPS,
+	ST_BULK_HAS_INDEX,
+	ST_BULK_OTHERS,
+	ST_BULK_SEED,
+	ST_BULK_DEFERRED,
+	ST_BULK_RESOLVED_ADD,
 	ST_LIST_DROP_ROWS,
 	ST_LIST_DROP_PROBLEMS,
 	ST_JOB_ADD,
@@ -195,6 +203,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" checked_at) SELECT id, status, reason, smtp_code, enhanced_code, checked_at"
 		" FROM addresses WHERE id = ?1",
 	/* Address ?1's history, less its newest ?2 entries. */
+	[ST_DEFER_ROW] =
+		"INSERT INTO deferred_rows(row_id, list_id, line, key_hash, key, address, domain, flags,"
+		" suggestion, status, reason, detail)"
+		" VALUES ((?1 << 40) | ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_HISTORY_TRIM] =
 		"DELETE FROM verdict_history WHERE address_id = ?1 AND id <= (SELECT id"
 		" FROM verdict_history WHERE address_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
@@ -263,6 +275,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"  (SELECT line FROM rows AS f WHERE f.id = firsts.id) END"
 		" FROM firsts WHERE rows.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff"
 		" AND rows.address_id = firsts.address_id",
+	/* Bulk import (store_bulk_begin / store_bulk_finish) */
+	[ST_BULK_HAS_INDEX] =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'addresses_key_hash'",
+	/* Another list, or an address no row of list ?1 holds (given alone, or another list's). */
+	[ST_BULK_OTHERS] =
+		"SELECT EXISTS (SELECT 1 FROM lists WHERE id <> ?1)"
+		" OR EXISTS (SELECT 1 FROM addresses WHERE seen_list IS NOT ?1)",
+	[ST_BULK_SEED] = "SELECT key_hash FROM addresses UNION ALL SELECT key_hash FROM deferred_rows",
+	/* The rows set aside, each key's rows together and in input order (dedupe marks). */
+	[ST_BULK_DEFERRED] =
+		"SELECT row_id, list_id, line, key, address, domain, flags, suggestion, status, reason,"
+		" detail FROM deferred_rows ORDER BY key_hash, row_id",
+	[ST_BULK_RESOLVED_ADD] =
+		"INSERT INTO temp.bulk_resolved(row_id, address_id, dup_of) VALUES (?1, ?2, ?3)",
 	/* store_list_drop, in this order */
 	[ST_LIST_DROP_ROWS] =
 		"DELETE FROM rows WHERE id >= ?1 << 40 AND id < (?1 + 1) << 40", /* rowid: list, row */
@@ -394,6 +420,8 @@ struct store {
 	char *path;
 	int lock_fd;                 /* flock'd descriptor for writers, -1 for readers */
 	int in_tx;                   /* inside store_begin .. store_commit */
+	int bulk;                    /* a bulk import is under way (store_bulk_begin) */
+	struct bloom seen;           /* ... and the key hashes it has met */
 	sqlite3_stmt *stmt[ST_COUNT];
 };
 
@@ -680,7 +708,8 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 		         (int)STORE_APPLICATION_ID);
 		if (store_exec(s, stmt_sql[ST_WAL_SETUP], err, errlen) < 0 ||
 		    (stamp && store_exec(s, pragmas, err, errlen) < 0) ||
-		    store_migrate(s, err, errlen) < 0) {
+		    store_migrate(s, err, errlen) < 0 ||
+		    store_bulk_finish(s, err, errlen) < 0) { /* a bulk import cut short */
 			store_close(s);
 			return NULL;
 		}
@@ -707,6 +736,7 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	bloom_free(&s->seen);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (s->lock_fd >= 0)
@@ -1159,12 +1189,45 @@ static int64_t addr_upsert(struct store *s, const struct store_row_in *row, int6
 	return step_done(s, st) < 0 ? -1 : id;
 }
 
+/* bulk_defer - set ROW's address aside: the filter says its key may have been met before */
+static int bulk_defer(struct store *s, const struct store_row_in *row, int64_t h)
+{
+	const struct store_addr_in *a = row->addr;
+	sqlite3_stmt *st = store_stmt(s, ST_DEFER_ROW);
+
+	sqlite3_bind_int64(st, 1, row->list_id);
+	sqlite3_bind_int64(st, 2, row->row_no);
+	sqlite3_bind_int64(st, 3, row->line);
+	sqlite3_bind_int64(st, 4, h);
+	bind_text(st, 5, a->key);
+	bind_text(st, 6, a->address);
+	bind_text(st, 7, a->domain);
+	sqlite3_bind_int(st, 8, (int)a->flags);
+	bind_text(st, 9, a->suggestion);
+	bind_text(st, 10, a->status);
+	bind_text(st, 11, a->reason);
+	bind_text(st, 12, a->detail);
+	return step_done(s, st);
+}
+
 int store_row_add(struct store *s, const struct store_row_in *row)
 {
 	sqlite3_stmt *st;
-	int64_t addr_id = 0, dup_of = 0;
+	int64_t addr_id = 0, dup_of = 0, h = 0;
+	int defer = 0;
 
-	if (row->addr) {
+	if (row->addr && s->bulk) {
+		/* A key the filter never met is new: appended, no index to consult. Else set aside
+		 * for store_bulk_finish. */
+		h = key_hash(row->addr->key);
+		defer = bloom_maybe(&s->seen, (uint64_t)h);
+		if (!defer) {
+			bloom_add(&s->seen, (uint64_t)h);
+			if (addr_insert(s, row, h) != 1)
+				return -1;
+			addr_id = sqlite3_last_insert_rowid(s->db);
+		}
+	} else if (row->addr) {
 		addr_id = addr_upsert(s, row, &dup_of);
 		if (addr_id < 0)
 			return -1;
@@ -1175,7 +1238,7 @@ int store_row_add(struct store *s, const struct store_row_in *row)
 	sqlite3_bind_int64(st, 3, row->line);
 	if (row->record)
 		sqlite3_bind_blob(st, 4, row->record, (int)row->record_len, SQLITE_STATIC);
-	if (row->addr)
+	if (row->addr && !defer)
 		sqlite3_bind_int64(st, 5, addr_id);
 	if (dup_of > 0)
 		sqlite3_bind_int64(st, 6, dup_of);
@@ -1184,7 +1247,143 @@ int store_row_add(struct store *s, const struct store_row_in *row)
 	if (row->addr && row->addr->address && row->addr->key &&
 	    strcmp(row->addr->address, row->addr->key) != 0)
 		bind_text(st, 9, row->addr->address); /* this row's own spelling (migration 006) */
-	return step_done(s, st);
+	if (step_done(s, st) < 0)
+		return -1;
+	return defer ? bulk_defer(s, row, h) : 0;
+}
+
+/* ---- bulk import ----
+ * The dedupe index on key_hash is what made big imports superlinear: each row's key lands on
+ * a random page of it, and once the index outgrows the page cache every batch rewrites most of
+ * its pages. An import into a store that holds nothing else drops the index, appends each
+ * address a fixed-size Bloom filter has never met (certainly new: most of them), sets aside the
+ * rows whose key it may have met (repeats, and the filter's false positives), then builds the
+ * index once, sorted, and settles the rows set aside through it, in key order. The index is
+ * missing only while a bulk import runs or after one was cut short: store_open settles that. */
+int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char *err,
+                     size_t errlen)
+{
+	sqlite3_stmt *st;
+	char pragma[64];
+	int rc = SQLITE_ERROR, others = -1, own;
+
+	if (s->bulk)
+		return 1;
+	if (stmt_once(s, ST_BULK_OTHERS, &st) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, list_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			others = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (others != 0) {
+		if (others < 0)
+			err_set(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return others < 0 ? -1 : 0;
+	}
+	if (bloom_init(&s->seen, filter_bytes) < 0) {
+		err_set(err, errlen, "out of memory");
+		return -1;
+	}
+	/* a resumed import: the addresses of its rows so far */
+	if (stmt_once(s, ST_BULK_SEED, &st) == SQLITE_OK)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			bloom_add(&s->seen, (uint64_t)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		err_set(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		bloom_free(&s->seen);
+		return -1;
+	}
+	/* in the caller's transaction, if one is open: rolled back, the index is back, and
+	 * store_bulk_finish has nothing to build */
+	own = !s->in_tx;
+	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", STORE_BULK_CACHE_KIB);
+	if ((own && store_begin(s, err, errlen) < 0) ||
+	    store_exec(s, "DROP INDEX IF EXISTS addresses_key_hash", err, errlen) < 0 ||
+	    (own && store_commit(s, err, errlen) < 0) || store_exec(s, pragma, err, errlen) < 0) {
+		if (own)
+			store_rollback(s);
+		bloom_free(&s->seen);
+		return -1;
+	}
+	s->bulk = 1;
+	return 1;
+}
+
+/* bulk_settle - the rows set aside, each given its address (found through the index, or
+ * added) and its duplicate mark; in the caller's transaction */
+static int bulk_settle(struct store *s)
+{
+	sqlite3_stmt *q = NULL, *add = NULL;
+	int rc;
+
+	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS bulk_resolved(row_id INTEGER PRIMARY KEY,"
+	                  " address_id INTEGER, dup_of INTEGER)", NULL, 0) < 0 ||
+	    stmt_once(s, ST_BULK_DEFERRED, &q) != SQLITE_OK ||
+	    stmt_once(s, ST_BULK_RESOLVED_ADD, &add) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		return -1;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_addr_in a = {
+			.key = column_text(q, 3), .address = column_text(q, 4),
+			.domain = column_text(q, 5), .flags = (unsigned)sqlite3_column_int(q, 6),
+			.suggestion = column_text(q, 7), .status = column_text(q, 8),
+			.reason = column_text(q, 9), .detail = column_text(q, 10)};
+		struct store_row_in row = {.list_id = sqlite3_column_int64(q, 1),
+		                           .line = sqlite3_column_int64(q, 2), .addr = &a};
+		int64_t dup_of = 0, id = addr_upsert(s, &row, &dup_of);
+
+		if (id < 0)
+			break;
+		sqlite3_bind_int64(add, 1, sqlite3_column_int64(q, 0));
+		sqlite3_bind_int64(add, 2, id);
+		if (dup_of > 0)
+			sqlite3_bind_int64(add, 3, dup_of);
+		else
+			sqlite3_bind_null(add, 3);
+		if (step_done(s, add) < 0)
+			break;
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(add);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return store_exec(s, "UPDATE rows SET address_id = v.address_id, dup_of = v.dup_of"
+	                     " FROM temp.bulk_resolved AS v WHERE rows.id = v.row_id;"
+	                     " DELETE FROM deferred_rows; DROP TABLE temp.bulk_resolved;", NULL, 0);
+}
+
+int store_bulk_finish(struct store *s, char *err, size_t errlen)
+{
+	int own = !s->in_tx;
+	char pragma[64];
+
+	if (s->bulk) {
+		bloom_free(&s->seen);
+		s->bulk = 0;
+	} else if (count_query(s, ST_BULK_HAS_INDEX) == 1) {
+		return 0; /* nothing to settle */
+	}
+	/* SQLite's external sort builds the index, in as much memory as the page cache: keep both
+	 * at the bulk import's size, then give the cache back its own */
+	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", STORE_BULK_CACHE_KIB);
+	if (store_exec(s, pragma, err, errlen) < 0 || (own && store_begin(s, err, errlen) < 0))
+		return -1;
+	if (store_exec(s, "CREATE UNIQUE INDEX IF NOT EXISTS addresses_key_hash ON addresses(key_hash)",
+	               err, errlen) < 0 ||
+	    bulk_settle(s) < 0) {
+		if (err && errlen && !err[0])
+			err_set(err, errlen, "%s: settling the bulk import: %s", s->path,
+			        sqlite3_errmsg(s->db));
+		if (own)
+			store_rollback(s);
+		return -1;
+	}
+	if (own && store_commit(s, err, errlen) < 0)
+		return -1;
+	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", STORE_CACHE_KIB);
+	return store_exec(s, pragma, err, errlen);
 }
 
 int64_t store_addr_add(struct store *s, const struct store_addr_in *a)
@@ -1192,6 +1391,8 @@ int64_t store_addr_add(struct store *s, const struct store_addr_in *a)
 	struct store_row_in row = {.list_id = 0, .addr = a};
 	int64_t dup_of;
 
+	if (s->bulk)
+		return -1; /* no dedupe index until store_bulk_finish */
 	return addr_upsert(s, &row, &dup_of);
 }
 

@@ -153,6 +153,20 @@ struct store_row_in {
 /* store_row_add - insert one row and its address (deduplicated); 0 ok, -1 error */
 int store_row_add(struct store *s, const struct store_row_in *row);
 
+/* store_bulk_begin - make the import of list LIST_ID a bulk import when the store holds nothing
+ * else (no other list, no address given alone): the dedupe index is dropped, rows' addresses
+ * are deduplicated through a Bloom filter of FILTER_BYTES (STORE_BULK_FILTER_BYTES) and
+ * settled by store_bulk_finish. 1 bulk, 0 not possible here (rows go in
+ * one by one through the index, as before), -1 with err. */
+#define STORE_BULK_FILTER_BYTES (24u << 20) /* 4.9% "maybe" at 32M distinct addresses */
+int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char *err,
+                     size_t errlen);
+
+/* store_bulk_finish - end a bulk import: build the dedupe index (sorted, once) and give the
+ * rows set aside their address and duplicate mark; in the open transaction, else in one of its
+ * own. Also settles a bulk import cut short (store_open does). 0, or -1 with err. */
+int store_bulk_finish(struct store *s, char *err, size_t errlen);
+
 /* store_problem_add - remember what was wrong with LIST's input at LINE */
 int store_problem_add(struct store *s, int64_t list_id, int64_t line, const char *kind,
                       const char *message);

@@ -2,7 +2,8 @@
  * test_store - the job store on a real SQLite file: schema version, one-writer lock,
  * dedupe within and across lists, duplicate repair after a resumed import, counts, the
  * addresses waiting for a retry, the address states and key hashes as stored on disk, the
- * verdict history (kept, bounded, read back, purged) and what --max-age makes stale.
+ * verdict history (kept, bounded, read back, purged), what --max-age makes stale, and the bulk
+ * import (the same rows as one by one, cut short and resumed, refused, a hash collision).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -683,6 +684,228 @@ static void test_shard_and_row_readings(void)
 	store_close(b);
 }
 
+/* What a list's rows read back as: each row's number, address, status and duplicate mark, one
+ * line each, for comparing two stores that were given the same rows. */
+struct reading {
+	char text[64 * 1024];
+	size_t len;
+	int rows;
+};
+
+static int read_rows(void *ctx, const struct store_row_out *row)
+{
+	struct reading *r = ctx;
+	int n = snprintf(r->text + r->len, sizeof r->text - r->len, "%lld %s %s %lld\n",
+	                 (long long)row->row_no, row->has_address ? row->address : "-",
+	                 row->status ? row->status : "-", (long long)row->dup_of);
+	if (n > 0 && (size_t)n < sizeof r->text - r->len)
+		r->len += (size_t)n;
+	r->rows++;
+	return 0;
+}
+
+/* bulk_rows - 600 rows over 90 keys (repeats, syntax errors, rows without an address) into
+ * list L of S, in batches of 100, from row FROM to row TO */
+static void bulk_rows(struct store *s, int64_t l, int from, int to)
+{
+	char err[256], key[64];
+	struct store_addr_in a;
+	struct store_row_in r;
+
+	store_begin(s, err, sizeof err);
+	for (int i = from; i <= to; i++) {
+		unsigned h = (unsigned)i * 2654435761u;
+		memset(&a, 0, sizeof a);
+		snprintf(key, sizeof key, "u%u@d%u.example", (h >> 8) % 90, (h >> 8) % 90 % 7);
+		a.key = a.address = key;
+		a.domain = strchr(key, '@') + 1;
+		if ((h >> 20) % 17 == 0) { /* a syntax error: a verdict known at import */
+			a.domain = NULL;
+			a.status = "invalid";
+			a.reason = "syntax";
+		}
+		r = (struct store_row_in){.list_id = l, .row_no = i, .line = i + 1, .record = key,
+		                          .record_len = strlen(key), .addr = &a};
+		if ((h >> 12) % 23 == 0) {
+			r.addr = NULL;
+			r.problem = "no_address";
+		}
+		CHECK_INT(store_row_add(s, &r), 0, "row");
+		if (i % 100 == 0) {
+			store_commit(s, err, sizeof err);
+			store_begin(s, err, sizeof err);
+		}
+	}
+	store_commit(s, err, sizeof err);
+}
+
+static int index_present(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'addresses_key_hash'",
+	                       -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* one_by_one - the 600 rows of bulk_rows added one by one through the index into a store of
+ * their own (NAME): their reading into R, the store's counts into C */
+static void one_by_one(const char *name, struct reading *r, struct store_counts *c)
+{
+	struct store *s = fresh_store(name);
+	char err[256] = "";
+	int64_t l;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "l.csv", "id-l", 1);
+	store_commit(s, err, sizeof err);
+	bulk_rows(s, l, 1, 600);
+	store_rows_each(s, l, read_rows, r);
+	store_counts(s, c);
+	store_close(s);
+}
+
+/* A bulk import reads back exactly as the same rows added one by one through the index: the
+ * same addresses, verdicts and duplicate marks. The filter is made tiny (64 bytes) so that it
+ * says "maybe" for nearly every key: the rows set aside and settled at the end are most. */
+static void test_bulk_import(void)
+{
+	static struct reading one, bulk;
+	struct store_counts c1, c2;
+	struct store *s;
+	char err[256] = "";
+	int64_t l;
+
+	one_by_one("one-by-one.db", &one, &c1);
+	s = fresh_store("bulk.db");
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "l.csv", "id-l", 1);
+	CHECK_INT(store_bulk_begin(s, l, 64, err, sizeof err), 1, "a store of one list: bulk");
+	store_commit(s, err, sizeof err);
+	CHECK_INT(index_present(), 0, "the dedupe index is dropped meanwhile");
+	bulk_rows(s, l, 1, 600);
+	CHECK(store_addr_add(s, &(struct store_addr_in){.key = "x@y.example"}) < 0,
+	      "no address alone during a bulk import");
+	CHECK(store_bulk_finish(s, err, sizeof err) == 0, "finish: %s", err);
+	CHECK_INT(index_present(), 1, "the index is back");
+	store_rows_each(s, l, read_rows, &bulk);
+	store_counts(s, &c2);
+	CHECK_INT(bulk.rows, 600, "every row");
+	CHECK(one.len == bulk.len && memcmp(one.text, bulk.text, one.len) == 0,
+	      "rows, addresses, verdicts and duplicate marks as one by one");
+	CHECK_INT(c2.addresses, c1.addresses, "addresses");
+	CHECK_INT(c2.duplicate_rows, c1.duplicate_rows, "duplicates");
+	CHECK(c1.duplicate_rows > 300, "the rows repeat addresses (%lld)", (long long)c1.duplicate_rows);
+	CHECK_INT(c2.rows_without_address, c1.rows_without_address, "rows without an address");
+	store_close(s);
+}
+
+/* A bulk import cut short (closed without store_bulk_finish: a crash, Ctrl-C) is settled by the
+ * next store_open, and a resumed import goes on in bulk, its filter made from the addresses
+ * stored so far: the end reads back as one by one. */
+static void test_bulk_cut_short(void)
+{
+	static struct reading one, bulk;
+	struct store_counts c;
+	struct store *s;
+	char err[256] = "";
+	int64_t l;
+
+	one_by_one("cut-one.db", &one, &c);
+	s = fresh_store("cut.db");
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "l.csv", "id-l", 1);
+	store_commit(s, err, sizeof err);
+	store_bulk_begin(s, l, 256, err, sizeof err);
+	bulk_rows(s, l, 1, 300);
+	store_close(s); /* cut short */
+	CHECK_INT(index_present(), 0, "cut short: no index in the file");
+	s = store_open(path, STORE_WRITE, err, sizeof err);
+	CHECK(s != NULL, "reopen: %s", err);
+	if (s == NULL)
+		return;
+	CHECK_INT(index_present(), 1, "reopened: settled, the index is back");
+	CHECK_INT(store_bulk_begin(s, l, 256, err, sizeof err), 1, "the import resumes in bulk");
+	bulk_rows(s, l, 301, 600);
+	CHECK(store_bulk_finish(s, err, sizeof err) == 0, "finish: %s", err);
+	store_rows_each(s, l, read_rows, &bulk);
+	CHECK(one.len == bulk.len && memcmp(one.text, bulk.text, one.len) == 0,
+	      "cut, reopened, resumed: as one by one");
+	store_close(s);
+}
+
+/* Not in bulk: a store that holds another list or an address given alone. */
+static void test_bulk_refused(void)
+{
+	struct store *s = fresh_store("no-bulk.db");
+	struct store_addr_in a = {.key = "a@example.com", .address = "a@example.com",
+	                          .domain = "example.com"};
+	char err[256] = "";
+	int64_t l1, l2;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l1 = store_list_create(s, "one.csv", "id-1", 1);
+	l2 = store_list_create(s, "two.csv", "id-2", 1);
+	CHECK_INT(store_bulk_begin(s, l2, 1024, err, sizeof err), 0, "another list: no bulk");
+	store_commit(s, err, sizeof err);
+	store_close(s);
+	s = fresh_store("alone-bulk.db");
+	store_begin(s, err, sizeof err);
+	CHECK(store_addr_add(s, &a) > 0, "an address alone");
+	l1 = store_list_create(s, "one.csv", "id-1", 1);
+	CHECK_INT(store_bulk_begin(s, l1, 1024, err, sizeof err), 0, "an address alone: no bulk");
+	store_commit(s, err, sizeof err);
+	CHECK_INT(index_present(), 1, "the index stays");
+	store_close(s);
+}
+
+/* Two keys with the same hash in a bulk import: the second is set aside (the filter has met
+ * its hash) and settled as an address of its own. */
+static void test_bulk_collision(void)
+{
+	struct store *s = fresh_store("bulk-collide.db");
+	struct store_counts c;
+	char err[256] = "";
+	sqlite3 *db;
+	int64_t l;
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "one.csv", "id-1", 1);
+	store_bulk_begin(s, l, 1 << 20, err, sizeof err);
+	add_row(s, l, 1, 2, "a@example.com");
+	store_commit(s, err, sizeof err);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "open %s", path);
+	CHECK(sqlite3_exec(db, "UPDATE addresses SET key = 'zzz@example.com'", NULL, NULL, NULL) ==
+	              SQLITE_OK, "update");
+	sqlite3_close(db);
+	store_begin(s, err, sizeof err);
+	add_row(s, l, 2, 3, "a@example.com");
+	add_row(s, l, 3, 4, "a@example.com");
+	CHECK(store_bulk_finish(s, err, sizeof err) == 0, "finish: %s", err);
+	store_commit(s, err, sizeof err);
+	store_counts(s, &c);
+	CHECK_INT(c.addresses, 2, "same hash, different key: two addresses");
+	CHECK_INT(c.duplicate_rows, 1, "the third row repeats the second");
+	store_close(s);
+}
+
 static void setup(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -707,4 +930,5 @@ static void test_cleanup(void)
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
       test_fix_dups_after_resume, test_addr_alone, test_hash_collision, test_retry_waiting, test_states_on_disk,
       test_verdict_history, test_history_bounded_and_purged, test_stale_before_and_domain_facts,
-      test_shard_and_row_readings, test_cleanup)
+      test_shard_and_row_readings, test_bulk_import, test_bulk_cut_short, test_bulk_refused,
+      test_bulk_collision, test_cleanup)
