@@ -226,6 +226,8 @@ int cli_merge(int argc, char **argv)
 		v[i].path = argv[optind + i];
 		if ((v[i].s = cli_open_store(v[i].path, STORE_READ)) == NULL)
 			goto out;
+		/* one page cache's worth for all of them: memory does not grow with the shards */
+		store_set_cache(v[i].s, STORE_CACHE_KIB / n);
 	}
 	if (check_shards(v, n, partial) == 0) {
 		struct export_opts o = {.outdir = outdir, .gzip = gzip, .messages = stderr,

@@ -29,7 +29,6 @@ extern const char *const store_migrations[];
 extern const size_t store_migrations_count;
 
 #define STORE_BUSY_TIMEOUT_MS 5000  /* a reader waits this long for a checkpoint, not forever */
-#define STORE_CACHE_KIB 32768       /* page cache: dedupe index inserts stay in memory longer */
 #define STORE_PAGE_SIZE 8192        /* new stores: an import of 2M rows runs ~10% faster than at 4096 */
 #define STORE_DAY_SECONDS 86400.0   /* --max-age counts days */
 #define STORE_BULK_CACHE_KIB 8192   /* page cache of a bulk import: appends only, no random index */
@@ -730,6 +729,14 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 	return s;
 }
 
+int store_set_cache(struct store *s, int kib)
+{
+	char pragma[64];
+
+	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", kib > 64 ? kib : 64);
+	return store_exec(s, pragma, NULL, 0);
+}
+
 void store_close(struct store *s)
 {
 	if (s == NULL)
@@ -1264,7 +1271,6 @@ int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char
                      size_t errlen)
 {
 	sqlite3_stmt *st;
-	char pragma[64];
 	int rc = SQLITE_ERROR, others = -1, own;
 
 	if (s->bulk)
@@ -1297,10 +1303,9 @@ int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char
 	/* in the caller's transaction, if one is open: rolled back, the index is back, and
 	 * store_bulk_finish has nothing to build */
 	own = !s->in_tx;
-	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", STORE_BULK_CACHE_KIB);
 	if ((own && store_begin(s, err, errlen) < 0) ||
 	    store_exec(s, "DROP INDEX IF EXISTS addresses_key_hash", err, errlen) < 0 ||
-	    (own && store_commit(s, err, errlen) < 0) || store_exec(s, pragma, err, errlen) < 0) {
+	    (own && store_commit(s, err, errlen) < 0) || store_set_cache(s, STORE_BULK_CACHE_KIB) < 0) {
 		if (own)
 			store_rollback(s);
 		bloom_free(&s->seen);
@@ -1357,7 +1362,6 @@ static int bulk_settle(struct store *s)
 int store_bulk_finish(struct store *s, char *err, size_t errlen)
 {
 	int own = !s->in_tx;
-	char pragma[64];
 
 	if (s->bulk) {
 		bloom_free(&s->seen);
@@ -1367,8 +1371,7 @@ int store_bulk_finish(struct store *s, char *err, size_t errlen)
 	}
 	/* SQLite's external sort builds the index, in as much memory as the page cache: keep both
 	 * at the bulk import's size, then give the cache back its own */
-	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", STORE_BULK_CACHE_KIB);
-	if (store_exec(s, pragma, err, errlen) < 0 || (own && store_begin(s, err, errlen) < 0))
+	if (store_set_cache(s, STORE_BULK_CACHE_KIB) < 0 || (own && store_begin(s, err, errlen) < 0))
 		return -1;
 	if (store_exec(s, "CREATE UNIQUE INDEX IF NOT EXISTS addresses_key_hash ON addresses(key_hash)",
 	               err, errlen) < 0 ||
@@ -1382,8 +1385,7 @@ int store_bulk_finish(struct store *s, char *err, size_t errlen)
 	}
 	if (own && store_commit(s, err, errlen) < 0)
 		return -1;
-	snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", STORE_CACHE_KIB);
-	return store_exec(s, pragma, err, errlen);
+	return store_set_cache(s, STORE_CACHE_KIB);
 }
 
 int64_t store_addr_add(struct store *s, const struct store_addr_in *a)

@@ -32,6 +32,11 @@ enum store_mode {
 struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen);
 void store_close(struct store *s);
 
+/* store_set_cache - this connection's page cache, KIB kibibytes (STORE_CACHE_KIB when opened):
+ * a reader holding many stores open at once (merge) gives each a share of one budget */
+int store_set_cache(struct store *s, int kib);
+#define STORE_CACHE_KIB 32768 /* page cache of one connection */
+
 /* store_begin / store_commit - one batch of writes; 0 ok, -1 with err */
 int store_begin(struct store *s, char *err, size_t errlen);
 int store_commit(struct store *s, char *err, size_t errlen);
