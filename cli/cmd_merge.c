@@ -18,8 +18,11 @@
 
 #include "cli/options.h"
 #include "cli/stages.h"
+#include "common/fdlimit.h"
 #include "common/shard.h"
 #include "exporters/export.h"
+
+#define MERGE_FD_RESERVE 32 /* the files written, stdio, SQLite's temporary files */
 
 static const char merge_help[] =
 	"Usage: mailsift merge STORE... -o OUTDIR [--gzip] [--partial] [--quiet]\n"
@@ -222,6 +225,16 @@ int cli_merge(int argc, char **argv)
 	paths = calloc((size_t)n, sizeof *paths);
 	if (v == NULL || stores == NULL || paths == NULL)
 		abort();
+	/* every store stays open to the end (SQLite: the file, its -wal and -shm), beside the
+	 * files written: say so up front rather than fail half-way */
+	{
+		long lim = fd_limit_raise(), need = 3L * n + MERGE_FD_RESERVE;
+		if (lim >= 0 && need > lim) {
+			fprintf(stderr, "mailsift merge: %d stores need about %ld open files, the limit "
+			        "is %ld: raise it (ulimit -n %ld) and run again\n", n, need, lim, need);
+			goto out; /* rc: EXIT_FAILURE_ */
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		v[i].path = argv[optind + i];
 		if ((v[i].s = cli_open_store(v[i].path, STORE_READ)) == NULL)

@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/fdlimit.h"
 #include "engine/smtp.h"
 
 
@@ -514,21 +514,13 @@ int run_hurry(struct run *r, int64_t address_id)
 /* raise_fd_limit - as many descriptors as allowed; lowers the concurrency when they are few */
 static void raise_fd_limit(struct sched_opts *so, FILE *note)
 {
-	struct rlimit rl;
+	long lim = fd_limit_raise();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)so->concurrency + DEF_RUN_FD_RESERVE > rl.rlim_cur) {
-		int cap = rl.rlim_cur > DEF_RUN_FD_RESERVE ? (int)(rl.rlim_cur - DEF_RUN_FD_RESERVE) : 1;
+	if (lim >= 0 && (long)so->concurrency + DEF_RUN_FD_RESERVE > lim) {
+		int cap = lim > DEF_RUN_FD_RESERVE ? (int)(lim - DEF_RUN_FD_RESERVE) : 1;
 		if (note)
-			fprintf(note, "mailsift: note: %d sessions at most (open files limit %llu); "
-			              "--concurrency %d lowered\n", cap,
-			        (unsigned long long)rl.rlim_cur, so->concurrency);
+			fprintf(note, "mailsift: note: %d sessions at most (open files limit %ld); "
+			              "--concurrency %d lowered\n", cap, lim, so->concurrency);
 		so->concurrency = cap;
 	}
 }

@@ -135,6 +135,18 @@ print([(s["shard"], s["of"], s["store"]) for s in r["shards"]] ==
 
 "$MAILSIFT" status --db s2/mailsift.db > status.out 2>&1
 check_contains "2. status says which shard a store holds" status.out "shard 2/4 (its rows only"
+# merge keeps every store open to the end: it raises its soft open-files limit to the hard
+# one, and refuses up front, saying what to do, when even that is too low
+sh -c 'ulimit -S -n 20 && exec "$0" merge s0/mailsift.db s1/mailsift.db s2/mailsift.db s3/mailsift.db -o raised' \
+	"$MAILSIFT" > /dev/null 2> raised.err
+check_eq "2. merge under a soft limit of 20 open files raises it: exit 0" "$?" 0
+check_eq "2. ... and writes the same valid.csv" "$(python3 -c "$SAME_BUT_TIME" whole/valid.csv raised/valid.csv)" same
+sh -c 'ulimit -n 20 && exec "$0" merge s0/mailsift.db s1/mailsift.db s2/mailsift.db s3/mailsift.db -o lim' \
+	"$MAILSIFT" > /dev/null 2> lim.err
+check_eq "2. merge under a hard limit of 20 open files: exit 1" "$?" 1
+check_contains "2. ... saying how many it needs and what to do" lim.err \
+	"4 stores need about 44 open files, the limit is 20: raise it (ulimit -n 44)"
+check "2. ... having written nothing" test ! -e lim
 
 # ---- 3. K and N from the environment ----
 shard_of() { # ENV... -- ARGS: the shard line import prints (stderr), or its error
