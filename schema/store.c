@@ -201,11 +201,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO verdict_history(address_id, status, reason, smtp_code, enhanced_code,"
 		" checked_at) SELECT id, status, reason, smtp_code, enhanced_code, checked_at"
 		" FROM addresses WHERE id = ?1",
-	/* Address ?1's history, less its newest ?2 entries. */
+	/* A bulk import's row whose address the filter may have met: settled at the end. */
 	[ST_DEFER_ROW] =
 		"INSERT INTO deferred_rows(row_id, list_id, line, key_hash, key, address, domain, flags,"
 		" suggestion, status, reason, detail)"
 		" VALUES ((?1 << 40) | ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* Address ?1's history, less its newest ?2 entries. */
 	[ST_HISTORY_TRIM] =
 		"DELETE FROM verdict_history WHERE address_id = ?1 AND id <= (SELECT id"
 		" FROM verdict_history WHERE address_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
@@ -277,11 +278,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Bulk import (store_bulk_begin / store_bulk_finish) */
 	[ST_BULK_HAS_INDEX] =
 		"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'addresses_key_hash'",
-	/* Another list, or an address no row of list ?1 holds (given alone, or another list's). */
-	[ST_BULK_OTHERS] =
-		"SELECT EXISTS (SELECT 1 FROM lists WHERE id <> ?1)"
-		" OR EXISTS (SELECT 1 FROM addresses WHERE seen_list IS NOT ?1)",
-	[ST_BULK_SEED] = "SELECT key_hash FROM addresses UNION ALL SELECT key_hash FROM deferred_rows",
+	[ST_BULK_OTHERS] = "SELECT EXISTS (SELECT 1 FROM lists WHERE id <> ?1)",
+	/* Every key hash stored, each with 1 when its address is not list ?1's alone (given alone,
+	 * or another list's): the filter's seed, and the end of the bulk import when it says 1. */
+	[ST_BULK_SEED] =
+		"SELECT key_hash, seen_list IS NOT ?1 FROM addresses"
+		" UNION ALL SELECT key_hash, 0 FROM deferred_rows",
 	/* The rows set aside, each key's rows together and in input order (dedupe marks). */
 	[ST_BULK_DEFERRED] =
 		"SELECT row_id, list_id, line, key, address, domain, flags, suggestion, status, reason,"
@@ -1290,15 +1292,22 @@ int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char
 		err_set(err, errlen, "out of memory");
 		return -1;
 	}
-	/* a resumed import: the addresses of its rows so far */
-	if (stmt_once(s, ST_BULK_SEED, &st) == SQLITE_OK)
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	/* a resumed import: the addresses of its rows so far, in one reading that also finds
+	 * an address the list does not hold alone */
+	others = 0;
+	if (stmt_once(s, ST_BULK_SEED, &st) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, list_id);
+		while (!others && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			bloom_add(&s->seen, (uint64_t)sqlite3_column_int64(st, 0));
+			others = sqlite3_column_int(st, 1);
+		}
+	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		err_set(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	if (others || rc != SQLITE_DONE) {
+		if (!others)
+			err_set(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
 		bloom_free(&s->seen);
-		return -1;
+		return others ? 0 : -1;
 	}
 	/* in the caller's transaction, if one is open: rolled back, the index is back, and
 	 * store_bulk_finish has nothing to build */
