@@ -103,9 +103,14 @@
 #define DEF_RETRY_CLAIM_INTERVAL 1.0
 
 /* DNS (engine/dns). */
-/* Seconds a DNS answer kept in the job store is reused by later runs (c-ares 1.18's parsers
- * give no TTL; an hour is the usual lower end of MX TTLs). Temporary failures are never kept. */
+/* Seconds a DNS answer kept in the job store is reused by later runs (an hour is the usual
+ * lower end of MX TTLs), and the longest an answer stays in memory whatever its TTL says.
+ * Temporary failures are never kept. */
 #define DEF_DNS_CACHE_SECONDS 3600
+/* Names each in-memory DNS cache table (domains; MX host names) keeps once their answers are
+ * unused (--dns-cache): about 300 bytes each, so 10,000 is ~3 MiB a table. The job store's
+ * cache is the second level: an evicted domain is read back from it, not asked again. */
+#define DEF_DNS_CACHE_ENTRIES 10000
 /* Milliseconds c-ares waits for the answer to the first try of a query (ARES_OPT_TIMEOUTMS; it
  * doubles the wait for each later try): the system stub resolver's default (resolv.conf
  * "timeout:5"). Tests shorten it with MAILSIFT_DNS_TIMEOUT_MS (read by dns_new). */

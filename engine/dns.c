@@ -36,8 +36,15 @@
  *   (dns_result_parse) alike, unless dns_allow_private; hosts left without an address are
  *   dropped; no host left -> DNS_MX_NOT_PUBLIC, which keeps the refused hosts in the result
  *   (so the job store keeps them, and a later run with --allow-private-mx can use them).
- * - Cache: every domain and every MX host name is looked up once for the life of the struct dns;
- *   concurrent lookups of one name wait on the same query. Temporary outcomes are not cached
+ * - Cache: two tables, domains and MX host names, each an LRU of at most dns_cache_limit
+ *   entries that nobody uses. An entry in use (a waiter, a query, a domain's slot, a host's
+ *   list of waiting domains: anything but the table holds a ref) is off the LRU list and never
+ *   evicted; when its last user lets go it goes to the LRU's head, and the tail is let go while
+ *   the table is over its limit (also before a new entry joins). An answered entry goes stale
+ *   at its TTL (answer_ttl: the smallest of the answer's records, a negative answer's SOA
+ *   minimum; at most DEF_DNS_CACHE_SECONDS; a domain no later than any of its MX hosts) and is
+ *   dropped when next looked up. Concurrent lookups of one name wait on the same query, an
+ *   evicted name's too (a fresh entry). Temporary outcomes are not cached
  *   (a later lookup asks again), and neither is a domain whose answer depended on a host lookup
  *   that failed temporarily. A host with addresses of one family whose other family's lookup
  *   failed temporarily is cached with the addresses it has.
@@ -57,6 +64,7 @@
 #include "engine/dns.h"
 
 #include "common/err.h"
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/ipaddr.h"
 #include "engine/config.h"
@@ -100,13 +108,19 @@ struct dns_entry {                  /* common head of domains and MX hosts: name
 	uint32_t hash;              /* of name */
 	int refs;                   /* table + waiters + queries + slots + waiting lists */
 	int in_table;               /* reachable from its cache table */
+	int on_lru;                 /* in its table's LRU list: the table's is its only ref */
+	double expires;             /* clock_now() from which an answered entry is stale */
 	struct dns_entry *chain;    /* next in the hash bucket */
+	struct dns_entry *lru_prev, *lru_next; /* in the LRU list (head: released last) */
 };
 
 struct dns_table {
 	struct dns_entry **bucket;
 	size_t nbuckets;            /* power of 2 */
 	size_t n;                   /* entries */
+	size_t limit;               /* entries kept when unused ones can be let go */
+	struct dns_entry *lru_head, *lru_tail; /* entries nobody uses: evicted from the tail */
+	struct dns_cache_stats st;
 };
 
 enum dns_host_state { HOST_PENDING, HOST_ADDR, HOST_NODATA, HOST_NXDOMAIN, HOST_TEMP };
@@ -120,6 +134,7 @@ struct dns_mxhost {                 /* an MX host name (or a domain for its impl
 	int nxdomain;               /* a query said NXDOMAIN */
 	int temp_status;            /* ares status of a query that failed for now; 0 none */
 	int temp_malformed;         /* ... and that failure was an answer that did not parse */
+	long ttl;                   /* smallest TTL its answers gave; -1 none yet */
 	size_t n4, n6;              /* addresses in a4 / a6 */
 	unsigned char a4[DNS_MAX_ADDRS][4];
 	unsigned char a6[DNS_MAX_ADDRS][16];
@@ -150,6 +165,7 @@ struct dns_domain {
 	enum dns_status status;     /* when DOM_DONE */
 	int implicit;               /* slots[0] is the domain itself */
 	int pending;                /* MX hosts not resolved yet, +1 while slots are attached */
+	long ttl;                   /* its MX (or negative) answer's TTL; -1 none */
 	size_t nslots;
 	struct dns_slot *slots;     /* by preference */
 	char detail[DNS_DETAIL_MAX];
@@ -340,6 +356,47 @@ int dns_name_queryable(const char *name)
 
 /* ---------------------------------------------------------------- cache tables */
 
+static void lru_unlink(struct dns_table *t, struct dns_entry *e)
+{
+	if (!e->on_lru)
+		return;
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		t->lru_head = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		t->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+	e->on_lru = 0;
+}
+
+static void lru_push(struct dns_table *t, struct dns_entry *e)
+{
+	e->lru_prev = NULL;
+	e->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = e;
+	else
+		t->lru_tail = e;
+	t->lru_head = e;
+	e->on_lru = 1;
+}
+
+static struct dns_table *entry_table(struct dns *d, const struct dns_entry *e)
+{
+	return e->kind == DNS_ENT_DOMAIN ? &d->domains : &d->hosts;
+}
+
+/* entry_answered - E holds a final answer (not a lookup under way) */
+static int entry_answered(const struct dns_entry *e)
+{
+	if (e->kind == DNS_ENT_DOMAIN)
+		return ((const struct dns_domain *)e)->state == DOM_DONE;
+	return ((const struct dns_mxhost *)e)->state != HOST_PENDING;
+}
+
 static struct dns_entry *table_find(const struct dns_table *t, const char *name, uint32_t hash)
 {
 	if (t->nbuckets == 0)
@@ -348,6 +405,27 @@ static struct dns_entry *table_find(const struct dns_table *t, const char *name,
 		if (e->hash == hash && strcmp(e->name, name) == 0)
 			return e;
 	return NULL;
+}
+
+static void entry_uncache(struct dns *d, struct dns_entry *e);
+
+/* cache_find - NAME's entry in T, counted as a hit; an answered entry past its TTL is let go
+ * first (the caller asks again), counted as expired */
+static struct dns_entry *cache_find(struct dns *d, struct dns_table *t, const char *name,
+                                    uint32_t hash)
+{
+	struct dns_entry *e = table_find(t, name, hash);
+
+	if (e != NULL && entry_answered(e) && clock_now() >= e->expires) {
+		t->st.expired++;
+		entry_uncache(d, e);
+		e = NULL;
+	}
+	if (e != NULL)
+		t->st.hits++;
+	else
+		t->st.misses++;
+	return e;
 }
 
 static void table_add(struct dns_table *t, struct dns_entry *e)
@@ -380,6 +458,21 @@ static void table_add(struct dns_table *t, struct dns_entry *e)
 	t->n++;
 }
 
+static void table_trim(struct dns *d, struct dns_table *t);
+
+/* cache_add - E joins its table, unused entries making room for it first */
+static void cache_add(struct dns *d, struct dns_entry *e)
+{
+	struct dns_table *t = entry_table(d, e);
+
+	t->n++;                     /* counted while the room is made */
+	table_trim(d, t);
+	t->n--;
+	table_add(t, e);
+	if (t->n > t->st.peak)
+		t->st.peak = t->n;
+}
+
 /* table_remove - unlink E; the table's ref is the caller's to drop */
 static void table_remove(struct dns_table *t, struct dns_entry *e)
 {
@@ -391,6 +484,7 @@ static void table_remove(struct dns_table *t, struct dns_entry *e)
 	*p = e->chain;
 	e->chain = NULL;
 	e->in_table = 0;
+	lru_unlink(t, e);
 	t->n--;
 }
 
@@ -426,12 +520,39 @@ static void entry_free(struct dns *d, struct dns_entry *e)
 	free(e);
 }
 
+/* table_trim - let go of the entries nobody uses, least recently released first, while T
+ * holds more than its limit (an entry in use is never evicted: T may stay over it) */
+static void table_trim(struct dns *d, struct dns_table *t)
+{
+	while (t->n > t->limit && t->lru_tail != NULL) {
+		struct dns_entry *e = t->lru_tail;
+
+		t->st.evicted++;
+		table_remove(t, e);
+		entry_unref(d, e);  /* frees it; a domain lets go of its hosts (the other table) */
+	}
+}
+
+/* entry_ref - one more holder of E: out of the LRU list, if it was there */
+static void entry_ref(struct dns *d, struct dns_entry *e)
+{
+	e->refs++;
+	lru_unlink(entry_table(d, e), e);
+}
+
 static void entry_unref(struct dns *d, struct dns_entry *e)
 {
 	assert(e->refs > 0);
 	if (--e->refs == 0) {
 		assert(!e->in_table);
 		entry_free(d, e);
+	} else if (e->refs == 1 && e->in_table && !d->closing) {
+		/* only the table holds it: an answer nobody uses now, evictable */
+		struct dns_table *t = entry_table(d, e);
+
+		assert(entry_answered(e));
+		lru_push(t, e);
+		table_trim(d, t);
 	}
 }
 
@@ -440,7 +561,7 @@ static void entry_uncache(struct dns *d, struct dns_entry *e)
 {
 	if (!e->in_table)
 		return;
-	table_remove(e->kind == DNS_ENT_DOMAIN ? &d->domains : &d->hosts, e);
+	table_remove(entry_table(d, e), e);
 	entry_unref(d, e);
 }
 
@@ -563,13 +684,99 @@ static void query_send(struct dns *d, enum dns_qtype type, struct dns_entry *own
 	q->type = type;
 	q->owner = owner;
 	q->round = round;
-	owner->refs++;
+	entry_ref(d, owner);
 	if (d->q_tail)
 		d->q_tail->next = q;
 	else
 		d->q_head = q;
 	d->q_tail = q;
 	kick(d);
+}
+
+/* rr_u16, rr_u32 - big-endian fields of a DNS message */
+static unsigned rr_u16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+static unsigned long rr_u32(const unsigned char *p)
+{
+	return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* name_skip - the length of the (maybe compressed) name at P in ABUF, c-ares reading it; -1
+ * when it does not decode */
+static long name_skip(const unsigned char *p, const unsigned char *abuf, int alen)
+{
+	char *name = NULL;
+	long len = 0;
+
+	if (ares_expand_name(p, abuf, alen, &name, &len) != ARES_SUCCESS)
+		return -1;
+	ares_free_string(name);
+	return len;
+}
+
+#define DNS_HEADER_LEN 12
+#define DNS_RR_FIXED 10             /* type, class, TTL, RDLENGTH after an owner name */
+#define DNS_RR_SOA 6
+
+/* answer_ttl - the seconds ABUF (ALEN bytes) may be cached: the smallest TTL of its answer
+ * records; with none, of its authority section's SOA records the smaller of TTL and MINIMUM
+ * (RFC 2308 3: negative caching); -1 when it says nothing (or does not decode) */
+static long answer_ttl(const unsigned char *abuf, int alen)
+{
+	const unsigned char *p = abuf, *end = abuf + alen;
+	unsigned qd, an, ns;
+	long best = -1;
+
+	if (abuf == NULL || alen < DNS_HEADER_LEN)
+		return -1;
+	qd = rr_u16(abuf + 4);
+	an = rr_u16(abuf + 6);
+	ns = rr_u16(abuf + 8);
+	p += DNS_HEADER_LEN;
+	for (unsigned i = 0; i < qd; i++) {
+		long n = name_skip(p, abuf, alen);
+
+		if (n < 0 || end - p < n + 4)
+			return -1;
+		p += n + 4;
+	}
+	for (unsigned i = 0; i < an + ns; i++) {
+		long n = name_skip(p, abuf, alen), ttl;
+		unsigned type, rdlen;
+
+		if (n < 0 || end - p < n + DNS_RR_FIXED)
+			return best;
+		p += n;
+		type = rr_u16(p);
+		ttl = (long)(rr_u32(p + 4) & 0x7fffffffUL); /* RFC 2181 8: the top bit set means 0 */
+		if (rr_u32(p + 4) & 0x80000000UL)
+			ttl = 0;
+		rdlen = rr_u16(p + 8);
+		p += DNS_RR_FIXED;
+		if (end - p < (long)rdlen)
+			return best;
+		if (i >= an && type == DNS_RR_SOA) {
+			/* MNAME and RNAME, then serial, refresh, retry, expire, minimum */
+			long m1 = name_skip(p, abuf, alen), m2;
+
+			if (m1 < 0 || (m2 = name_skip(p + m1, abuf, alen)) < 0 ||
+			    (long)rdlen < m1 + m2 + 20)
+				return best;
+			if ((long)rr_u32(p + m1 + m2 + 16) < ttl)
+				ttl = (long)rr_u32(p + m1 + m2 + 16);
+		} else if (i >= an) {
+			ttl = -1;       /* NS and the rest of the authority section say nothing */
+		}
+		if (ttl >= 0 && (best < 0 || ttl < best) && (i < an || an == 0))
+			best = ttl;
+		p += rdlen;
+		if (i + 1 == an && best >= 0)
+			return best;
+	}
+	return best;
 }
 
 void dns_answer_read(enum dns_qtype type, int status, const unsigned char *abuf, int alen,
@@ -604,6 +811,7 @@ void dns_answer_read(enum dns_qtype type, int status, const unsigned char *abuf,
 			rc = ARES_ENODATA;
 	}
 	ans->status = rc;
+	ans->ttl = -1;
 	if (status == ARES_SUCCESS && rc != ARES_SUCCESS && rc != ARES_ENODATA) {
 		/* an answer came and did not parse: whatever the parser's status says (ARES_EBADNAME
 		 * for a compression-pointer loop), it is not an answer about the name */
@@ -614,6 +822,9 @@ void dns_answer_read(enum dns_qtype type, int status, const unsigned char *abuf,
 		return;
 	}
 	ans->meaning = dns_ares_status(rc)->meaning;
+	if (ans->meaning == DNS_MEANS_OK || ans->meaning == DNS_MEANS_NODATA ||
+	    ans->meaning == DNS_MEANS_NOT_EXIST)
+		ans->ttl = answer_ttl(abuf, alen);
 }
 
 void dns_answer_free(struct dns_answer *ans)
@@ -684,11 +895,24 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf, i
 
 /* ---------------------------------------------------------------- domains and hosts */
 
+/* ttl_expiry - when an answer of TTL seconds (-1: none given) goes stale: never later than
+ * DEF_DNS_CACHE_SECONDS from now */
+static double ttl_expiry(long ttl)
+{
+	return clock_now() + (double)(ttl < 0 || ttl > DEF_DNS_CACHE_SECONDS ? DEF_DNS_CACHE_SECONDS
+	                                                                     : ttl);
+}
+
 /* domain_finish - DOM has its answer: queue its waiters for delivery; uncache it unless
- * CACHEABLE. The caller must hold a ref on DOM. */
+ * CACHEABLE. It goes stale with the first of its own answer and its MX hosts' answers. The
+ * caller must hold a ref on DOM. */
 static void domain_finish(struct dns *d, struct dns_domain *dom, enum dns_status status,
                           int cacheable)
 {
+	dom->e.expires = ttl_expiry(dom->ttl);
+	for (size_t i = 0; i < dom->nslots; i++)
+		if (dom->slots[i].host->e.expires < dom->e.expires)
+			dom->e.expires = dom->slots[i].host->e.expires;
 	dom->state = DOM_DONE;
 	dom->status = status;
 	if (dom->wait_head != NULL) {
@@ -761,17 +985,18 @@ static void domain_hosts_done(struct dns *d, struct dns_domain *dom)
 static struct dns_mxhost *host_get(struct dns *d, const char *name)
 {
 	uint32_t hash = hash_fnv1a32_str(name);
-	struct dns_mxhost *h = (struct dns_mxhost *)table_find(&d->hosts, name, hash);
+	struct dns_mxhost *h = (struct dns_mxhost *)cache_find(d, &d->hosts, name, hash);
 
 	if (h != NULL) {
-		h->e.refs++;
+		entry_ref(d, &h->e);
 		return h;
 	}
 	h = dns_alloc(sizeof *h);
 	entry_init(&h->e, DNS_ENT_HOST, name);
 	h->e.refs = 1;
-	table_add(&d->hosts, &h->e);
+	cache_add(d, &h->e);
 	h->state = HOST_PENDING;
+	h->ttl = -1;
 	h->pending = 2;
 	query_send(d, DNS_Q_A, &h->e, 0);
 	query_send(d, DNS_Q_AAAA, &h->e, 0);
@@ -800,7 +1025,7 @@ static void domain_attach(struct dns *d, struct dns_domain *dom)
 			}
 		}
 		h->waiting[h->nwaiting++] = dom;
-		dom->e.refs++;
+		entry_ref(d, &dom->e);
 		dom->pending++;
 	}
 	if (--dom->pending == 0)
@@ -830,6 +1055,7 @@ static void domain_mx_answer(struct dns *d, struct dns_domain *dom, const struct
 	size_t n, nnull, nbad, kept = 0;
 	char words[DNS_DETAIL_MAX];
 
+	dom->ttl = ans->ttl;
 	switch (ans->meaning) {
 	case DNS_MEANS_NOT_EXIST:
 		detail_set(dom, "domain does not exist (NXDOMAIN)");
@@ -919,8 +1145,11 @@ static void host_answer(struct dns *d, struct dns_mxhost *h, enum dns_qtype type
 	case DNS_MEANS_NODATA:
 		break;
 	}
+	if (ans->ttl >= 0 && (h->ttl < 0 || ans->ttl < h->ttl))
+		h->ttl = ans->ttl;
 	if (--h->pending > 0)
 		return;
+	h->e.expires = ttl_expiry(h->ttl);
 	if (h->n4 + h->n6 > 0)
 		h->state = HOST_ADDR;
 	else if (h->temp_status != 0)
@@ -931,7 +1160,7 @@ static void host_answer(struct dns *d, struct dns_mxhost *h, enum dns_qtype type
 		h->state = HOST_NODATA;
 
 	/* tell the waiting domains; one of them may drop the last other ref to H */
-	h->e.refs++;
+	entry_ref(d, &h->e);
 	if (h->state == HOST_TEMP)
 		entry_uncache(d, &h->e);
 	waiting = h->waiting;
@@ -1310,12 +1539,34 @@ struct dns *dns_new(struct event_base *base, const char *const *servers, size_t 
 	if (events_new(d, err, errlen) < 0)
 		goto fail;
 	rng_seed(d);
+	d->domains.limit = d->hosts.limit = DEF_DNS_CACHE_ENTRIES;
 	return d;
 fail:
 	ares_library_cleanup();
 	free(csv);
 	free(d);
 	return NULL;
+}
+
+void dns_cache_limit(struct dns *d, size_t entries)
+{
+	d->domains.limit = d->hosts.limit = entries ? entries : 1;
+	table_trim(d, &d->domains);
+	table_trim(d, &d->hosts);
+}
+
+static void table_stats(const struct dns_table *t, struct dns_cache_stats *out)
+{
+	*out = t->st;
+	out->entries = t->n;
+	out->limit = t->limit;
+}
+
+void dns_cache_stats(const struct dns *d, struct dns_cache_stats *domains,
+                     struct dns_cache_stats *hosts)
+{
+	table_stats(&d->domains, domains);
+	table_stats(&d->hosts, hosts);
 }
 
 void dns_allow_private(struct dns *d, int allow)
@@ -1356,11 +1607,12 @@ static void lookup(struct dns *d, const char *domain, int host_only,
 	}
 	snprintf(key, sizeof key, "%s%s", name, host_only ? HOST_KEY : "");
 	hash = hash_fnv1a32_str(key);
-	dom = (struct dns_domain *)table_find(&d->domains, key, hash);
+	dom = (struct dns_domain *)cache_find(d, &d->domains, key, hash);
 	if (dom == NULL) {
 		dom = dns_alloc(sizeof *dom);
+		dom->ttl = -1;
 		entry_init(&dom->e, DNS_ENT_DOMAIN, key);
-		table_add(&d->domains, &dom->e);
+		cache_add(d, &dom->e);
 		if (host_only) {
 			dom->implicit = 1;
 			dom->nslots = 1;
@@ -1374,7 +1626,7 @@ static void lookup(struct dns *d, const char *domain, int host_only,
 		}
 	}
 	w->dom = dom;
-	dom->e.refs++;
+	entry_ref(d, &dom->e);
 	if (dom->state == DOM_DONE) {
 		ready_push(d, w);
 	} else {

@@ -13,7 +13,10 @@
  * means. MX hosts are ordered by preference, equal preferences shuffled. Addresses that are not
  * public (engine/netaddr.h) are dropped from the result unless dns_allow_private says otherwise;
  * a domain left with none is DNS_MX_NOT_PUBLIC. Answers are cached per domain (and per MX host
- * name) for the life of the struct dns.
+ * name) for their DNS TTL (at most DEF_DNS_CACHE_SECONDS), in two bounded tables (domains, MX
+ * host names) of dns_cache_limit entries each: an answer nobody uses now is let go, least
+ * recently used first, when its table is full; one in use (a caller waiting for it, a domain
+ * pointing at an MX host) never is.
  */
 #ifndef MAILSIFT_DNS_H
 #define MAILSIFT_DNS_H
@@ -99,6 +102,9 @@ struct dns_answer {
 	int status;                 /* the c-ares status behind it: the query's, or the parser's
 	                             * when the answer did not parse (malformed) */
 	int malformed;              /* an answer came and did not parse: DNS_MEANS_TEMPORARY */
+	long ttl;                   /* seconds it may be cached: the smallest TTL of its answer
+	                             * records, or for a negative answer its SOA's (RFC 2308);
+	                             * -1 when it says none */
 	struct ares_mx_reply *mx;   /* DNS_Q_MX, DNS_MEANS_OK: the records (dns_answer_free) */
 	size_t naddrs;              /* DNS_Q_A / DNS_Q_AAAA, DNS_MEANS_OK: addresses kept */
 	unsigned char addr[DNS_MAX_ADDRS][16]; /* DNS_Q_A uses the first 4 bytes of each */
@@ -148,6 +154,25 @@ int dns_timeout_ms(int *timeout, char *err, size_t errlen);
 /* dns_allow_private - ALLOW 1: keep MX addresses that are not public (--allow-private-mx, for
  * loopback test worlds); 0 (the default of dns_new): drop them (engine/netaddr.h) */
 void dns_allow_private(struct dns *d, int allow);
+
+/* dns_cache_limit - keep at most ENTRIES names in each cache table (domains; MX host names)
+ * when the extra ones are unused (default DEF_DNS_CACHE_ENTRIES, engine/config.h; at least 1) */
+void dns_cache_limit(struct dns *d, size_t entries);
+
+/* What one cache table holds and did. */
+struct dns_cache_stats {
+	size_t entries;             /* names held now, in use or not */
+	size_t peak;                /* the most held at once */
+	size_t limit;               /* dns_cache_limit */
+	long hits;                  /* lookups answered by an entry (or that joined its query) */
+	long misses;                /* lookups that had to ask the DNS */
+	long evicted;               /* unused entries let go for room */
+	long expired;               /* entries let go because their TTL had passed */
+};
+
+/* dns_cache_stats - the domain table's figures in *DOMAINS, the MX host names' in *HOSTS */
+void dns_cache_stats(const struct dns *d, struct dns_cache_stats *domains,
+                     struct dns_cache_stats *hosts);
 
 /* dns_free - cancel pending lookups (their callbacks run with DNS_TEMPFAIL, from inside this
  * call) and free; may be called from a dns callback (the free completes when it returns) */

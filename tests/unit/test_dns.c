@@ -112,6 +112,11 @@ static void zone_write(FILE *f)
 	for (int i = 0; i < BULK; i++)
 		fprintf(f, "mx bulk%d.test 10 mx.bulk%d.test\na mx.bulk%d.test 127.1.%d.%d\n", i, i, i,
 		        i / 200, i % 200 + 1);
+	for (int i = 1; i <= 6; i++)      /* the bounded cache: one MX host each */
+		fprintf(f, "mx lru%d.test 10 mx.lru%d.test\na mx.lru%d.test 127.0.12.%d\n", i, i, i, i);
+	fputs("mx ttl1.test 10 mx.ttl1.test\nttl ttl1.test 1\na mx.ttl1.test 127.0.13.1\n"
+	      "mx hostttl.test 10 mx.hostttl.test\na mx.hostttl.test 127.0.13.2\n"
+	      "ttl mx.hostttl.test 1\n", f);
 	for (int i = 0; i < 8; i++)       /* pending when dns_free comes */
 		fprintf(f, "mx pend%d.test 10 mx.pend%d.test\ndelay pend%d.test 2000\n", i, i, i);
 }
@@ -934,6 +939,138 @@ static int mx_answer(unsigned char *buf, const unsigned char *exch, size_t len)
 	return (int)(n + len);
 }
 
+
+/* mx_count - MX queries dnsd answered for DOMAIN */
+static int mx_count(const char *domain)
+{
+	char line[128];
+
+	snprintf(line, sizeof line, "%s MX NOERROR", domain);
+	return log_count(line);
+}
+
+/* ask_run - one lookup of DOMAIN on D, the loop run until it is answered; its status */
+static enum dns_status ask_run(struct dns *d, const char *domain)
+{
+	struct got g;
+
+	memset(&g, 0, sizeof g);
+	ask(d, domain, &g);
+	if (run() != 0 || g.calls != 1)
+		return DNS_TEMPFAIL;
+	return g.r.status;
+}
+
+/* test_cache_lru - a cache of 3 names a table lets go of the least recently used unused one;
+ * an evicted name is asked again, the others are not */
+static void test_cache_lru(void)
+{
+	struct dns *d = resolver();
+	struct dns_cache_stats ds, hs;
+	int base[7];
+
+	if (d == NULL)
+		return;
+	for (int i = 1; i <= 6; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "lru%d.test", i);
+		base[i] = mx_count(name);
+	}
+	dns_cache_limit(d, 3);
+	CHECK(ask_run(d, "lru1.test") == DNS_OK, "lru1");
+	ask_run(d, "lru2.test");
+	ask_run(d, "lru3.test");
+	ask_run(d, "lru1.test");       /* a hit: lru1 is the most recent now, lru2 the least */
+	ask_run(d, "lru4.test");       /* full: lru2 goes */
+	CHECK_INT(mx_count("lru1.test") - base[1], 1, "lru1 asked once (the second was a hit)");
+	ask_run(d, "lru3.test");       /* still there */
+	ask_run(d, "lru1.test");
+	CHECK_INT(mx_count("lru3.test") - base[3], 1, "lru3 kept");
+	CHECK_INT(mx_count("lru1.test") - base[1], 1, "lru1 kept");
+	ask_run(d, "lru2.test");       /* evicted: asked again (and lru4 goes: least recent) */
+	CHECK_INT(mx_count("lru2.test") - base[2], 2, "lru2 was evicted: asked again");
+	ask_run(d, "lru4.test");
+	CHECK_INT(mx_count("lru4.test") - base[4], 2, "lru4 was the least recent: asked again");
+	dns_cache_stats(d, &ds, &hs);
+	CHECK(ds.entries <= 3 && ds.peak <= 3, "domains held %zu, peak %zu, limit 3", ds.entries,
+	      ds.peak);
+	CHECK(hs.entries <= 3, "MX host names held %zu: their domains let them go", hs.entries);
+	CHECK_INT(ds.hits, 3, "domain hits");
+	CHECK_INT(ds.misses, 6, "domain misses");
+	CHECK_INT(ds.evicted, 3, "domains evicted");
+	CHECK_INT(ds.limit, 3, "limit reported");
+	dns_free(d);
+}
+
+/* test_cache_in_use - names a caller waits for are never evicted, whatever the limit; many
+ * lookups of an evicted name share one query again */
+static void test_cache_in_use(void)
+{
+	struct dns *d = resolver();
+	struct got g[6][10];
+	struct dns_cache_stats ds, hs;
+	int ok = 0, before = mx_count("lru5.test");
+
+	if (d == NULL)
+		return;
+	dns_cache_limit(d, 1);
+	memset(g, 0, sizeof g);
+	for (int k = 0; k < 10; k++)
+		for (int i = 1; i <= 6; i++) {
+			char name[32];
+
+			snprintf(name, sizeof name, "lru%d.test", i);
+			ask(d, name, &g[i - 1][k]);
+		}
+	dns_cache_stats(d, &ds, &hs);
+	CHECK_INT(ds.entries, 6, "six names pending, limit 1: none evicted");
+	CHECK(run() == 0, "answered");
+	for (int i = 0; i < 6; i++)
+		for (int k = 0; k < 10; k++)
+			ok += g[i][k].calls == 1 && g[i][k].r.status == DNS_OK && g[i][k].r.nhosts == 1;
+	CHECK_INT(ok, 60, "every caller got its answer");
+	CHECK_INT(mx_count("lru5.test") - before, 1, "ten lookups of one name: one query");
+	dns_cache_stats(d, &ds, &hs);
+	CHECK_INT(ds.entries, 1, "once unused, one domain kept");
+	CHECK_INT(hs.entries, 1, "and its MX host name");
+	before = mx_count("lru1.test");
+	memset(g, 0, sizeof g);
+	for (int k = 0; k < 10; k++)
+		ask(d, "lru1.test", &g[0][k]);
+	CHECK(run() == 0, "answered again");
+	CHECK_INT(mx_count("lru1.test") - before, 1, "after its eviction: one shared query again");
+	dns_free(d);
+}
+
+/* test_cache_ttl - an answer goes stale with its TTL: the domain's own (MX), or one of its
+ * MX hosts' (A) */
+static void test_cache_ttl(void)
+{
+	struct dns *d = resolver();
+	struct dns_cache_stats ds, hs;
+	int t0 = mx_count("ttl1.test"), h0 = mx_count("hostttl.test");
+
+	if (d == NULL)
+		return;
+	CHECK(ask_run(d, "ttl1.test") == DNS_OK, "ttl1 (MX TTL 1 s)");
+	CHECK(ask_run(d, "hostttl.test") == DNS_OK, "hostttl (its host's A TTL 1 s)");
+	CHECK(ask_run(d, "cached.test") == DNS_OK, "cached (TTL 300)");
+	ask_run(d, "ttl1.test");
+	CHECK_INT(mx_count("ttl1.test") - t0, 1, "fresh: a hit");
+	usleep(1100 * 1000);
+	ask_run(d, "ttl1.test");
+	ask_run(d, "hostttl.test");
+	ask_run(d, "cached.test");
+	CHECK_INT(mx_count("ttl1.test") - t0, 2, "after its TTL: asked again");
+	CHECK_INT(mx_count("hostttl.test") - h0, 2, "a host's TTL makes its domain stale too");
+	CHECK_INT(log_count("mx.hostttl.test A NOERROR") >= 2, 1, "and the host is asked again");
+	dns_cache_stats(d, &ds, &hs);
+	CHECK_INT(ds.expired, 2, "two domains expired");
+	CHECK(hs.expired >= 1, "the host expired (%ld)", hs.expired);
+	dns_free(d);
+}
+
 /* test_answer_read - hand-made answers through dns_answer_read, as the query callback reads
  * them: a good MX, a null MX, and malformed ones (never "does not exist") */
 static void test_answer_read(void)
@@ -955,6 +1092,7 @@ static void test_answer_read(void)
 	CHECK_INT(dns_mx_targets(&ans, t, 2, &nnull, &nbad), 1, "one target");
 	CHECK_STR(t[0].name, "mx.a.test", "its name");
 	CHECK_INT(t[0].preference, 10, "its preference");
+	CHECK_INT(ans.ttl, 300, "its TTL");
 	dns_answer_free(&ans);
 
 	len = mx_answer(buf, null, sizeof null);
@@ -986,6 +1124,21 @@ static void test_answer_read(void)
 	}
 	dns_answer_read(DNS_Q_A, ARES_SUCCESS, NULL, 0, &ans);
 	CHECK(ans.meaning == DNS_MEANS_TEMPORARY && ans.malformed, "success without an answer");
+
+	/* NXDOMAIN with the zone's SOA: cached for min(SOA TTL 600, MINIMUM 120) (RFC 2308) */
+	static const unsigned char nx[] = {
+		0x12, 0x34, 0x81, 0x83, 0, 1, 0, 0, 0, 1, 0, 0,    /* NXDOMAIN, 1 question, 1 NS */
+		1, 'a', 4, 't', 'e', 's', 't', 0, 0, 15, 0, 1,     /* a.test MX IN */
+		0xc0, 14, 0, 6, 0, 1, 0, 0, 2, 88, 0, 29,          /* test SOA IN TTL 600, 29 bytes */
+		2, 'n', 's', 0xc0, 14, 1, 'h', 0xc0, 14,           /* ns.test h.test */
+		0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4,    /* serial refresh retry expire */
+		0, 0, 0, 120,                                      /* minimum */
+	};
+	dns_answer_read(DNS_Q_MX, ARES_ENOTFOUND, nx, (int)sizeof nx, &ans);
+	CHECK(ans.meaning == DNS_MEANS_NOT_EXIST, "NXDOMAIN");
+	CHECK_INT(ans.ttl, 120, "negative TTL from the SOA");
+	dns_answer_read(DNS_Q_MX, ARES_ENOTFOUND, nx, 40, &ans);
+	CHECK_INT(ans.ttl, -1, "the SOA cut short: no TTL");
 }
 
 /* test_malformed_answer - dnsd's badmx answers: retried, then temporary, never NXDOMAIN */
@@ -1116,6 +1269,7 @@ TESTS(test_world_starts, test_preference_order, test_shuffle_varies, test_seed_r
       test_null_mx, test_nxdomain, test_servfail, test_refused, test_timeout, test_no_server,
       test_delay, test_host_no_address, test_host_tempfail, test_dedupe_and_cap, test_max_addrs,
       test_case_insensitive, test_bulk_concurrent, test_same_domain_shared,
-      test_cached_not_inside, test_free_pending, test_free_from_callback,
+      test_cached_not_inside, test_cache_lru, test_cache_in_use, test_cache_ttl,
+      test_free_pending, test_free_from_callback,
       test_lookup_during_free, test_bad_config, test_ares_status_table, test_answer_read,
       test_malformed_answer, test_not_queryable, test_not_public, test_world_stops)

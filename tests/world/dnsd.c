@@ -17,6 +17,7 @@
  *   refused NAME            every query for NAME gets REFUSED
  *   drop NAME               never answer (the client times out)
  *   delay NAME MS           answer normally, MS milliseconds late
+ *   ttl NAME SECONDS        NAME's records carry this TTL (default DNSD_TTL, 300)
  *   nodata NAME             NAME exists but has no records (NOERROR, empty answer)
  *   badmx NAME MODE         an MX answer that does not parse (MODE: loop, a compression
  *                           pointer in the exchange that points at itself; short, RDATA of
@@ -67,7 +68,7 @@
 
 enum rec_kind {
 	REC_MX, REC_A, REC_AAAA, REC_SERVFAIL, REC_REFUSED, REC_DROP, REC_DELAY, REC_NODATA,
-	REC_BADMX, REC_PTR, REC_TXT
+	REC_BADMX, REC_PTR, REC_TXT, REC_TTL
 };
 
 enum badmx_mode { BADMX_LOOP, BADMX_SHORT, BADMX_CUT };
@@ -85,7 +86,7 @@ struct rec {
 	int pref;                          /* MX preference */
 	unsigned char rdata[DNSD_RDATA_MAX]; /* MX: wire RDATA; A/AAAA: the address */
 	size_t rdlen;                      /* bytes used in rdata */
-	int ms;                            /* delay */
+	int ms;                            /* delay; ttl: the seconds */
 	enum badmx_mode badmx;             /* badmx */
 };
 
@@ -179,7 +180,7 @@ static const struct {
 	{"mx", REC_MX, 2}, {"a", REC_A, 1}, {"aaaa", REC_AAAA, 1}, {"servfail", REC_SERVFAIL, 0},
 	{"refused", REC_REFUSED, 0}, {"drop", REC_DROP, 0}, {"delay", REC_DELAY, 1},
 	{"nodata", REC_NODATA, 0}, {"badmx", REC_BADMX, 1}, {"ptr", REC_PTR, 1},
-	{"txt", REC_TXT, -1},
+	{"txt", REC_TXT, -1}, {"ttl", REC_TTL, 1},
 };
 
 /* txt_rdata - the words W[0..N) joined by one space into R's RDATA as character-strings */
@@ -295,6 +296,15 @@ static const char *zone_line(char *line, struct rec *r)
 		if (*end || ms < 0 || ms > DNSD_DELAY_MAX_MS)
 			return "bad delay";
 		r->ms = (int)ms;
+		break;
+	}
+	case REC_TTL: {
+		char *end;
+		long ttl = strtol(w[2], &end, 10);
+
+		if (*end || ttl < 0 || ttl > 86400)
+			return "bad ttl (seconds, 0 to 86400)";
+		r->ms = (int)ttl;
 		break;
 	}
 	default:
@@ -422,8 +432,11 @@ static void held_fire(evutil_socket_t fd, short what, void *arg)
 static int add_answers(struct evdns_server_request *req, const struct evdns_server_question *q,
                        const struct rec *r, size_t n)
 {
-	int added = 0;
+	int added = 0, ttl = DNSD_TTL;
 
+	for (size_t i = 0; i < n; i++)
+		if (r[i].kind == REC_TTL)
+			ttl = r[i].ms;
 	for (size_t i = 0; i < n; i++) {
 		int type;
 
@@ -464,7 +477,7 @@ static int add_answers(struct evdns_server_request *req, const struct evdns_serv
 		/* one RR per call: evdns_server_request_add_a_reply(n > 1) makes a single RR with n*4
 		 * bytes of RDATA, so every record goes through add_reply with its own RDATA */
 		if (evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION, q->name, type,
-		                                   EVDNS_CLASS_INET, DNSD_TTL, (int)r[i].rdlen, 0,
+		                                   EVDNS_CLASS_INET, ttl, (int)r[i].rdlen, 0,
 		                                   (const char *)r[i].rdata) == 0)
 			added++;
 	}
