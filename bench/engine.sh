@@ -69,8 +69,19 @@
 # stopped after 10 x the bound (at least 60 s, at most BENCH_RUN_LIMIT): then the figures read
 # ">=" and the addresses left pending are counted.
 #
+# Part 4, memory against distinct domains (BENCH_D_*): part 1's world and run (200,000
+# addresses on 20 hosts, --concurrency 2000 --per-host 10) with the addresses spread over 2,000,
+# 20,000, 100,000 and 200,000 domains, run once each (no reference, no re-verification), printed
+# side by side: wall, RCPTs (smtpd's log: the catch-all probe of every domain is one more),
+# RCPT/s, peak RSS, and what the run's statistics say it held (report.json run.memory: the most
+# domains in the working set, DNS cache entries and evictions). Targets, against the first
+# column: peak RSS at the last <= 1.25x (and < 96 MiB), RCPT/s at the last >= 0.7x. Memory
+# follows the work in flight: the working set spans at most 10 domains per allowed session
+# (DEF_WORKING_DOMAINS_PER_SESSION), the DNS caches keep DEF_DNS_CACHE_ENTRIES unused names.
+#
 # Environment (sizes; BENCH_QUICK=1 shrinks all of them about tenfold):
-#   BENCH_ENGINE_PARTS  which parts, in order (default "1 2 3")
+#   BENCH_ENGINE_PARTS  which parts, in order (default "1 2 3 4")
+#   BENCH_D_ADDRS BENCH_D_DOMAINS                     200000 "2000 20000 100000 200000"
 #   BENCH_E_ADDRS BENCH_E_DOMAINS BENCH_E_HOSTS       200000 2000 20
 #   BENCH_E_ORDER       shuffled | sorted (grouped by domain)      default shuffled
 #   BENCH_E_INVALID     per mille of each domain's addresses that get 550 5.1.1 (default 0)
@@ -112,12 +123,19 @@ OUT=$TOP/bench/out/engine
 CC=${CC:-cc}
 KEEP=${BENCH_KEEP:-0}
 LIMIT=${BENCH_RUN_LIMIT:-300}
-PARTS=${BENCH_ENGINE_PARTS:-1 2 3}
+PARTS=${BENCH_ENGINE_PARTS:-1 2 3 4}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	q_e="20000 200 20" q_s="1000 10" q_c="5000 50 10"
+	q_d_addrs=20000 q_d_domains="200 2000 10000 20000"
 else
 	q_e="200000 2000 20" q_s="10000 10" q_c="50000 500 100"
+	q_d_addrs=200000 q_d_domains="2000 20000 100000 200000"
 fi
+D_ADDRS=${BENCH_D_ADDRS:-$q_d_addrs}
+D_DOMAINS=${BENCH_D_DOMAINS:-$q_d_domains}
+TARGET_D_RSS=1.25         # part 4: peak RSS at the most domains over the fewest
+TARGET_D_RSS_MIB=96       # part 4: and below this
+TARGET_D_RCPT=0.7         # part 4: RCPT/s at the most domains over the fewest
 # shellcheck disable=SC2086 # split on purpose
 set -- $q_e
 E_ADDRS=${BENCH_E_ADDRS:-$1} E_DOMAINS=${BENCH_E_DOMAINS:-$2} E_HOSTS=${BENCH_E_HOSTS:-$3}
@@ -668,11 +686,59 @@ EOF
 	fi
 }
 
+# ---- Part 4: memory against distinct domains ----
+part4() {
+	d=$OUT/p4
+	rows=""
+	first_rss="" first_rps=""
+	for nd in $D_DOMAINS; do
+		rm -rf "$d"
+		mkdir -p "$d"
+		say "part 4: $D_ADDRS addresses over $nd domains, $E_HOSTS hosts ..."
+		"$MW" engine "$d" "$D_ADDRS" "$nd" "$E_HOSTS" 0 shuffled || return 1
+		W_LOG=$d/smtpd-0.log W_ARGS=""
+		world "$d" "$d/smtpd.conf" || return 1
+		import_list "$d/list.txt" "$d/job.db" p4-import || return 1
+		run_mailsift p4-run "$d/job.db" "$E_CONC" "$E_PER_HOST" 30
+		wait "$RUN_PID"
+		rc=$?
+		stop_daemons
+		if [ $rc != 0 ]; then
+			say "part 4: mailsift run exited $rc: $(tail -n 5 "$OUT/p4-run.err")"
+			failed=1
+			return 1
+		fi
+		wall=$(field "$OUT/p4-run.rus" 1)
+		rss=$(calc "$(field "$OUT/p4-run.rus" 4) / 1024" %.1f)
+		rcpts=$(grep -c ' C: RCPT ' "$d/smtpd-0.log")
+		rps=$(calc "$rcpts / $wall" %.0f)
+		mem=$(sqlite3 "$d/job.db" "SELECT json_extract(stats, '$.memory.working_set.peak_domains') || ' ' ||
+			json_extract(stats, '$.memory.dns_cache.domains.peak') || ' ' ||
+			json_extract(stats, '$.memory.dns_cache.domains.evicted') || ' ' ||
+			json_extract(stats, '$.memory.dns_cache.domains.hit_rate')
+			FROM runs ORDER BY id DESC LIMIT 1" 2>/dev/null)
+		# shellcheck disable=SC2086 # four words
+		set -- $mem
+		rows="$rows$(printf '  %9s %8s %9s %9s %9s %10s %10s %10s' "$(num "$nd")" "$wall" "$(num "$rcpts")" "$(num "$rps")" "$rss" "$(num "${1:-0}")" "$(num "${2:-0}")" "$(num "${3:-0}")")
+"
+		[ -n "$first_rss" ] || { first_rss=$rss; first_rps=$rps; }
+		last_rss=$rss last_rps=$rps last_nd=$nd
+	done
+	result "memory against domains: $(num "$D_ADDRS") addresses on $E_HOSTS hosts, --concurrency $E_CONC --per-host $E_PER_HOST, one run each"
+	result "$(printf '  %9s %8s %9s %9s %9s %10s %10s %10s' domains wall_s RCPTs RCPT/s peak_MiB held_doms dns_peak dns_evict)"
+	result "$(printf '%s' "$rows")"
+	rr=$(calc "$last_rss / $first_rss" %.2f)
+	rp=$(calc "$last_rps / ($first_rps > 0 ? $first_rps : 1)" %.2f)
+	result "memory peak RSS at $(num "$last_nd") domains / at the fewest: ${rr}x (target <= ${TARGET_D_RSS}x, and ${last_rss} < $TARGET_D_RSS_MIB MiB) $(verdict "$(calc "$rr <= $TARGET_D_RSS && $last_rss < $TARGET_D_RSS_MIB" %d)")"
+	result "memory RCPT/s at $(num "$last_nd") domains / at the fewest: ${rp}x (target >= ${TARGET_D_RCPT}x) $(verdict "$(calc "$rp >= $TARGET_D_RCPT" %d)")"
+}
+
 for p in $PARTS; do
 	case $p in
 	1) part1 || failed=1 ;;
 	2) part2 || failed=1 ;;
 	3) part3 || failed=1 ;;
+	4) part4 || failed=1 ;;
 	*) say "BENCH_ENGINE_PARTS: unknown part $p"; exit 2 ;;
 	esac
 	stop_daemons

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -19,7 +20,9 @@ static const char status_help[] =
 	"                      with the same --max-age probes them again)\n"
 	"Show the lists in the job store, addresses by state (pending, in flight, done), the\n"
 	"verdicts so far, and the changes: addresses whose verdict's status differs from the one\n"
-	"it replaced when probed again, by previous and current status (valid->invalid ...).\n";
+	"it replaced when probed again, by previous and current status (valid->invalid ...), and\n"
+	"what the last run held in memory: its working set (addresses and domains, their bounds)\n"
+	"and its DNS caches (names held, hit rate, evictions).\n";
 
 /* print_changes - the line of the addresses whose status changed when probed again */
 static void print_changes(const struct store_counts *cnt)
@@ -35,6 +38,50 @@ static void print_changes(const struct store_counts *cnt)
 				any = 1;
 			}
 	printf("%s\n", any ? "" : " none");
+}
+
+/* print_cache - one DNS cache table of the last run's "memory" object */
+static void print_cache(const char *label, json_t *c)
+{
+	json_t *rate = json_object_get(c, "hit_rate");
+
+	printf("  DNS cache, %s: %lld held (peak %lld, limit %lld), %lld hits, %lld misses", label,
+	       (long long)json_integer_value(json_object_get(c, "entries")),
+	       (long long)json_integer_value(json_object_get(c, "peak")),
+	       (long long)json_integer_value(json_object_get(c, "limit")),
+	       (long long)json_integer_value(json_object_get(c, "hits")),
+	       (long long)json_integer_value(json_object_get(c, "misses")));
+	if (json_is_number(rate))
+		printf(" (hit rate %.1f%%)", 100 * json_number_value(rate));
+	printf(", %lld evicted, %lld expired\n",
+	       (long long)json_integer_value(json_object_get(c, "evicted")),
+	       (long long)json_integer_value(json_object_get(c, "expired")));
+}
+
+/* print_last_run - what the last run held in memory (its "memory" statistics), if any */
+static void print_last_run(struct store *s)
+{
+	char *text = store_last_run_stats(s);
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *m = json_object_get(o, "memory"), *ws = json_object_get(m, "working_set");
+
+	free(text);
+	if (!json_is_object(ws)) {
+		json_decref(o);
+		return;
+	}
+	printf("last run: %lld verdicts in %.1f s; held at most %lld addresses (limit %lld) over "
+	       "%lld domains (limit %lld), %lld MX hosts\n",
+	       (long long)json_integer_value(json_object_get(o, "verdicts")),
+	       json_number_value(json_object_get(o, "seconds")),
+	       (long long)json_integer_value(json_object_get(ws, "peak_addresses")),
+	       (long long)json_integer_value(json_object_get(ws, "address_limit")),
+	       (long long)json_integer_value(json_object_get(ws, "peak_domains")),
+	       (long long)json_integer_value(json_object_get(ws, "domain_limit")),
+	       (long long)json_integer_value(json_object_get(m, "mx_hosts")));
+	print_cache("domains", json_object_get(json_object_get(m, "dns_cache"), "domains"));
+	print_cache("MX host names", json_object_get(json_object_get(m, "dns_cache"), "hosts"));
+	json_decref(o);
 }
 
 int cli_status(int argc, char **argv)
@@ -111,6 +158,7 @@ int cli_status(int argc, char **argv)
 	else if (max_age == 0)
 		printf("stale: %lld verdicts (--max-age 0: every verdict a probe gave)\n",
 		       (long long)stale);
+	print_last_run(s);
 	store_lists_free(v, n);
 	store_close(s);
 	return EXIT_DONE;

@@ -82,6 +82,11 @@ int cli_probe_option(const char *cmd, int c, const char *v, struct probe_config 
 		return 0;
 	case OPT_NO_STARTTLS: pc->starttls = 0; return 0;
 	case OPT_ALLOW_PRIVATE_MX: pc->allow_private_mx = 1; return 0;
+	case OPT_DNS_CACHE:
+		if (cli_parse_number(cmd, "--dns-cache", v, 1, 10000000, &d) < 0)
+			return -1;
+		pc->dns_cache = (int)d;
+		return 0;
 	default: return 1;
 	}
 }
@@ -162,7 +167,8 @@ int cli_check_sources(const struct run_cli *rc)
 const char cli_run_options_help[] =
 	"Probe options (defaults: `mailsift verify --help`): --helo NAME, --mail-from ADDR,\n"
 	"  --timeout SECS, --connect-timeout SECS, --greylist-delay SECS, --max-attempts N,\n"
-	"  --resolver HOST[:PORT] (repeatable), --smtp-port N, --no-starttls, --allow-private-mx\n"
+	"  --resolver HOST[:PORT] (repeatable), --smtp-port N, --no-starttls, --allow-private-mx,\n"
+	"  --dns-cache N\n"
 	"Run options:\n"
 	"  --concurrency N     sessions open at once, all hosts [%d]\n"
 	"  --per-host N        ceiling of sessions to one MX host address [%d]\n"

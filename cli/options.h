@@ -30,6 +30,7 @@ enum {
 	OPT_NO_DOCTOR,
 	OPT_SHARD,
 	OPT_SHARDS,
+	OPT_DNS_CACHE,
 };
 
 #define PROBE_LONG_OPTIONS                                                         \
@@ -42,7 +43,8 @@ enum {
 	{"resolver", required_argument, NULL, OPT_RESOLVER},                           \
 	{"smtp-port", required_argument, NULL, OPT_SMTP_PORT},                         \
 	{"no-starttls", no_argument, NULL, OPT_NO_STARTTLS},                           \
-	{"allow-private-mx", no_argument, NULL, OPT_ALLOW_PRIVATE_MX}
+	{"allow-private-mx", no_argument, NULL, OPT_ALLOW_PRIVATE_MX},                 \
+	{"dns-cache", required_argument, NULL, OPT_DNS_CACHE}
 
 /* Options of the commands that run the scheduler (run, clean). */
 #define RUN_LONG_OPTIONS                                                           \

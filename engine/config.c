@@ -59,6 +59,7 @@ void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len)
 	c->rcpts_per_transaction = DEF_RCPTS_PER_TRANSACTION;
 	c->max_rejections = DEF_MAX_REJECTIONS;
 	c->connect_attempts = DEF_CONNECT_ATTEMPTS;
+	c->dns_cache = DEF_DNS_CACHE_ENTRIES;
 	c->starttls = 1;
 }
 

@@ -95,9 +95,15 @@
 /* Results are committed at least this often (seconds) and every DEF_COMMIT_RESULTS results. */
 #define DEF_COMMIT_INTERVAL 1.0
 #define DEF_COMMIT_RESULTS 2000
-/* Addresses held in memory per open session allowed (the working set), at least the minimum. */
+/* Addresses held in memory per open session allowed (the working set), at least the minimum:
+ * ~100 bytes each. */
 #define DEF_WORKING_PER_SESSION 50
 #define DEF_WORKING_MIN 20000
+/* Distinct recipient domains the working set may span per open session allowed, at least the
+ * minimum: ~400 bytes each (its state, its MX routes), so a list of one address per domain
+ * holds 20,000 domains (8 MiB) at --concurrency 2000, not 100,000. */
+#define DEF_WORKING_DOMAINS_PER_SESSION 10
+#define DEF_WORKING_DOMAINS_MIN 2000
 /* Seconds between looks for retries that have come due while the pass goes on (one query on
  * the retry index): a greylisted address leaves within about this much of its time. */
 #define DEF_RETRY_CLAIM_INTERVAL 1.0
@@ -151,6 +157,8 @@ struct probe_config {
 	int starttls;                 /* use STARTTLS when offered (default 1) */
 	int allow_private_mx;         /* --allow-private-mx: connect to MX addresses that are not
 	                               * public (loopback, private, ...: engine/netaddr.h); 0 */
+	int dns_cache;                /* --dns-cache N: names each in-memory DNS cache table keeps
+	                               * (dns_cache_limit) [DEF_DNS_CACHE_ENTRIES] */
 };
 
 /* config_defaults - C filled with the DEF_ values; helo from the host name (its FQDN when one

@@ -168,7 +168,7 @@ struct dns_domain {
 	long ttl;                   /* its MX (or negative) answer's TTL; -1 none */
 	size_t nslots;
 	struct dns_slot *slots;     /* by preference */
-	char detail[DNS_DETAIL_MAX];
+	char *detail;               /* its answer in words (detail_set; NULL until answered) */
 	struct dns_waiter *wait_head, *wait_tail; /* callers waiting for the answer */
 };
 
@@ -229,11 +229,17 @@ static void detail_set(struct dns_domain *dom, const char *fmt, ...)
 
 static void detail_set(struct dns_domain *dom, const char *fmt, ...)
 {
+	char buf[DNS_DETAIL_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	err_vset(dom->detail, sizeof dom->detail, fmt, ap);
+	err_vset(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	free(dom->detail);
+	if ((dom->detail = strdup(buf)) == NULL) {
+		fprintf(stderr, "mailsift: dns: out of memory\n");
+		abort();
+	}
 }
 
 /* rng_next - xorshift64: the shuffle needs spread, not secrecy */
@@ -510,6 +516,7 @@ static void entry_free(struct dns *d, struct dns_entry *e)
 		for (size_t i = 0; i < dom->nslots; i++)
 			entry_unref(d, &dom->slots[i].host->e);
 		free(dom->slots);
+		free(dom->detail);
 	} else {
 		struct dns_mxhost *h = (struct dns_mxhost *)e;
 
@@ -1279,7 +1286,7 @@ static const struct dns_result *result_build(struct dns *d, const struct dns_wai
 	}
 	assert(dom->state == DOM_DONE);
 	r->status = dom->status;
-	r->detail = dom->detail;
+	r->detail = dom->detail ? dom->detail : "";
 	if (dom->status != DNS_OK)
 		return r;
 	r->implicit_mx = dom->implicit;

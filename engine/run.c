@@ -46,7 +46,9 @@ struct run {
 	struct event *wait_ev;          /* sleeping until a retry is due */
 	struct event *drain_ev;         /* end of the grace period after run_stop */
 	struct event *end_ev;           /* the end, from the loop: the owner's done callback */
-	size_t working_set;
+	size_t working_set;         /* addresses held at most */
+	size_t working_domains;     /* distinct domains they may span */
+	int domain_bound;           /* the last claim_room stopped at working_domains */
 	int64_t cursor;                 /* claim ids above this */
 	double due_check_at;            /* monotonic: look for due retries from then on */
 	int scan_done;                  /* the scan reached the end of the table */
@@ -163,7 +165,9 @@ static void on_result(void *ctx, const struct sched_result *res)
 		run_fail(r, "job store: %s", store_errmsg(r->store));
 	if (++r->uncommitted >= DEF_COMMIT_RESULTS)
 		commit(r);
-	if (!r->stopping && sched_held(r->sched) < r->working_set / 2)
+	if (!r->stopping && (sched_held(r->sched) < r->working_set / 2 ||
+	                     (r->domain_bound &&
+	                      sched_domains(r->sched) + DEF_RUN_CLAIM_CHUNK <= r->working_domains)))
 		event_active(r->feed_ev, EV_TIMEOUT, 0);
 }
 
@@ -245,6 +249,22 @@ static void feed_batch(struct run *r, int scan)
 	r->nbatch = 0;
 }
 
+/* claim_room - addresses the working set may take now, at most a chunk: none once it holds
+ * working_set addresses, or when a chunk could take it past working_domains domains (each
+ * address may bring a new one) */
+static size_t claim_room(struct run *r)
+{
+	size_t held = sched_held(r->sched), want;
+
+	if (held >= r->working_set)
+		return 0;
+	want = r->working_set - held;
+	if (want > DEF_RUN_CLAIM_CHUNK)
+		want = DEF_RUN_CLAIM_CHUNK;
+	r->domain_bound = sched_domains(r->sched) + want > r->working_domains;
+	return r->domain_bound ? 0 : want;
+}
+
 /* claim_due - retries that are due join the working set while the scan goes on (at most once
  * per DEF_RETRY_CLAIM_INTERVAL, more often while a full chunk comes back): a greylisted
  * address leaves at its time, not at the end of the pass. Returns -1 on a store error. */
@@ -253,11 +273,8 @@ static int claim_due(struct run *r, int64_t now)
 	size_t want;
 	int n;
 
-	if (clock_now() < r->due_check_at || sched_held(r->sched) >= r->working_set)
+	if (clock_now() < r->due_check_at || (want = claim_room(r)) == 0)
 		return 0;
-	want = r->working_set - sched_held(r->sched);
-	if (want > DEF_RUN_CLAIM_CHUNK)
-		want = DEF_RUN_CLAIM_CHUNK;
 	r->nbatch = 0;
 	n = store_claim_due(r->store, now, (int)want, claim_cb, r);
 	if (n < 0)
@@ -281,12 +298,12 @@ static void feed_cb(evutil_socket_t fd, short what, void *arg)
 		run_fail(r, "job store: %s", store_errmsg(r->store));
 		return;
 	}
-	while (!r->scan_done && sched_held(r->sched) < r->working_set) {
-		size_t want = r->working_set - sched_held(r->sched);
+	while (!r->scan_done) {
+		size_t want = claim_room(r);
 		int n;
 
-		if (want > DEF_RUN_CLAIM_CHUNK)
-			want = DEF_RUN_CLAIM_CHUNK;
+		if (want == 0)
+			break;
 		r->nbatch = 0;
 		n = store_claim(r->store, r->cursor, now, (int)want, claim_cb, r);
 		if (n < 0) {
@@ -454,7 +471,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (check_blocked(r))
 		return;
 	if (!r->waiting && !r->stopping && !r->failed && clock_now() >= r->due_check_at &&
-	    sched_held(r->sched) < r->working_set)
+	    claim_room(r) > 0)
 		event_active(r->feed_ev, EV_TIMEOUT, 0); /* retries may be due */
 	report_progress(r, 0);
 }
@@ -525,23 +542,64 @@ static void raise_fd_limit(struct sched_opts *so, FILE *note)
 	}
 }
 
+/* cache_json - one DNS cache table's figures to F */
+static void cache_json(FILE *f, const char *name, const struct dns_cache_stats *c)
+{
+	long lookups = c->hits + c->misses;
+
+	fprintf(f, "\"%s\": {\"entries\": %zu, \"peak\": %zu, \"limit\": %zu, \"hits\": %ld, "
+	           "\"misses\": %ld, \"hit_rate\": ",
+	        name, c->entries, c->peak, c->limit, c->hits, c->misses);
+	if (lookups > 0)
+		fprintf(f, "%.4f", (double)c->hits / (double)lookups);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"evicted\": %ld, \"expired\": %ld}", c->evicted, c->expired);
+}
+
+char *run_memory_json(const struct run *r)
+{
+	char *buf = NULL;
+	size_t len = 0, peak_held, peak_domains;
+	FILE *f = open_memstream(&buf, &len);
+	struct dns_cache_stats dom, host;
+
+	if (f == NULL)
+		return NULL;
+	sched_peaks(r->sched, &peak_held, &peak_domains);
+	dns_cache_stats(r->dns, &dom, &host);
+	fprintf(f, "{\"working_set\": {\"addresses\": %zu, \"address_limit\": %zu, "
+	           "\"peak_addresses\": %zu, \"domains\": %zu, \"domain_limit\": %zu, "
+	           "\"peak_domains\": %zu}, \"mx_hosts\": %zu, \"dns_cache\": {",
+	        sched_held(r->sched), r->working_set, peak_held, sched_domains(r->sched),
+	        r->working_domains, peak_domains, sched_hosts(r->sched));
+	cache_json(f, "domains", &dom);
+	fputs(", ", f);
+	cache_json(f, "hosts", &host);
+	fputs("}}", f);
+	fclose(f);
+	return buf;
+}
+
 static char *stats_json(struct run *r, double secs)
 {
-	char *sj = sched_stats_json(r->sched), *buf = NULL;
+	char *sj = sched_stats_json(r->sched), *mj = run_memory_json(r), *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (f == NULL) {
 		free(sj);
+		free(mj);
 		return NULL;
 	}
 	fprintf(f, "{\"seconds\": %.3f, \"verdicts\": %lld, \"verdicts_per_second\": %.1f, "
-	           "\"interrupted\": %s, ",
+	           "\"interrupted\": %s, \"memory\": %s, ",
 	        secs, (long long)r->verdicts, secs > 0 ? (double)r->verdicts / secs : 0.0,
-	        r->stopping ? "true" : "false");
+	        r->stopping ? "true" : "false", mj ? mj : "null");
 	fputs(sj && sj[0] == '{' ? sj + 1 : "}", f);
 	fclose(f);
 	free(sj);
+	free(mj);
 	return buf;
 }
 
@@ -627,6 +685,9 @@ struct run *run_new(struct event_base *base, struct store *s, const struct run_o
 	r->working_set = (size_t)r->so.concurrency * DEF_WORKING_PER_SESSION;
 	if (r->working_set < DEF_WORKING_MIN)
 		r->working_set = DEF_WORKING_MIN;
+	r->working_domains = (size_t)r->so.concurrency * DEF_WORKING_DOMAINS_PER_SESSION;
+	if (r->working_domains < DEF_WORKING_DOMAINS_MIN)
+		r->working_domains = DEF_WORKING_DOMAINS_MIN;
 	r->batch = calloc(DEF_RUN_CLAIM_CHUNK, sizeof *r->batch);
 	r->ssl = o->cfg->starttls ? smtp_ssl_ctx() : NULL;
 	if (r->batch == NULL) {
@@ -637,6 +698,7 @@ struct run *run_new(struct event_base *base, struct store *s, const struct run_o
 	if (r->dns == NULL)
 		goto fail;
 	dns_allow_private(r->dns, o->cfg->allow_private_mx);
+	dns_cache_limit(r->dns, (size_t)o->cfg->dns_cache);
 	r->sched = sched_new(base, o->cfg, &r->so, r->dns, r->ssl, &scb, r);
 	r->feed_ev = event_new(base, -1, 0, feed_cb, r);
 	r->commit_ev = event_new(base, -1, EV_PERSIST, tick_cb, r);

@@ -93,6 +93,13 @@ int run_hurry(struct run *r, int64_t address_id);
  * than at the next commit */
 void run_commit_now(struct run *r);
 
+/* run_memory_json - what the run holds in memory and its bounds, as a JSON object (malloc'd):
+ * {"working_set": {"addresses": N, "address_limit": N, "peak_addresses": N, "domains": N,
+ * "domain_limit": N, "peak_domains": N}, "mx_hosts": N, "dns_cache": {"domains": {...},
+ * "hosts": {...}}} where each cache table is {"entries", "peak", "limit", "hits", "misses",
+ * "hit_rate", "evicted", "expired"} (hit_rate: hits / lookups, null before the first) */
+char *run_memory_json(const struct run *r);
+
 /* run_free - free R; a run not yet done is cancelled without calling done (what it did not
  * commit stays pending) */
 void run_free(struct run *r);

@@ -256,7 +256,7 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d, doubl
 	static const struct smtp_callbacks cb = {job_next_rcpt, job_rcpt_done, job_done,
 	                                         job_connected};
 	struct smtp_target t[SMTP_MAX_TARGETS];
-	const struct dns_host *mx = &d->hosts[d->route];
+	const struct sroute *mx = &d->hosts[d->route];
 	struct job *j = calloc(1, sizeof *j);
 	size_t nt = 0;
 
@@ -269,8 +269,7 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d, doubl
 	 * and IPv4, say); the scheduler, not the session, moves domains to their other MX hosts. */
 	for (size_t k = 0; k < mx->naddrs && nt < SMTP_MAX_TARGETS; k++) {
 		t[nt].host = j->mx_name;
-		t[nt].addr = mx->addr[k];
-		t[nt].addrlen = mx->addrlen[k];
+		t[nt].addrlen = sched_route_addr(mx, k, &t[nt].addr);
 		nt++;
 	}
 	s->active++;
@@ -395,7 +394,8 @@ void sched_add(struct sched *s, const struct sched_addr *in)
 		sched_queue_push_urgent(d, a);
 	else
 		sched_queue_push(d, a);
-	s->held++;
+	if (++s->held > s->peak_held)
+		s->peak_held = s->held;
 	sched_host_wake(d->host); /* on a host's list already: its waiting sessions may take it */
 	if (d->dns_state == 0) {
 		struct dns_result *cached = NULL;
@@ -427,6 +427,22 @@ double sched_retry_wait(const struct probe_config *c, const struct sched_result 
 size_t sched_held(const struct sched *s)
 {
 	return s->held;
+}
+
+size_t sched_domains(const struct sched *s)
+{
+	return s->ndomains;
+}
+
+size_t sched_hosts(const struct sched *s)
+{
+	return s->nhosts;
+}
+
+void sched_peaks(const struct sched *s, size_t *held, size_t *domains)
+{
+	*held = s->peak_held;
+	*domains = s->peak_domains;
 }
 
 size_t sched_sessions(const struct sched *s)
@@ -513,6 +529,7 @@ void sched_free(struct sched *s)
 		for (h = s->hosts[b]; h; h = hn) {
 			hn = h->hnext;
 			free(h->key);
+			free(h->last);
 			free(h);
 		}
 		for (d = s->domains[b]; d; d = dn) {

@@ -112,6 +112,14 @@ double sched_retry_wait(const struct probe_config *c, const struct sched_result 
 /* sched_held - addresses added and not yet reported */
 size_t sched_held(const struct sched *s);
 
+/* sched_domains - recipient domains held now (each with addresses waiting or being asked: a
+ * domain with none is let go); sched_hosts - MX hosts known (per source address) */
+size_t sched_domains(const struct sched *s);
+size_t sched_hosts(const struct sched *s);
+
+/* sched_peaks - the most addresses (*HELD) and domains (*DOMAINS) held at once so far */
+void sched_peaks(const struct sched *s, size_t *held, size_t *domains);
+
 /* sched_sessions - sessions open now; sched_hosts_paused - hosts paused now */
 size_t sched_sessions(const struct sched *s);
 size_t sched_hosts_paused(const struct sched *s);

@@ -19,6 +19,8 @@
 #define MAILSIFT_SCHED_INT_H
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,15 +47,30 @@ struct saddr {
 	struct saddr *next;         /* in its domain's queue */
 };
 
+/* An MX host address of a domain's route, any family, compact (a sockaddr_storage is 128 bytes) */
+union sroute_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* One MX host of a domain as DNS gave it, compact: a struct dns_host is 1.3 KiB, this is what
+ * routing and sessions read of it. A domain's routes, their addresses and names are one block
+ * (sched_domain_answer). */
+struct sroute {
+	const char *name;           /* the MX host name */
+	const union sroute_addr *addr; /* its addresses, in DNS's order */
+	size_t naddrs;
+};
+
 struct sdomain {
 	char *name;
 	char source[64];
 	struct sched *s;
 	struct sdomain *hnext;      /* hash chain */
 	int dns_state;              /* 0 not asked, 1 asking, 2 answered */
-	struct dns_host *hosts;     /* the MX hosts from DNS (only as many as there are) */
+	struct sroute *hosts;       /* the MX hosts from DNS (only as many as there are; one block) */
 	size_t nhosts;
-	char dns_detail[256];
 	int dns_from_store;         /* the answer came from the job store's cache */
 	unsigned char tried[DNS_MAX_HOSTS]; /* MX hosts that failed to take a session lately */
 	struct shost *failed_host;  /* the last of them (its last failure explains ours) */
@@ -86,6 +103,16 @@ struct sched_flow {
 	long pushback, connect_failures, pauses;
 };
 
+/* A host's last failed session: what the addresses it could not ask are told. Allocated on
+ * its first failure only (a struct reply is 3 KiB; most hosts never fail). */
+struct shost_failure {
+	enum smtp_end end;
+	struct reply reply;
+	int have_reply;
+	char detail[256];
+	char mx[256];               /* the MX name it greeted us as, "" when it did not */
+};
+
 struct shost {
 	char *key;                  /* "ip|source" */
 	char ip[INET6_ADDRSTRLEN];
@@ -98,12 +125,7 @@ struct shost {
 	struct job *idle;           /* sessions waiting for work (job.idle_next) */
 	struct shost *work_next;    /* in the list of hosts with waiting domains */
 	int on_work;
-	/* its last failed session: what the addresses it could not ask are told */
-	enum smtp_end last_end;
-	struct reply last_reply;
-	int have_last_reply;
-	char last_detail[256];
-	char last_mx[256];          /* the MX name it greeted us as, "" when it did not */
+	struct shost_failure *last; /* its last failed session (NULL: none yet) */
 	long sessions;              /* statistics: sessions started */
 	int reached;                /* some session to it made a TCP connection */
 	int unreached;              /* counted in sched.hosts_unreached */
@@ -142,6 +164,9 @@ struct sched {
 	struct event *pump_timer;
 	int pump_armed;
 	size_t held;
+	size_t ndomains;            /* sdomains in the table (freed when idle) */
+	size_t peak_domains, peak_held; /* the most held at once */
+	size_t nhosts;              /* shosts in the table */
 	size_t active;
 	int draining;
 	long sessions, retries;
@@ -175,8 +200,8 @@ void sched_flow_rcpt_limit(struct sched_flow *f, int limit);
 unsigned sched_hash(const char *a, const char *b);
 char *sched_strdup(const char *v);
 const char *sched_source_for(struct sched *s, const char *domain, const char *recorded);
-struct shost *sched_host_get(struct sched *s, const struct sockaddr_storage *addr,
-                             const char *source);
+struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source);
+socklen_t sched_route_addr(const struct sroute *r, size_t k, struct sockaddr_storage *out);
 struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *source);
 void sched_domain_free_if_idle(struct sched *s, struct sdomain *d);
 void sched_saddr_free(struct saddr *a);

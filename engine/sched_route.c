@@ -52,14 +52,13 @@ const char *sched_source_for(struct sched *s, const char *domain, const char *re
 /* ---- tables ---- */
 
 /* sched_host_get - the host for MX address ADDR from SOURCE, made on first use */
-struct shost *sched_host_get(struct sched *s, const struct sockaddr_storage *addr,
-                             const char *source)
+struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source)
 {
 	char ip[IPADDR_TEXT_MAX], key[IPADDR_TEXT_MAX + 70];
 	unsigned b;
 	struct shost *h;
 
-	ipaddr_text((const struct sockaddr *)addr, ip, sizeof ip);
+	ipaddr_text(addr, ip, sizeof ip);
 	snprintf(key, sizeof key, "%s|%s", ip, source);
 	b = sched_hash(key, NULL) % SCHED_BUCKETS;
 	for (h = s->hosts[b]; h; h = h->hnext)
@@ -74,6 +73,7 @@ struct shost *sched_host_get(struct sched *s, const struct sockaddr_storage *add
 	sched_flow_init(&h->flow, s->o.per_host);
 	h->hnext = s->hosts[b];
 	s->hosts[b] = h;
+	s->nhosts++;
 	return h;
 }
 
@@ -96,6 +96,8 @@ struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *
 	sched_probe_stored(s, d);
 	d->hnext = s->domains[b];
 	s->domains[b] = d;
+	if (++s->ndomains > s->peak_domains)
+		s->peak_domains = s->ndomains;
 	return d;
 }
 
@@ -113,6 +115,7 @@ void sched_domain_free_if_idle(struct sched *s, struct sdomain *d)
 			*pp = d->hnext;
 			break;
 		}
+	s->ndomains--;
 	free(d->name);
 	free(d->hosts);
 	free(d);
@@ -257,18 +260,22 @@ size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,
 /* domain_fail_host - up to N of D's waiting addresses get H's last failure */
 static size_t domain_fail_host(struct sched *s, struct sdomain *d, size_t n, const struct shost *h)
 {
-	struct decide_in in = {.dns = DNS_OK, .session = h->last_end, .catch_all = d->ca};
+	/* a host paused by a pause it was given back (no failure of this run): not reachable now */
+	static const struct shost_failure none = {
+		.end = SMTP_END_THROTTLED, .detail = "the MX host is paused after pushing back"};
+	const struct shost_failure *f = h->last ? h->last : &none;
+	struct decide_in in = {.dns = DNS_OK, .session = f->end, .catch_all = d->ca};
 
 	/* The reply, when there is one, answered another command of the session (another RCPT,
 	 * MAIL FROM, the banner): said so, since it may quote another address. */
-	const char *detail = h->last_detail[0] ? h->last_detail
-	                     : h->have_last_reply
+	const char *detail = f->detail[0] ? f->detail
+	                     : f->have_reply
 	                           ? "not asked: the server's reply shown, to another command of the "
 	                             "session, ended it"
 	                           : "no MX host of the domain took a session";
 
-	return sched_domain_fail(s, d, n, &in, h->have_last_reply ? &h->last_reply : NULL, detail,
-	                         h->last_mx[0] ? h->last_mx : NULL);
+	return sched_domain_fail(s, d, n, &in, f->have_reply ? &f->reply : NULL, detail,
+	                         f->mx[0] ? f->mx : NULL);
 }
 
 /* ---- hosts' lists ---- */
@@ -356,7 +363,7 @@ static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index
 		struct shost *h;
 		if (d->tried[i] || d->hosts[i].naddrs == 0)
 			continue;
-		h = sched_host_get(s, &d->hosts[i].addr[0], d->source);
+		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source);
 		if (sched_flow_paused(&h->flow, now)) {
 			d->tried[i] = 1;
 			d->failed_host = h;
@@ -398,24 +405,67 @@ void sched_domain_schedule(struct sched *s, struct sdomain *d, double now)
 	host_ready(s, h, d);
 }
 
+/* sched_route_addr - address K of route R as a sockaddr in OUT: its length */
+socklen_t sched_route_addr(const struct sroute *r, size_t k, struct sockaddr_storage *out)
+{
+	socklen_t len = r->addr[k].sa.sa_family == AF_INET6 ? sizeof r->addr[k].v6
+	                                                    : sizeof r->addr[k].v4;
+
+	memset(out, 0, sizeof *out);
+	memcpy(out, &r->addr[k], len);
+	return len;
+}
+
+/* routes_copy - D's routes from R (none unless DNS_OK), in one block: the routes, then every
+ * address, then the names */
+static void routes_copy(struct sdomain *d, const struct dns_result *r)
+{
+	size_t n = r->status == DNS_OK ? r->nhosts : 0, naddrs = 0, names = 0;
+	struct sroute *rt;
+	union sroute_addr *ad;
+	char *nm;
+
+	free(d->hosts);
+	d->hosts = NULL;
+	d->nhosts = n;
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		naddrs += r->hosts[i].naddrs;
+		names += strlen(r->hosts[i].name) + 1;
+	}
+	rt = malloc(n * sizeof *rt + naddrs * sizeof *ad + names);
+	if (rt == NULL)
+		abort();
+	ad = (union sroute_addr *)(rt + n);  /* sizeof *rt keeps pointer alignment */
+	nm = (char *)(ad + naddrs);
+	for (size_t i = 0; i < n; i++) {
+		const struct dns_host *h = &r->hosts[i];
+		size_t len = strlen(h->name) + 1;
+
+		rt[i].name = memcpy(nm, h->name, len);
+		nm += len;
+		rt[i].addr = ad;
+		rt[i].naddrs = h->naddrs;
+		for (size_t k = 0; k < h->naddrs; k++, ad++) {
+			memset(ad, 0, sizeof *ad);
+			memcpy(ad, &h->addr[k], h->addr[k].ss_family == AF_INET6 ? sizeof ad->v6
+			                                                       : sizeof ad->v4);
+		}
+	}
+	d->hosts = rt;
+}
+
 /* sched_domain_answer - DNS answered R for D (copied): its addresses get a DNS failure, or D is
  * scheduled. Returns 1 when D was scheduled (the caller pumps), 0 when D failed (and may be
  * freed). */
 int sched_domain_answer(struct sched *s, struct sdomain *d, const struct dns_result *r, double now)
 {
-	/* A compact copy: a struct dns_result is 21 KiB, most domains have one or two hosts. */
-	free(d->hosts);
-	d->nhosts = r->status == DNS_OK ? r->nhosts : 0;
-	d->hosts = d->nhosts ? malloc(d->nhosts * sizeof *d->hosts) : NULL;
-	if (d->nhosts && d->hosts == NULL)
-		abort();
-	if (d->nhosts)
-		memcpy(d->hosts, r->hosts, d->nhosts * sizeof *d->hosts);
-	snprintf(d->dns_detail, sizeof d->dns_detail, "%s", r->detail ? r->detail : "");
+	routes_copy(d, r);
 	d->dns_state = 2;
 	if (r->status != DNS_OK) {
 		struct decide_in in = {.dns = r->status};
-		sched_domain_fail(s, d, SIZE_MAX, &in, NULL, d->dns_detail, NULL);
+		sched_domain_fail(s, d, SIZE_MAX, &in, NULL, r->detail ? r->detail : "", NULL);
 		sched_domain_free_if_idle(s, d);
 		return 0;
 	}
@@ -439,7 +489,7 @@ static int domain_has_other_route(struct sched *s, struct sdomain *d, double now
 {
 	for (size_t i = 0; i < d->nhosts; i++)
 		if ((int)i != d->route && !d->tried[i] && d->hosts[i].naddrs &&
-		    !sched_flow_paused(&sched_host_get(s, &d->hosts[i].addr[0], d->source)->flow, now))
+		    !sched_flow_paused(&sched_host_get(s, &d->hosts[i].addr[0].sa, d->source)->flow, now))
 			return 1;
 	return 0;
 }
@@ -452,12 +502,15 @@ void sched_host_note_failure(struct shost *h, const struct smtp_session_result *
 {
 	if (!sched_session_failed(sr->end))
 		return;
-	h->last_end = sr->end;
-	h->have_last_reply = sr->reply != NULL;
+	if (h->last == NULL && (h->last = calloc(1, sizeof *h->last)) == NULL)
+		abort();
+	h->last->end = sr->end;
+	h->last->have_reply = sr->reply != NULL;
 	if (sr->reply)
-		h->last_reply = *sr->reply;
-	snprintf(h->last_detail, sizeof h->last_detail, "%s", sr->detail ? sr->detail : "");
-	snprintf(h->last_mx, sizeof h->last_mx, "%s", sr->greeted && sr->mx_host ? sr->mx_host : "");
+		h->last->reply = *sr->reply;
+	snprintf(h->last->detail, sizeof h->last->detail, "%s", sr->detail ? sr->detail : "");
+	snprintf(h->last->mx, sizeof h->last->mx, "%s",
+	         sr->greeted && sr->mx_host ? sr->mx_host : "");
 }
 
 /* sched_attr_plan - which waiting addresses a session that ended as IN says gives its failure

@@ -226,6 +226,17 @@ static json_t *files_json(struct server *srv, const struct store_job *j)
 	return a;
 }
 
+/* engine_json - what the server's one scheduler holds in memory, shared by every job
+ * (run_memory_json): its working set and DNS caches; null before it runs */
+static json_t *engine_json(struct server *srv)
+{
+	char *text = srv->run ? run_memory_json(srv->run) : NULL;
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	return o ? o : json_null();
+}
+
 /* status_json - what GET /v1/jobs/ID answers for J (JB: its active state, or NULL) */
 static json_t *status_json(struct server *srv, const struct store_job *j, const struct job *jb)
 {
@@ -277,6 +288,7 @@ static json_t *status_json(struct server *srv, const struct store_job *j, const 
 		free(pc);
 		json_object_set_new(o, "problems", p);
 	}
+	json_object_set_new(o, "engine", engine_json(srv));
 	json_object_set_new(o, "error", j->error ? json_string(j->error) : json_null());
 	if (j->callback_url) {
 		json_object_set_new(o, "callback_url", json_string(j->callback_url));
