@@ -71,14 +71,15 @@ static void print_last_run(struct store *s)
 		return;
 	}
 	printf("last run: %lld verdicts in %.1f s; held at most %lld addresses (limit %lld) over "
-	       "%lld domains (limit %lld), %lld MX hosts\n",
+	       "%lld domains (limit %lld), %lld MX hosts (%lld let go while idle)\n",
 	       (long long)json_integer_value(json_object_get(o, "verdicts")),
 	       json_number_value(json_object_get(o, "seconds")),
 	       (long long)json_integer_value(json_object_get(ws, "peak_addresses")),
 	       (long long)json_integer_value(json_object_get(ws, "address_limit")),
 	       (long long)json_integer_value(json_object_get(ws, "peak_domains")),
 	       (long long)json_integer_value(json_object_get(ws, "domain_limit")),
-	       (long long)json_integer_value(json_object_get(m, "mx_hosts")));
+	       (long long)json_integer_value(json_object_get(json_object_get(m, "mx_hosts"), "peak")),
+	       (long long)json_integer_value(json_object_get(json_object_get(m, "mx_hosts"), "let_go")));
 	print_cache("domains", json_object_get(json_object_get(m, "dns_cache"), "domains"));
 	print_cache("MX host names", json_object_get(json_object_get(m, "dns_cache"), "hosts"));
 	json_decref(o);

@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "common/fdlimit.h"
+#include "common/json.h"
 #include "engine/smtp.h"
 
 
@@ -208,6 +209,65 @@ static void on_dns_learned(void *ctx, const char *domain, const struct dns_resul
 		return; /* temporary answers are asked again */
 	dns_result_text(res, mx, sizeof mx);
 	store_dns_set(r->store, domain, dns_status_name(res->status), mx, (int64_t)now_wall());
+}
+
+/* wall_now - the wall clock to the microsecond: a host's spacing (20 ms) outlives it in the
+ * store as a wall-clock time */
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* on_host_saved - the scheduler lets an idle host go: what must outlive it, in the store */
+static void on_host_saved(void *ctx, const struct sched_host_state *st)
+{
+	struct run *r = ctx;
+	double now = wall_now();
+	struct store_host h = {
+		.ip = st->ip, .source = st->source, .run_id = r->run_id, .window = st->window,
+		.ceiling = st->ceiling, .rcpt_limit = st->rcpt_limit, .failures = st->failures,
+		.penalty = st->penalty, .paused_until = st->paused_for > 0 ? now + st->paused_for : 0,
+		.next_start = st->start_in > 0 ? now + st->start_in : 0, .rtt = st->rtt,
+		.sessions = st->sessions, .pushback = st->pushback,
+		.connect_failures = st->connect_failures, .pauses = st->pauses,
+		.max_window = st->max_window, .reached = st->reached, .unreached = st->unreached,
+	};
+
+	if (store_host_save(r->store, &h) < 0)
+		run_fail(r, "job store: %s", store_errmsg(r->store));
+}
+
+/* on_host_lookup - a host comes back: what this run kept of it */
+static int on_host_lookup(void *ctx, const char *ip, const char *source,
+                          struct sched_host_state *out)
+{
+	struct run *r = ctx;
+	struct store_host h;
+	double now;
+
+	if (store_host_load(r->store, r->run_id, ip, source, &h) != 1)
+		return 0;
+	now = wall_now();
+	memset(out, 0, sizeof *out);
+	out->window = h.window;
+	out->ceiling = h.ceiling;
+	out->rcpt_limit = h.rcpt_limit;
+	out->failures = h.failures;
+	out->penalty = h.penalty;
+	out->paused_for = h.paused_until > 0 ? h.paused_until - now : 0;
+	out->start_in = h.next_start > 0 ? h.next_start - now : 0;
+	out->rtt = h.rtt;
+	out->sessions = (long)h.sessions;
+	out->pushback = (long)h.pushback;
+	out->connect_failures = (long)h.connect_failures;
+	out->pauses = (long)h.pauses;
+	out->max_window = h.max_window;
+	out->reached = h.reached;
+	out->unreached = h.unreached;
+	return 1;
 }
 
 /* ---- claiming ---- */
@@ -560,19 +620,21 @@ static void cache_json(FILE *f, const char *name, const struct dns_cache_stats *
 char *run_memory_json(const struct run *r)
 {
 	char *buf = NULL;
-	size_t len = 0, peak_held, peak_domains;
+	size_t len = 0, peak_held, peak_domains, peak_hosts;
+	long let_go;
 	FILE *f = open_memstream(&buf, &len);
 	struct dns_cache_stats dom, host;
 
 	if (f == NULL)
 		return NULL;
-	sched_peaks(r->sched, &peak_held, &peak_domains);
+	sched_peaks(r->sched, &peak_held, &peak_domains, &peak_hosts, &let_go);
 	dns_cache_stats(r->dns, &dom, &host);
 	fprintf(f, "{\"working_set\": {\"addresses\": %zu, \"address_limit\": %zu, "
 	           "\"peak_addresses\": %zu, \"domains\": %zu, \"domain_limit\": %zu, "
-	           "\"peak_domains\": %zu}, \"mx_hosts\": %zu, \"dns_cache\": {",
+	           "\"peak_domains\": %zu}, \"mx_hosts\": {\"held\": %zu, \"peak\": %zu, "
+	           "\"let_go\": %ld}, \"dns_cache\": {",
 	        sched_held(r->sched), r->working_set, peak_held, sched_domains(r->sched),
-	        r->working_domains, peak_domains, sched_hosts(r->sched));
+	        r->working_domains, peak_domains, sched_hosts(r->sched), peak_hosts, let_go);
 	cache_json(f, "domains", &dom);
 	fputs(", ", f);
 	cache_json(f, "hosts", &host);
@@ -581,12 +643,38 @@ char *run_memory_json(const struct run *r)
 	return buf;
 }
 
+struct host_json_to {
+	FILE *f;
+	int first;                  /* none written yet */
+};
+
+/* host_json - one host of the run's statistics, as sched_stats_json writes them */
+static void host_json(void *ctx, const struct store_host *h)
+{
+	struct host_json_to *to = ctx;
+	FILE *f = to->f;
+
+	fprintf(f, "%s{\"host\": ", to->first ? "" : ", ");
+	json_put_string(f, h->ip);
+	fprintf(f, ", \"source\": ");
+	json_put_string(f, h->source);
+	fprintf(f, ", \"sessions\": %lld, \"max_window\": %d, \"pushback\": %lld, "
+	           "\"connect_failures\": %lld, \"pauses\": %lld}",
+	        (long long)h->sessions, h->max_window, (long long)h->pushback,
+	        (long long)h->connect_failures, (long long)h->pauses);
+	to->first = 0;
+}
+
 static char *stats_json(struct run *r, double secs)
 {
-	char *sj = sched_stats_json(r->sched), *mj = run_memory_json(r), *buf = NULL;
+	char *sj, *mj = run_memory_json(r), *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f;
+	struct host_json_to to = {NULL, 1};
 
+	sched_hosts_save(r->sched); /* with those let go before: the hosts of this run */
+	sj = sched_stats_json(r->sched, 0);
+	f = open_memstream(&buf, &len);
 	if (f == NULL) {
 		free(sj);
 		free(mj);
@@ -596,7 +684,13 @@ static char *stats_json(struct run *r, double secs)
 	           "\"interrupted\": %s, \"memory\": %s, ",
 	        secs, (long long)r->verdicts, secs > 0 ? (double)r->verdicts / secs : 0.0,
 	        r->stopping ? "true" : "false", mj ? mj : "null");
-	fputs(sj && sj[0] == '{' ? sj + 1 : "}", f);
+	if (sj && sj[0] == '{' && sj[1] != '\0') /* its fields, without the closing brace */
+		fprintf(f, "%.*s", (int)strlen(sj) - 2, sj + 1);
+	fputs(", \"hosts\": [", f);
+	to.f = f;
+	if (store_run_hosts(r->store, r->run_id, host_json, &to) < 0)
+		run_fail(r, "job store: %s", store_errmsg(r->store));
+	fputs("]}", f);
 	fclose(f);
 	free(sj);
 	free(mj);
@@ -668,7 +762,8 @@ struct run *run_new(struct event_base *base, struct store *s, const struct run_o
                     size_t errlen)
 {
 	static const struct sched_callbacks scb = {on_result, on_catch_all_lookup,
-	                                           on_catch_all_learned, on_dns_cached, on_dns_learned};
+	                                           on_catch_all_learned, on_dns_cached, on_dns_learned,
+	                                           on_host_saved, on_host_lookup};
 	struct run *r = calloc(1, sizeof *r);
 
 	if (r == NULL) {

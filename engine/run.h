@@ -95,7 +95,8 @@ void run_commit_now(struct run *r);
 
 /* run_memory_json - what the run holds in memory and its bounds, as a JSON object (malloc'd):
  * {"working_set": {"addresses": N, "address_limit": N, "peak_addresses": N, "domains": N,
- * "domain_limit": N, "peak_domains": N}, "mx_hosts": N, "dns_cache": {"domains": {...},
+ * "domain_limit": N, "peak_domains": N}, "mx_hosts": {"held": N, "peak": N, "let_go": N}
+ * (let_go: idle hosts whose state went to the store), "dns_cache": {"domains": {...},
  * "hosts": {...}}} where each cache table is {"entries", "peak", "limit", "hits", "misses",
  * "hit_rate", "evicted", "expired"} (hit_rate: hits / lookups, null before the first) */
 char *run_memory_json(const struct run *r);

@@ -38,6 +38,48 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 		sched_pump(s);
 }
 
+/* ---- hosts let go ---- */
+
+/* sched_host_idle - H is let go when the owner keeps host states and nothing holds it: no
+ * session, no domain on its list (or waiting for it to be picked), no domain whose last
+ * failed host it is */
+void sched_host_idle(struct sched *s, struct shost *h)
+{
+	struct sched_host_state st;
+	unsigned b;
+
+	if (s->cb.host_saved == NULL || h->active || h->idle || h->on_work || h->ready_head ||
+	    h->queued || h->refs)
+		return;
+	sched_host_state_get(h, clock_now(), &st);
+	s->cb.host_saved(s->ctx, &st);
+	b = sched_hash(h->key, NULL) % SCHED_BUCKETS;
+	for (struct shost **pp = &s->hosts[b]; *pp; pp = &(*pp)->hnext)
+		if (*pp == h) {
+			*pp = h->hnext;
+			break;
+		}
+	s->nhosts--;
+	s->hosts_let_go++;
+	free(h->key);
+	free(h->last);
+	free(h);
+}
+
+void sched_hosts_save(struct sched *s)
+{
+	struct sched_host_state st;
+	double now = clock_now();
+
+	if (s->cb.host_saved == NULL)
+		return;
+	for (size_t b = 0; b < SCHED_BUCKETS; b++)
+		for (const struct shost *h = s->hosts[b]; h; h = h->hnext) {
+			sched_host_state_get(h, now, &st);
+			s->cb.host_saved(s->ctx, &st);
+		}
+}
+
 /* ---- sessions ---- */
 
 /* job_admitted - J's host accepted MAIL FROM at NOW: its round trip is sampled (connect, banner,
@@ -136,7 +178,7 @@ static void job_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct
 		v.reason = REASON_GREYLISTED;
 	}
 	memset(d->tried, 0, sizeof d->tried); /* a host answered: start from the best again */
-	d->failed_host = NULL;
+	sched_domain_failed_host(j->s, d, NULL);
 	d->inflight--;
 	sched_report(j->s, a, &v, a->attempts + 1, r, r ? NULL : sr->detail, d->hosts[a->route].name,
 	             sr->tls);
@@ -221,6 +263,7 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 	struct sched_attr_in ai = {.end = sr->end, .waiting = j->waiting, .admitted = j->admitted,
 	                           .greeted = sr->greeted, .offered = j->offered};
 	struct sched_attr plan;
+	struct shost *h;
 
 	job_unlink(j);
 	if (j->probe_d) /* unanswered: another session asks */
@@ -235,7 +278,9 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 		j->last_d->asked_by--;
 		sched_domain_free_if_idle(s, j->last_d);
 	}
+	h = j->h;
 	free(j);
+	sched_host_idle(s, h);
 	sched_pump(s);
 }
 
@@ -328,6 +373,7 @@ void sched_pump(struct sched *s)
 		if (h->ready_head == NULL) {
 			*pp = h->work_next;
 			h->on_work = 0;
+			sched_host_idle(s, h);
 			continue;
 		}
 		if (sched_room(s)) {
@@ -439,10 +485,13 @@ size_t sched_hosts(const struct sched *s)
 	return s->nhosts;
 }
 
-void sched_peaks(const struct sched *s, size_t *held, size_t *domains)
+void sched_peaks(const struct sched *s, size_t *held, size_t *domains, size_t *hosts,
+                 long *let_go)
 {
 	*held = s->peak_held;
 	*domains = s->peak_domains;
+	*hosts = s->peak_hosts;
+	*let_go = s->hosts_let_go;
 }
 
 size_t sched_sessions(const struct sched *s)
@@ -492,7 +541,7 @@ void sched_cancel(struct sched *s)
 		smtp_cancel(s->jobs->session);
 }
 
-char *sched_stats_json(const struct sched *s)
+char *sched_stats_json(const struct sched *s, int hosts)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -501,7 +550,13 @@ char *sched_stats_json(const struct sched *s)
 
 	if (f == NULL)
 		return NULL;
-	fprintf(f, "{\"sessions\": %ld, \"retries\": %ld, \"hosts\": [", s->sessions, s->retries);
+	fprintf(f, "{\"sessions\": %ld, \"retries\": %ld", s->sessions, s->retries);
+	if (!hosts) {
+		fputc('}', f);
+		fclose(f);
+		return buf;
+	}
+	fprintf(f, ", \"hosts\": [");
 	for (size_t b = 0; b < SCHED_BUCKETS; b++)
 		for (const struct shost *h = s->hosts[b]; h; h = h->hnext) {
 			fprintf(f, "%s{\"host\": ", first ? "" : ", ");

@@ -32,6 +32,13 @@
  * domain it was asking about (all of the host's once it is paused); but a domain whose host
  * never greeted us moves to its next MX host first, and a refusal for our pace costs nothing
  * until the host is paused. The scheduler owns its sessions and copies everything it keeps.
+ *
+ * Memory follows the work in flight: a domain is let go once nothing of it waits or is being
+ * asked (a stored catch-all state and the DNS caches bring it back), and when the owner keeps
+ * host states (host_saved / host_lookup) a host is let go once it has no session, no domain on
+ * its list and no domain pointing at it, its flow control (window, ceiling, pause, spacing,
+ * recipient limit) and statistics handed to the owner and read back if it comes back: a paused
+ * host stays paused however often it is let go.
  */
 #ifndef MAILSIFT_SCHED_H
 #define MAILSIFT_SCHED_H
@@ -69,6 +76,19 @@ struct sched_result {
 	enum catch_all catch_all;   /* the domain's catch-all state */
 };
 
+/* What must outlive a host the scheduler lets go while it is idle (its flow control and its
+ * statistics), given to the owner and read back when the host comes back. Times are seconds
+ * from now. */
+struct sched_host_state {
+	const char *ip, *source;
+	int window, ceiling, rcpt_limit, failures, penalty;
+	double paused_for;          /* paused that much longer (<= 0: not paused) */
+	double start_in;            /* no new connection before that many seconds (<= 0: now) */
+	double rtt;                 /* smoothed seconds per round trip (0: not measured) */
+	long sessions, pushback, connect_failures, pauses;
+	int max_window, reached, unreached;
+};
+
 struct sched_callbacks {
 	/* result - one address is done, or must be retried later */
 	void (*result)(void *ctx, const struct sched_result *r);
@@ -81,6 +101,12 @@ struct sched_callbacks {
 	int (*dns_cached)(void *ctx, const char *domain, struct dns_result *out);
 	/* dns_learned - DNS answered for DOMAIN (NULL: not kept) */
 	void (*dns_learned)(void *ctx, const char *domain, const struct dns_result *r);
+	/* host_saved - a host is let go while idle (or sched_hosts_save): keep ST (NULL: hosts are
+	 * never let go) */
+	void (*host_saved)(void *ctx, const struct sched_host_state *st);
+	/* host_lookup - the state kept for host IP from SOURCE: 1 with OUT filled, else 0 */
+	int (*host_lookup)(void *ctx, const char *ip, const char *source,
+	                   struct sched_host_state *out);
 };
 
 struct sched_opts {
@@ -117,8 +143,10 @@ size_t sched_held(const struct sched *s);
 size_t sched_domains(const struct sched *s);
 size_t sched_hosts(const struct sched *s);
 
-/* sched_peaks - the most addresses (*HELD) and domains (*DOMAINS) held at once so far */
-void sched_peaks(const struct sched *s, size_t *held, size_t *domains);
+/* sched_peaks - the most addresses (*HELD), domains (*DOMAINS) and MX hosts (*HOSTS) held at
+ * once so far, and the hosts let go while idle (*LET_GO) */
+void sched_peaks(const struct sched *s, size_t *held, size_t *domains, size_t *hosts,
+                 long *let_go);
 
 /* sched_sessions - sessions open now; sched_hosts_paused - hosts paused now */
 size_t sched_sessions(const struct sched *s);
@@ -135,8 +163,12 @@ void sched_drain(struct sched *s);
  * retries without counting the attempt, and so are the addresses still waiting */
 void sched_cancel(struct sched *s);
 
-/* sched_stats_json - {"sessions":..,"retries":..,"hosts":[...]} (malloc'd) */
-char *sched_stats_json(const struct sched *s);
+/* sched_stats_json - {"sessions":..,"retries":..,"hosts":[...]} (malloc'd); HOSTS 0 leaves
+ * out "hosts" (the owner has them: sched_hosts_save) */
+char *sched_stats_json(const struct sched *s, int hosts);
+
+/* sched_hosts_save - every host held now to the host_saved callback (they stay held) */
+void sched_hosts_save(struct sched *s);
 
 void sched_free(struct sched *s);
 

@@ -126,6 +126,7 @@ struct shost {
 	struct shost *work_next;    /* in the list of hosts with waiting domains */
 	int on_work;
 	struct shost_failure *last; /* its last failed session (NULL: none yet) */
+	int refs;                   /* domains whose failed_host it is */
 	long sessions;              /* statistics: sessions started */
 	int reached;                /* some session to it made a TCP connection */
 	int unreached;              /* counted in sched.hosts_unreached */
@@ -167,6 +168,8 @@ struct sched {
 	size_t ndomains;            /* sdomains in the table (freed when idle) */
 	size_t peak_domains, peak_held; /* the most held at once */
 	size_t nhosts;              /* shosts in the table */
+	size_t peak_hosts;          /* the most at once */
+	long hosts_let_go;          /* idle hosts handed to the owner (host_saved) and freed */
 	size_t active;
 	int draining;
 	long sessions, retries;
@@ -178,6 +181,9 @@ struct sched {
 
 /* sched_pump - start every session the limits allow now; wake up later for the rest */
 void sched_pump(struct sched *s);
+
+/* sched_host_idle - H may have nothing left: let it go when the owner keeps host states */
+void sched_host_idle(struct sched *s, struct shost *h);
 
 /* ---- sched_flow.c: host flow control (pure; given the time) ---- */
 
@@ -200,7 +206,11 @@ void sched_flow_rcpt_limit(struct sched_flow *f, int limit);
 unsigned sched_hash(const char *a, const char *b);
 char *sched_strdup(const char *v);
 const char *sched_source_for(struct sched *s, const char *domain, const char *recorded);
-struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source);
+struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source,
+                             double now);
+void sched_host_state_get(const struct shost *h, double now, struct sched_host_state *st);
+void sched_host_state_set(struct shost *h, const struct sched_host_state *st, double now);
+void sched_domain_failed_host(struct sched *s, struct sdomain *d, struct shost *h);
 socklen_t sched_route_addr(const struct sroute *r, size_t k, struct sockaddr_storage *out);
 struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *source);
 void sched_domain_free_if_idle(struct sched *s, struct sdomain *d);

@@ -51,9 +51,59 @@ const char *sched_source_for(struct sched *s, const char *domain, const char *re
 
 /* ---- tables ---- */
 
-/* sched_host_get - the host for MX address ADDR from SOURCE, made on first use */
-struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source)
+/* sched_host_state_get - what of H outlives it, times relative to NOW */
+void sched_host_state_get(const struct shost *h, double now, struct sched_host_state *st)
 {
+	const struct sched_flow *f = &h->flow;
+
+	memset(st, 0, sizeof *st);
+	st->ip = h->ip;
+	st->source = h->source;
+	st->window = f->window;
+	st->ceiling = f->ceiling;
+	st->rcpt_limit = f->rcpt_limit;
+	st->failures = f->failures;
+	st->penalty = f->penalty;
+	st->paused_for = f->paused_until - now;
+	st->start_in = f->next_start - now;
+	st->rtt = f->rtt;
+	st->sessions = h->sessions;
+	st->pushback = f->pushback;
+	st->connect_failures = f->connect_failures;
+	st->pauses = f->pauses;
+	st->max_window = f->max_window;
+	st->reached = h->reached;
+	st->unreached = h->unreached;
+}
+
+/* sched_host_state_set - H as ST (read back) says, times relative to NOW */
+void sched_host_state_set(struct shost *h, const struct sched_host_state *st, double now)
+{
+	struct sched_flow *f = &h->flow;
+
+	f->window = st->window > 0 ? st->window : 1;
+	f->ceiling = st->ceiling > 0 ? st->ceiling : 1;
+	f->rcpt_limit = st->rcpt_limit;
+	f->failures = st->failures;
+	f->penalty = st->penalty;
+	f->paused_until = st->paused_for > 0 ? now + st->paused_for : 0;
+	f->next_start = st->start_in > 0 ? now + st->start_in : 0;
+	f->rtt = st->rtt;
+	h->sessions = st->sessions;
+	f->pushback = st->pushback;
+	f->connect_failures = st->connect_failures;
+	f->pauses = st->pauses;
+	f->max_window = st->max_window;
+	h->reached = st->reached;
+	h->unreached = st->unreached;
+}
+
+/* sched_host_get - the host for MX address ADDR from SOURCE, made on first use (as the owner
+ * kept it, when it was let go before) */
+struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source,
+                             double now)
+{
+	struct sched_host_state st;
 	char ip[IPADDR_TEXT_MAX], key[IPADDR_TEXT_MAX + 70];
 	unsigned b;
 	struct shost *h;
@@ -71,9 +121,12 @@ struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const
 	snprintf(h->ip, sizeof h->ip, "%s", ip);
 	snprintf(h->source, sizeof h->source, "%s", source);
 	sched_flow_init(&h->flow, s->o.per_host);
+	if (s->cb.host_lookup && s->cb.host_lookup(s->ctx, h->ip, h->source, &st))
+		sched_host_state_set(h, &st, now);
 	h->hnext = s->hosts[b];
 	s->hosts[b] = h;
-	s->nhosts++;
+	if (++s->nhosts > s->peak_hosts)
+		s->peak_hosts = s->nhosts;
 	return h;
 }
 
@@ -101,6 +154,23 @@ struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *
 	return d;
 }
 
+/* sched_domain_failed_host - D's last failed host is H now (NULL: none); the one before may be
+ * let go */
+void sched_domain_failed_host(struct sched *s, struct sdomain *d, struct shost *h)
+{
+	struct shost *old = d->failed_host;
+
+	if (old == h)
+		return;
+	d->failed_host = h;
+	if (h)
+		h->refs++;
+	if (old) {
+		old->refs--;
+		sched_host_idle(s, old);
+	}
+}
+
 /* sched_domain_free_if_idle - drop a domain with nothing waiting and nothing being asked */
 void sched_domain_free_if_idle(struct sched *s, struct sdomain *d)
 {
@@ -116,6 +186,7 @@ void sched_domain_free_if_idle(struct sched *s, struct sdomain *d)
 			break;
 		}
 	s->ndomains--;
+	sched_domain_failed_host(s, d, NULL);
 	free(d->name);
 	free(d->hosts);
 	free(d);
@@ -363,10 +434,10 @@ static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index
 		struct shost *h;
 		if (d->tried[i] || d->hosts[i].naddrs == 0)
 			continue;
-		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source);
+		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source, now);
 		if (sched_flow_paused(&h->flow, now)) {
 			d->tried[i] = 1;
-			d->failed_host = h;
+			sched_domain_failed_host(s, d, h);
 			continue;
 		}
 		*index = (int)i;
@@ -480,17 +551,25 @@ static void domain_move(struct sched *s, struct sdomain *d, struct shost *h, dou
 {
 	sched_host_unready(d);
 	d->tried[d->route] = 1;
-	d->failed_host = h;
+	sched_domain_failed_host(s, d, h);
 	sched_domain_schedule(s, d, now);
 }
 
 /* domain_has_other_route - D has an MX host besides its current one that it may still try */
 static int domain_has_other_route(struct sched *s, struct sdomain *d, double now)
 {
-	for (size_t i = 0; i < d->nhosts; i++)
-		if ((int)i != d->route && !d->tried[i] && d->hosts[i].naddrs &&
-		    !sched_flow_paused(&sched_host_get(s, &d->hosts[i].addr[0].sa, d->source)->flow, now))
+	for (size_t i = 0; i < d->nhosts; i++) {
+		struct shost *h;
+		int paused;
+
+		if ((int)i == d->route || d->tried[i] || d->hosts[i].naddrs == 0)
+			continue;
+		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source, now);
+		paused = sched_flow_paused(&h->flow, now);
+		sched_host_idle(s, h); /* only looked at */
+		if (!paused)
 			return 1;
+	}
 	return 0;
 }
 

@@ -55,6 +55,9 @@ enum stmt_id {
 	ST_RETRY_SAVE,
 	ST_CATCH_ALL_GET,
 	ST_CATCH_ALL_SET,
+	ST_HOST_SAVE,
+	ST_HOST_LOAD,
+	ST_RUN_HOSTS,
 	ST_DNS_GET,
 	ST_DNS_SET,
 	ST_LIST_SET_DIGEST,
@@ -226,6 +229,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO domains(name, catch_all, catch_all_checked_at) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(name) DO UPDATE SET catch_all = excluded.catch_all,"
 		" catch_all_checked_at = excluded.catch_all_checked_at",
+#define SQL_HOST_COLS \
+	"ip, source, run_id, window, ceiling, rcpt_limit, failures, penalty, paused_until," \
+	" next_start, rtt, sessions, max_window, pushback, connect_failures, pauses, reached, unreached"
+	[ST_HOST_SAVE] = "INSERT OR REPLACE INTO host_state (" SQL_HOST_COLS ") VALUES (?1, ?2, ?3, ?4,"
+	                 " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	[ST_HOST_LOAD] = "SELECT " SQL_HOST_COLS " FROM host_state WHERE ip = ?1 AND source = ?2"
+	                 " AND run_id = ?3",
+	[ST_RUN_HOSTS] = "SELECT " SQL_HOST_COLS " FROM host_state WHERE run_id = ?1"
+	                 " ORDER BY ip, source",
 	[ST_DNS_GET] = "SELECT dns_status, mx FROM domains WHERE name = ?1 AND dns_checked_at >= ?2",
 	[ST_DNS_SET] =
 		"INSERT INTO domains(name, dns_status, mx, dns_checked_at) VALUES (?1, ?2, ?3, ?4)"
@@ -1819,6 +1831,84 @@ int store_set_catch_all(struct store *s, const char *domain, int catch_all, int6
 		sqlite3_bind_int(st, 2, catch_all);
 	sqlite3_bind_int64(st, 3, now);
 	return step_done(s, st);
+}
+
+int store_host_save(struct store *s, const struct store_host *h)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_HOST_SAVE);
+	const int64_t ints[] = {h->run_id, h->window, h->ceiling, h->rcpt_limit, h->failures,
+	                        h->penalty};
+	const int64_t stats[] = {h->sessions, h->max_window, h->pushback, h->connect_failures,
+	                         h->pauses, h->reached, h->unreached};
+
+	bind_text(st, 1, h->ip);
+	bind_text(st, 2, h->source);
+	for (int i = 0; i < 6; i++)
+		sqlite3_bind_int64(st, 3 + i, ints[i]);
+	sqlite3_bind_double(st, 9, h->paused_until);
+	sqlite3_bind_double(st, 10, h->next_start);
+	sqlite3_bind_double(st, 11, h->rtt);
+	for (int i = 0; i < 7; i++)
+		sqlite3_bind_int64(st, 12 + i, stats[i]);
+	return step_done(s, st);
+}
+
+/* host_read - the host_state row ST stands on into OUT (its texts in OUT's buffers) */
+static void host_read(sqlite3_stmt *st, struct store_host *out)
+{
+	snprintf(out->ip_buf, sizeof out->ip_buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(out->source_buf, sizeof out->source_buf, "%s",
+	         (const char *)sqlite3_column_text(st, 1));
+	out->ip = out->ip_buf;
+	out->source = out->source_buf;
+	out->run_id = sqlite3_column_int64(st, 2);
+	out->window = sqlite3_column_int(st, 3);
+	out->ceiling = sqlite3_column_int(st, 4);
+	out->rcpt_limit = sqlite3_column_int(st, 5);
+	out->failures = sqlite3_column_int(st, 6);
+	out->penalty = sqlite3_column_int(st, 7);
+	out->paused_until = sqlite3_column_double(st, 8);
+	out->next_start = sqlite3_column_double(st, 9);
+	out->rtt = sqlite3_column_double(st, 10);
+	out->sessions = sqlite3_column_int64(st, 11);
+	out->max_window = sqlite3_column_int(st, 12);
+	out->pushback = sqlite3_column_int64(st, 13);
+	out->connect_failures = sqlite3_column_int64(st, 14);
+	out->pauses = sqlite3_column_int64(st, 15);
+	out->reached = sqlite3_column_int(st, 16);
+	out->unreached = sqlite3_column_int(st, 17);
+}
+
+int store_host_load(struct store *s, int64_t run_id, const char *ip, const char *source,
+                    struct store_host *out)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_HOST_LOAD);
+	int rc;
+
+	bind_text(st, 1, ip);
+	bind_text(st, 2, source);
+	sqlite3_bind_int64(st, 3, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		host_read(st, out);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_run_hosts(struct store *s, int64_t run_id,
+                    void (*cb)(void *ctx, const struct store_host *h), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_RUN_HOSTS);
+	struct store_host h;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		host_read(st, &h);
+		cb(ctx, &h);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_dns_get(struct store *s, const char *domain, int64_t since, char **status, char **mx)

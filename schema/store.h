@@ -338,6 +338,33 @@ int store_verdict_save(struct store *s, int64_t id, const struct store_verdict *
 /* store_retry_save - address ID tried ATTEMPTS times; try again at AT from SOURCE */
 int store_retry_save(struct store *s, int64_t id, int attempts, int64_t at, const char *source);
 
+/* A mail host's state (an MX address from one source address) that a run lets go of while the
+ * host is idle and reads back when it comes back (host_state, migration 010): its flow control
+ * and its statistics for this run. */
+struct store_host {
+	const char *ip, *source;
+	int64_t run_id;             /* the run that saved it: read back by that run only */
+	int window, ceiling, rcpt_limit, failures, penalty;
+	double paused_until;        /* wall-clock seconds: paused until then (0: never paused) */
+	double next_start;          /* wall-clock seconds: no new connection before */
+	double rtt;                 /* smoothed seconds per round trip */
+	int64_t sessions, pushback, connect_failures, pauses;
+	int max_window, reached, unreached;
+	char ip_buf[64], source_buf[64]; /* where ip and source point when read from the store */
+};
+
+/* store_host_save - keep H (replacing what was kept for its ip and source): 0, or -1 */
+int store_host_save(struct store *s, const struct store_host *h);
+
+/* store_host_load - the state of host IP from SOURCE that run RUN_ID saved: 1 with OUT filled,
+ * 0 none, -1 error */
+int store_host_load(struct store *s, int64_t run_id, const char *ip, const char *source,
+                    struct store_host *out);
+
+/* store_run_hosts - every host state run RUN_ID saved, by ip and source, to CB: 0, or -1 */
+int store_run_hosts(struct store *s, int64_t run_id,
+                    void (*cb)(void *ctx, const struct store_host *h), void *ctx);
+
 /* store_catch_all - the domain's stored catch-all state: 1 yes, 0 no, -1 unknown */
 int store_catch_all(struct store *s, const char *domain);
 int store_set_catch_all(struct store *s, const char *domain, int catch_all, int64_t now);

@@ -121,6 +121,13 @@ def bulk(path, outdir, chunk="1048576", name="bulk"):
        done["done"] == done["total"] == done["rows"] > 0 and sum(c.values()) == done["rows"], done)
     names = sorted(f["name"] for f in done.get("files", []))
     ok("%s: files listed (report.json among them)" % name, "report.json" in names, names)
+    eng = done.get("engine") or {}
+    dc = (eng.get("dns_cache") or {}).get("domains") or {}
+    ws = eng.get("working_set") or {}
+    ok("%s: the status shows the engine's memory: working set bounds, DNS cache size and hit rate" % name,
+       ws.get("domain_limit", 0) >= 2000 and ws.get("address_limit", 0) >= 20000 and
+       dc.get("limit") == 10000 and dc.get("misses", 0) >= 1 and "hit_rate" in dc and
+       "let_go" in (eng.get("mx_hosts") or {}), eng)
     download(done, outdir)
     with open(os.path.join(outdir, ".job"), "w") as f:
         f.write(jid)

@@ -91,7 +91,7 @@ check_eq "--dns-cache 100: each own MX name's address asked once" \
 
 # the caches were bounded: what the run's statistics and `status` say
 STATUS=$("$MAILSIFT" status --db small.db)
-echo "$STATUS" | grep "DNS cache" | sed 's/^/  /'
+echo "$STATUS" | grep -E "DNS cache|last run" | sed 's/^/  /'
 check "status: the domain cache ends within its limit of 100" \
 	sh -c "echo '$STATUS' | grep -Eq 'DNS cache, domains: ([0-9]|[1-9][0-9]|100) held \(peak [0-9]+, limit 100\)'"
 evicted=$(echo "$STATUS" | sed -n 's/.*DNS cache, domains: .* \([0-9]*\) evicted.*/\1/p')
@@ -110,3 +110,11 @@ check "the pushing host got at most 4 sessions ($opened) though $late of its dom
 	test "$opened" -ge 1 -a "$opened" -le 4
 check "those domains were looked up after the pause began (their MX questions are in the log)" \
 	test "$(grep -c '^p[0-9]*\.test MX' small.db.dns)" -eq 200
+# the hosts were let go while idle and read back: the pause came back from the job store
+let_go=$(echo "$STATUS" | sed -n 's/.*MX hosts (\([0-9]*\) let go while idle).*/\1/p')
+check "idle hosts were let go (${let_go:-none})" test "${let_go:-0}" -ge 1
+check_eq "the pushing host's state kept in the store: paused, pushback counted" \
+	"$(sqlite3 small.db "SELECT pauses >= 1, pushback >= 3, sessions FROM host_state WHERE ip = '127.0.1.51'")" \
+	"1|1|$opened"
+check_eq "report: the hosts of the run, from the store (3)" \
+	"$(sqlite3 small.db "SELECT json_array_length(stats, '$.hosts') FROM runs ORDER BY id DESC LIMIT 1")" 3

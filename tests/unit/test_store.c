@@ -927,8 +927,50 @@ static void test_cleanup(void)
 	CHECK(system(cmd) == 0, "rm");
 }
 
+static void count_host(void *ctx, const struct store_host *h)
+{
+	int *n = ctx;
+
+	*n += h->run_id == 7;
+}
+
+/* test_host_state - a host's state is kept, replaced, read back by the run that kept it only,
+ * and listed per run */
+static void test_host_state(void)
+{
+	struct store *s = fresh_store("hosts.db");
+	struct store_host h = {.ip = "127.0.1.51", .source = "", .run_id = 7, .window = 3,
+	                       .ceiling = 4, .rcpt_limit = 5, .failures = 1, .penalty = 2,
+	                       .paused_until = 1e9 + 0.25, .next_start = 1e9 + 0.02, .rtt = 0.001,
+	                       .sessions = 11, .pushback = 3, .connect_failures = 1, .pauses = 1,
+	                       .max_window = 6, .reached = 1, .unreached = 0};
+	struct store_host got;
+	int n = 0;
+
+	if (s == NULL)
+		return;
+	CHECK_INT(store_host_load(s, 7, "127.0.1.51", "", &got), 0, "nothing kept yet");
+	CHECK_INT(store_host_save(s, &h), 0, "saved");
+	h.sessions = 12;
+	CHECK_INT(store_host_save(s, &h), 0, "saved again (replaces)");
+	h.ip = "127.0.1.52";
+	CHECK_INT(store_host_save(s, &h), 0, "another host");
+	CHECK_INT(store_host_load(s, 7, "127.0.1.51", "", &got), 1, "read back");
+	CHECK_STR(got.ip, "127.0.1.51", "its ip");
+	CHECK_INT(got.sessions, 12, "the last save");
+	CHECK_INT(got.penalty, 2, "penalty");
+	CHECK(got.paused_until == 1e9 + 0.25 && got.next_start == 1e9 + 0.02,
+	      "times to the sub-second (%f, %f)", got.paused_until, got.next_start);
+	CHECK_INT(store_host_load(s, 8, "127.0.1.51", "", &got), 0, "another run reads nothing");
+	CHECK_INT(store_host_load(s, 7, "127.0.1.51", "127.0.0.2", &got), 0,
+	          "another source is another host");
+	CHECK_INT(store_run_hosts(s, 7, count_host, &n), 0, "listed");
+	CHECK_INT(n, 2, "the run's two hosts");
+	store_close(s);
+}
+
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
       test_fix_dups_after_resume, test_addr_alone, test_hash_collision, test_retry_waiting, test_states_on_disk,
       test_verdict_history, test_history_bounded_and_purged, test_stale_before_and_domain_facts,
       test_shard_and_row_readings, test_bulk_import, test_bulk_cut_short, test_bulk_refused,
-      test_bulk_collision, test_cleanup)
+      test_bulk_collision, test_host_state, test_cleanup)
