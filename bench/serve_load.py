@@ -4,6 +4,10 @@
       every address once, THREADS clients at once; prints "CHECKS SECONDS P50_MS P99_MS FINAL"
   serve_load.py upload FILE CHUNK_BYTES
       a job, FILE uploaded in chunks; prints "BYTES SECONDS JOB_ID"
+  serve_load.py long ADDRESSES_FILE THREADS PID SAMPLE_AT
+      every address once, THREADS clients at once, as `verify`; the resident set of process PID
+      (serve) read when SAMPLE_AT checks are done and at the end; prints "CHECKS SECONDS
+      RSS_AT_KIB RSS_END_KIB FINAL" (at most LONG_LIMIT seconds)
   serve_load.py import FILE
       a job, FILE uploaded, started; the time from start until the import ended (state no
       longer importing); prints "ROWS SECONDS"
@@ -20,6 +24,7 @@ import urllib.parse
 URL = urllib.parse.urlsplit(os.environ["URL"])
 KEY = os.environ["KEY"]
 LIMIT = 600.0  # seconds any one command may take
+LONG_LIMIT = 3600.0  # seconds the long command may take
 
 
 def con():
@@ -65,6 +70,47 @@ def verify(path, threads):
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0
     print("%d %.3f %.2f %.2f %d" % (len(lat), secs, p(0.50), p(0.99), final[0]))
+
+
+def rss_kib(pid):
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+    return 0
+
+
+def long_(path, threads, pid, sample_at):
+    addrs = [l.strip() for l in open(path) if l.strip()]
+    sample_at = int(sample_at)
+    state = {"next": 0, "done": 0, "final": 0, "rss_at": 0}
+    lock = threading.Lock()
+    t_end = time.time() + LONG_LIMIT
+
+    def worker():
+        c = con()
+        while time.time() < t_end:
+            with lock:
+                if state["next"] >= len(addrs):
+                    break
+                a = addrs[state["next"]]
+                state["next"] += 1
+            st, data = call(c, "GET", "/v1/verify?timeout=60&email=" + urllib.parse.quote(a))
+            v = json.loads(data)
+            with lock:
+                state["done"] += 1
+                state["final"] += st == 200 and v.get("final") is True
+                if state["done"] == sample_at:
+                    state["rss_at"] = rss_kib(pid)
+        c.close()
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker) for _ in range(int(threads))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    secs = time.perf_counter() - t0
+    print("%d %.3f %d %d %d" % (state["done"], secs, state["rss_at"], rss_kib(pid), state["final"]))
 
 
 def new_job(c, name):
@@ -115,4 +161,4 @@ def import_(path):
 
 
 if __name__ == "__main__":
-    {"verify": verify, "upload": upload, "import": import_}[sys.argv[1]](*sys.argv[2:])
+    {"verify": verify, "upload": upload, "import": import_, "long": long_}[sys.argv[1]](*sys.argv[2:])
