@@ -733,12 +733,14 @@ static long name_skip(const unsigned char *p, const unsigned char *abuf, int ale
  * (RFC 2308 3: negative caching); -1 when it says nothing (or does not decode) */
 static long answer_ttl(const unsigned char *abuf, int alen)
 {
-	const unsigned char *p = abuf, *end = abuf + alen;
+	const unsigned char *p, *end;
 	unsigned qd, an, ns;
 	long best = -1;
 
 	if (abuf == NULL || alen < DNS_HEADER_LEN)
 		return -1;
+	p = abuf;
+	end = abuf + alen;
 	qd = rr_u16(abuf + 4);
 	an = rr_u16(abuf + 6);
 	ns = rr_u16(abuf + 8);

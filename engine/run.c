@@ -248,6 +248,7 @@ static int on_host_lookup(void *ctx, const char *ip, const char *source,
 	struct store_host h;
 	double now;
 
+	memset(&h, 0, sizeof h);
 	if (store_host_load(r->store, r->run_id, ip, source, &h) != 1)
 		return 0;
 	now = wall_now();

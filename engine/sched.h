@@ -148,7 +148,8 @@ size_t sched_hosts(const struct sched *s);
 void sched_peaks(const struct sched *s, size_t *held, size_t *domains, size_t *hosts,
                  long *let_go);
 
-/* sched_sessions - sessions open now; sched_hosts_paused - hosts paused now */
+/* sched_sessions - sessions open now; sched_hosts_paused - hosts held now that are paused (a
+ * paused host with nothing to do is let go when the owner keeps host states: its pause is there) */
 size_t sched_sessions(const struct sched *s);
 size_t sched_hosts_paused(const struct sched *s);
 

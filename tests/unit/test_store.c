@@ -947,6 +947,8 @@ static void test_host_state(void)
 	struct store_host got;
 	int n = 0;
 
+	memset(&got, 0, sizeof got);
+
 	if (s == NULL)
 		return;
 	CHECK_INT(store_host_load(s, 7, "127.0.1.51", "", &got), 0, "nothing kept yet");
