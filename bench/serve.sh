@@ -226,6 +226,8 @@ serve_start "$lw/data" --resolver "127.0.0.1:$((LPORT + 1))" --smtp-port "$LPORT
 	--allow-private-mx --mail-from verify@bench.test --rate 1000000
 set -- $($LOAD long "$lw/list.txt" "$RT_THREADS" "$SPID" $((LONG_CHECKS / 10)))
 long_n=$1 long_s=$2 long_at=$3 long_end=$4 long_final=$5
+shift 5
+long_tenths=$(for k in "$@"; do calc "$k / 1024" %.1f; echo; done | tr '\n' ' ')
 long_hwm=$(hwm_kib "$SPID")
 serve_stop
 long_stop
@@ -233,4 +235,5 @@ growth=$(calc "($long_end - $long_at) / ($long_at > 0 ? $long_at : 1)" %.3f)
 echo
 echo "4. a long run: $(num "$long_n") real-time checks over $(num "$LONG_DOMAINS") domains, $RT_THREADS clients, one server"
 echo "   $(num "$(calc "$long_n / $long_s" %.0f)") checks/s ($(calc "$long_s" %.0f) s, $(num "$long_final") final)"
+echo "   serve's RSS (MiB) after each tenth of the checks: $long_tenths"
 echo "   serve's RSS after $(num $((LONG_CHECKS / 10))) checks $(calc "$long_at / 1024" %.1f) MiB, at the end $(calc "$long_end / 1024" %.1f) MiB (peak $(calc "$long_hwm / 1024" %.1f)): $(calc "$growth * 100" %+.1f)% (target within 10%) $(verdict "$(calc "$growth <= $TARGET_LONG_GROWTH && $growth >= -$TARGET_LONG_GROWTH" %d)")"

@@ -7,7 +7,8 @@
   serve_load.py long ADDRESSES_FILE THREADS PID SAMPLE_AT
       every address once, THREADS clients at once, as `verify`; the resident set of process PID
       (serve) read when SAMPLE_AT checks are done and at the end; prints "CHECKS SECONDS
-      RSS_AT_KIB RSS_END_KIB FINAL" (at most LONG_LIMIT seconds)
+      RSS_AT_KIB RSS_END_KIB FINAL", then the resident set (KiB) after each tenth of the
+      checks on one line (at most LONG_LIMIT seconds)
   serve_load.py import FILE
       a job, FILE uploaded, started; the time from start until the import ended (state no
       longer importing); prints "ROWS SECONDS"
@@ -82,7 +83,8 @@ def rss_kib(pid):
 def long_(path, threads, pid, sample_at):
     addrs = [l.strip() for l in open(path) if l.strip()]
     sample_at = int(sample_at)
-    state = {"next": 0, "done": 0, "final": 0, "rss_at": 0}
+    state = {"next": 0, "done": 0, "final": 0, "rss_at": 0, "tenths": []}
+    tenth = max(1, len(addrs) // 10)
     lock = threading.Lock()
     t_end = time.time() + LONG_LIMIT
 
@@ -101,6 +103,8 @@ def long_(path, threads, pid, sample_at):
                 state["final"] += st == 200 and v.get("final") is True
                 if state["done"] == sample_at:
                     state["rss_at"] = rss_kib(pid)
+                if state["done"] % tenth == 0:
+                    state["tenths"].append(rss_kib(pid))
         c.close()
 
     t0 = time.perf_counter()
@@ -111,6 +115,7 @@ def long_(path, threads, pid, sample_at):
         t.join()
     secs = time.perf_counter() - t0
     print("%d %.3f %d %d %d" % (state["done"], secs, state["rss_at"], rss_kib(pid), state["final"]))
+    print(" ".join(str(k) for k in state["tenths"]))
 
 
 def new_job(c, name):
