@@ -39,26 +39,26 @@ def call(c, method, path, body=None):
     return r.status, data
 
 
-def verify(path, threads):
-    addrs = [l.strip() for l in open(path) if l.strip()]
-    lat, final, lock = [], [0], threading.Lock()
-    todo = list(addrs)
-    t_end = time.time() + LIMIT
+def check_all(addrs, threads, limit, done):
+    """every address of ADDRS asked once by THREADS clients (at most LIMIT seconds); DONE(status,
+    answer, seconds) runs under a lock after each; returns the wall seconds"""
+    lock = threading.Lock()
+    todo = iter(addrs)
+    t_end = time.time() + limit
 
     def worker():
         c = con()
         while time.time() < t_end:
             with lock:
-                if not todo:
-                    break
-                a = todo.pop()
+                a = next(todo, None)
+            if a is None:
+                break
             t0 = time.perf_counter()
             st, data = call(c, "GET", "/v1/verify?timeout=60&email=" + urllib.parse.quote(a))
             dt = time.perf_counter() - t0
             v = json.loads(data)
             with lock:
-                lat.append(dt)
-                final[0] += st == 200 and v.get("final") is True
+                done(st, v, dt)
         c.close()
 
     t0 = time.perf_counter()
@@ -67,7 +67,21 @@ def verify(path, threads):
         t.start()
     for t in ts:
         t.join()
-    secs = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def addresses(path):
+    return [l.strip() for l in open(path) if l.strip()]
+
+
+def verify(path, threads):
+    lat, final = [], [0]
+
+    def done(st, v, dt):
+        lat.append(dt)
+        final[0] += st == 200 and v.get("final") is True
+
+    secs = check_all(addresses(path), threads, LIMIT, done)
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0
     print("%d %.3f %.2f %.2f %d" % (len(lat), secs, p(0.50), p(0.99), final[0]))
@@ -81,39 +95,20 @@ def rss_kib(pid):
 
 
 def long_(path, threads, pid, sample_at):
-    addrs = [l.strip() for l in open(path) if l.strip()]
+    addrs = addresses(path)
     sample_at = int(sample_at)
-    state = {"next": 0, "done": 0, "final": 0, "rss_at": 0, "tenths": []}
     tenth = max(1, len(addrs) // 10)
-    lock = threading.Lock()
-    t_end = time.time() + LONG_LIMIT
+    state = {"done": 0, "final": 0, "rss_at": 0, "tenths": []}
 
-    def worker():
-        c = con()
-        while time.time() < t_end:
-            with lock:
-                if state["next"] >= len(addrs):
-                    break
-                a = addrs[state["next"]]
-                state["next"] += 1
-            st, data = call(c, "GET", "/v1/verify?timeout=60&email=" + urllib.parse.quote(a))
-            v = json.loads(data)
-            with lock:
-                state["done"] += 1
-                state["final"] += st == 200 and v.get("final") is True
-                if state["done"] == sample_at:
-                    state["rss_at"] = rss_kib(pid)
-                if state["done"] % tenth == 0:
-                    state["tenths"].append(rss_kib(pid))
-        c.close()
+    def done(st, v, dt):
+        state["done"] += 1
+        state["final"] += st == 200 and v.get("final") is True
+        if state["done"] == sample_at:
+            state["rss_at"] = rss_kib(pid)
+        if state["done"] % tenth == 0:
+            state["tenths"].append(rss_kib(pid))
 
-    t0 = time.perf_counter()
-    ts = [threading.Thread(target=worker) for _ in range(int(threads))]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    secs = time.perf_counter() - t0
+    secs = check_all(addrs, threads, LONG_LIMIT, done)
     print("%d %.3f %d %d %d" % (state["done"], secs, state["rss_at"], rss_kib(pid), state["final"]))
     print(" ".join(str(k) for k in state["tenths"]))
 

@@ -464,16 +464,14 @@ static void table_add(struct dns_table *t, struct dns_entry *e)
 	t->n++;
 }
 
-static void table_trim(struct dns *d, struct dns_table *t);
+static void table_trim(struct dns *d, struct dns_table *t, size_t room);
 
 /* cache_add - E joins its table, unused entries making room for it first */
 static void cache_add(struct dns *d, struct dns_entry *e)
 {
 	struct dns_table *t = entry_table(d, e);
 
-	t->n++;                     /* counted while the room is made */
-	table_trim(d, t);
-	t->n--;
+	table_trim(d, t, 1);
 	table_add(t, e);
 	if (t->n > t->st.peak)
 		t->st.peak = t->n;
@@ -527,11 +525,11 @@ static void entry_free(struct dns *d, struct dns_entry *e)
 	free(e);
 }
 
-/* table_trim - let go of the entries nobody uses, least recently released first, while T
- * holds more than its limit (an entry in use is never evicted: T may stay over it) */
-static void table_trim(struct dns *d, struct dns_table *t)
+/* table_trim - let go of the entries nobody uses, least recently released first, until T has
+ * ROOM more entries within its limit (an entry in use is never evicted: T may stay over it) */
+static void table_trim(struct dns *d, struct dns_table *t, size_t room)
 {
-	while (t->n > t->limit && t->lru_tail != NULL) {
+	while (t->n + room > t->limit && t->lru_tail != NULL) {
 		struct dns_entry *e = t->lru_tail;
 
 		t->st.evicted++;
@@ -559,7 +557,7 @@ static void entry_unref(struct dns *d, struct dns_entry *e)
 
 		assert(entry_answered(e));
 		lru_push(t, e);
-		table_trim(d, t);
+		table_trim(d, t, 0);
 	}
 }
 
@@ -739,12 +737,11 @@ static long answer_ttl(const unsigned char *abuf, int alen)
 
 	if (abuf == NULL || alen < DNS_HEADER_LEN)
 		return -1;
-	p = abuf;
 	end = abuf + alen;
 	qd = rr_u16(abuf + 4);
 	an = rr_u16(abuf + 6);
-	ns = rr_u16(abuf + 8);
-	p += DNS_HEADER_LEN;
+	ns = an ? 0 : rr_u16(abuf + 8); /* the authority section counts only without answers */
+	p = abuf + DNS_HEADER_LEN;
 	for (unsigned i = 0; i < qd; i++) {
 		long n = name_skip(p, abuf, alen);
 
@@ -754,36 +751,31 @@ static long answer_ttl(const unsigned char *abuf, int alen)
 	}
 	for (unsigned i = 0; i < an + ns; i++) {
 		long n = name_skip(p, abuf, alen), ttl;
+		unsigned long raw;
 		unsigned type, rdlen;
 
 		if (n < 0 || end - p < n + DNS_RR_FIXED)
-			return best;
+			break;
 		p += n;
 		type = rr_u16(p);
-		ttl = (long)(rr_u32(p + 4) & 0x7fffffffUL); /* RFC 2181 8: the top bit set means 0 */
-		if (rr_u32(p + 4) & 0x80000000UL)
-			ttl = 0;
+		raw = rr_u32(p + 4);
+		ttl = raw & 0x80000000UL ? 0 : (long)raw; /* RFC 2181 8: the top bit set means 0 */
 		rdlen = rr_u16(p + 8);
 		p += DNS_RR_FIXED;
 		if (end - p < (long)rdlen)
-			return best;
-		if (i >= an && type == DNS_RR_SOA) {
-			/* MNAME and RNAME, then serial, refresh, retry, expire, minimum */
-			long m1 = name_skip(p, abuf, alen), m2;
+			break;
+		if (i >= an) {          /* authority: only a SOA says something, MINIMUM included */
+			long m1 = type == DNS_RR_SOA ? name_skip(p, abuf, alen) : -1;
+			long m2 = m1 < 0 ? -1 : name_skip(p + m1, abuf, alen);
 
-			if (m1 < 0 || (m2 = name_skip(p + m1, abuf, alen)) < 0 ||
-			    (long)rdlen < m1 + m2 + 20)
-				return best;
-			if ((long)rr_u32(p + m1 + m2 + 16) < ttl)
-				ttl = (long)rr_u32(p + m1 + m2 + 16);
-		} else if (i >= an) {
-			ttl = -1;       /* NS and the rest of the authority section say nothing */
+			if (m2 < 0 || (long)rdlen < m1 + m2 + 20)
+				ttl = -1;
+			else if ((long)rr_u32(p + m1 + m2 + 16) < ttl)
+				ttl = (long)rr_u32(p + m1 + m2 + 16); /* after serial ... expire */
 		}
-		if (ttl >= 0 && (best < 0 || ttl < best) && (i < an || an == 0))
+		if (ttl >= 0 && (best < 0 || ttl < best))
 			best = ttl;
 		p += rdlen;
-		if (i + 1 == an && best >= 0)
-			return best;
 	}
 	return best;
 }
@@ -1560,8 +1552,8 @@ fail:
 void dns_cache_limit(struct dns *d, size_t entries)
 {
 	d->domains.limit = d->hosts.limit = entries ? entries : 1;
-	table_trim(d, &d->domains);
-	table_trim(d, &d->hosts);
+	table_trim(d, &d->domains, 0);
+	table_trim(d, &d->hosts, 0);
 }
 
 static void table_stats(const struct dns_table *t, struct dns_cache_stats *out)

@@ -211,64 +211,23 @@ static void on_dns_learned(void *ctx, const char *domain, const struct dns_resul
 	store_dns_set(r->store, domain, dns_status_name(res->status), mx, (int64_t)now_wall());
 }
 
-/* wall_now - the wall clock to the microsecond: a host's spacing (20 ms) outlives it in the
- * store as a wall-clock time */
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* on_host_saved - the scheduler lets an idle host go: what must outlive it, in the store */
-static void on_host_saved(void *ctx, const struct sched_host_state *st)
+static void on_host_saved(void *ctx, const struct store_host *st)
 {
 	struct run *r = ctx;
-	double now = wall_now();
-	struct store_host h = {
-		.ip = st->ip, .source = st->source, .run_id = r->run_id, .window = st->window,
-		.ceiling = st->ceiling, .rcpt_limit = st->rcpt_limit, .failures = st->failures,
-		.penalty = st->penalty, .paused_until = st->paused_for > 0 ? now + st->paused_for : 0,
-		.next_start = st->start_in > 0 ? now + st->start_in : 0, .rtt = st->rtt,
-		.sessions = st->sessions, .pushback = st->pushback,
-		.connect_failures = st->connect_failures, .pauses = st->pauses,
-		.max_window = st->max_window, .reached = st->reached, .unreached = st->unreached,
-	};
+	struct store_host h = *st;
 
+	h.run_id = r->run_id;
 	if (store_host_save(r->store, &h) < 0)
 		run_fail(r, "job store: %s", store_errmsg(r->store));
 }
 
 /* on_host_lookup - a host comes back: what this run kept of it */
-static int on_host_lookup(void *ctx, const char *ip, const char *source,
-                          struct sched_host_state *out)
+static int on_host_lookup(void *ctx, const char *ip, const char *source, struct store_host *out)
 {
 	struct run *r = ctx;
-	struct store_host h;
-	double now;
 
-	memset(&h, 0, sizeof h);
-	if (store_host_load(r->store, r->run_id, ip, source, &h) != 1)
-		return 0;
-	now = wall_now();
-	memset(out, 0, sizeof *out);
-	out->window = h.window;
-	out->ceiling = h.ceiling;
-	out->rcpt_limit = h.rcpt_limit;
-	out->failures = h.failures;
-	out->penalty = h.penalty;
-	out->paused_for = h.paused_until > 0 ? h.paused_until - now : 0;
-	out->start_in = h.next_start > 0 ? h.next_start - now : 0;
-	out->rtt = h.rtt;
-	out->sessions = (long)h.sessions;
-	out->pushback = (long)h.pushback;
-	out->connect_failures = (long)h.connect_failures;
-	out->pauses = (long)h.pauses;
-	out->max_window = h.max_window;
-	out->reached = h.reached;
-	out->unreached = h.unreached;
-	return 1;
+	return store_host_load(r->store, r->run_id, ip, source, out) == 1;
 }
 
 /* ---- claiming ---- */
@@ -649,7 +608,7 @@ struct host_json_to {
 	int first;                  /* none written yet */
 };
 
-/* host_json - one host of the run's statistics, as sched_stats_json writes them */
+/* host_json - one host of the run's statistics */
 static void host_json(void *ctx, const struct store_host *h)
 {
 	struct host_json_to *to = ctx;
@@ -668,32 +627,27 @@ static void host_json(void *ctx, const struct store_host *h)
 
 static char *stats_json(struct run *r, double secs)
 {
-	char *sj, *mj = run_memory_json(r), *buf = NULL;
+	char *mj = run_memory_json(r), *buf = NULL;
 	size_t len = 0;
-	FILE *f;
-	struct host_json_to to = {NULL, 1};
+	long sessions, retries;
+	FILE *f = open_memstream(&buf, &len);
+	struct host_json_to to = {f, 1};
 
-	sched_hosts_save(r->sched); /* with those let go before: the hosts of this run */
-	sj = sched_stats_json(r->sched, 0);
-	f = open_memstream(&buf, &len);
 	if (f == NULL) {
-		free(sj);
 		free(mj);
 		return NULL;
 	}
+	sched_hosts_save(r->sched); /* with those let go before: the hosts of this run */
+	sched_totals(r->sched, &sessions, &retries);
 	fprintf(f, "{\"seconds\": %.3f, \"verdicts\": %lld, \"verdicts_per_second\": %.1f, "
 	           "\"interrupted\": %s, \"memory\": %s, ",
 	        secs, (long long)r->verdicts, secs > 0 ? (double)r->verdicts / secs : 0.0,
 	        r->stopping ? "true" : "false", mj ? mj : "null");
-	if (sj && sj[0] == '{' && sj[1] != '\0') /* its fields, without the closing brace */
-		fprintf(f, "%.*s", (int)strlen(sj) - 2, sj + 1);
-	fputs(", \"hosts\": [", f);
-	to.f = f;
+	fprintf(f, "\"sessions\": %ld, \"retries\": %ld, \"hosts\": [", sessions, retries);
 	if (store_run_hosts(r->store, r->run_id, host_json, &to) < 0)
 		run_fail(r, "job store: %s", store_errmsg(r->store));
 	fputs("]}", f);
 	fclose(f);
-	free(sj);
 	free(mj);
 	return buf;
 }

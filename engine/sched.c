@@ -21,7 +21,6 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "common/json.h"
 #include "common/timeval.h"
 #include "engine/sched_int.h"
 
@@ -45,13 +44,13 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
  * failed host it is */
 void sched_host_idle(struct sched *s, struct shost *h)
 {
-	struct sched_host_state st;
+	struct store_host st;
 	unsigned b;
 
 	if (s->cb.host_saved == NULL || h->active || h->idle || h->on_work || h->ready_head ||
 	    h->queued || h->refs)
 		return;
-	sched_host_state_get(h, clock_now(), &st);
+	sched_host_state_get(h, &st);
 	s->cb.host_saved(s->ctx, &st);
 	b = sched_hash(h->key, NULL) % SCHED_BUCKETS;
 	for (struct shost **pp = &s->hosts[b]; *pp; pp = &(*pp)->hnext)
@@ -68,14 +67,13 @@ void sched_host_idle(struct sched *s, struct shost *h)
 
 void sched_hosts_save(struct sched *s)
 {
-	struct sched_host_state st;
-	double now = clock_now();
+	struct store_host st;
 
 	if (s->cb.host_saved == NULL)
 		return;
 	for (size_t b = 0; b < SCHED_BUCKETS; b++)
 		for (const struct shost *h = s->hosts[b]; h; h = h->hnext) {
-			sched_host_state_get(h, now, &st);
+			sched_host_state_get(h, &st);
 			s->cb.host_saved(s->ctx, &st);
 		}
 }
@@ -541,37 +539,10 @@ void sched_cancel(struct sched *s)
 		smtp_cancel(s->jobs->session);
 }
 
-char *sched_stats_json(const struct sched *s, int hosts)
+void sched_totals(const struct sched *s, long *sessions, long *retries)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int first = 1;
-
-	if (f == NULL)
-		return NULL;
-	fprintf(f, "{\"sessions\": %ld, \"retries\": %ld", s->sessions, s->retries);
-	if (!hosts) {
-		fputc('}', f);
-		fclose(f);
-		return buf;
-	}
-	fprintf(f, ", \"hosts\": [");
-	for (size_t b = 0; b < SCHED_BUCKETS; b++)
-		for (const struct shost *h = s->hosts[b]; h; h = h->hnext) {
-			fprintf(f, "%s{\"host\": ", first ? "" : ", ");
-			json_put_string(f, h->ip);
-			fprintf(f, ", \"source\": ");
-			json_put_string(f, h->source);
-			fprintf(f, ", \"sessions\": %ld, \"max_window\": %d, \"pushback\": %ld, "
-			           "\"connect_failures\": %ld, \"pauses\": %ld}",
-			        h->sessions, h->flow.max_window, h->flow.pushback, h->flow.connect_failures,
-			        h->flow.pauses);
-			first = 0;
-		}
-	fprintf(f, "]}");
-	fclose(f);
-	return buf;
+	*sessions = s->sessions;
+	*retries = s->retries;
 }
 
 void sched_free(struct sched *s)

@@ -50,6 +50,7 @@
 #include "engine/config.h"
 #include "engine/decide.h"
 #include "engine/dns.h"
+#include "schema/store.h"
 
 struct event_base;
 
@@ -76,19 +77,6 @@ struct sched_result {
 	enum catch_all catch_all;   /* the domain's catch-all state */
 };
 
-/* What must outlive a host the scheduler lets go while it is idle (its flow control and its
- * statistics), given to the owner and read back when the host comes back. Times are seconds
- * from now. */
-struct sched_host_state {
-	const char *ip, *source;
-	int window, ceiling, rcpt_limit, failures, penalty;
-	double paused_for;          /* paused that much longer (<= 0: not paused) */
-	double start_in;            /* no new connection before that many seconds (<= 0: now) */
-	double rtt;                 /* smoothed seconds per round trip (0: not measured) */
-	long sessions, pushback, connect_failures, pauses;
-	int max_window, reached, unreached;
-};
-
 struct sched_callbacks {
 	/* result - one address is done, or must be retried later */
 	void (*result)(void *ctx, const struct sched_result *r);
@@ -101,12 +89,12 @@ struct sched_callbacks {
 	int (*dns_cached)(void *ctx, const char *domain, struct dns_result *out);
 	/* dns_learned - DNS answered for DOMAIN (NULL: not kept) */
 	void (*dns_learned)(void *ctx, const char *domain, const struct dns_result *r);
-	/* host_saved - a host is let go while idle (or sched_hosts_save): keep ST (NULL: hosts are
-	 * never let go) */
-	void (*host_saved)(void *ctx, const struct sched_host_state *st);
+	/* host_saved - a host is let go while idle (or sched_hosts_save): keep what must outlive
+	 * it, ST (its run_id left 0 for the owner; times on clock_now()) (NULL: hosts are never
+	 * let go) */
+	void (*host_saved)(void *ctx, const struct store_host *st);
 	/* host_lookup - the state kept for host IP from SOURCE: 1 with OUT filled, else 0 */
-	int (*host_lookup)(void *ctx, const char *ip, const char *source,
-	                   struct sched_host_state *out);
+	int (*host_lookup)(void *ctx, const char *ip, const char *source, struct store_host *out);
 };
 
 struct sched_opts {
@@ -164,9 +152,9 @@ void sched_drain(struct sched *s);
  * retries without counting the attempt, and so are the addresses still waiting */
 void sched_cancel(struct sched *s);
 
-/* sched_stats_json - {"sessions":..,"retries":..,"hosts":[...]} (malloc'd); HOSTS 0 leaves
- * out "hosts" (the owner has them: sched_hosts_save) */
-char *sched_stats_json(const struct sched *s, int hosts);
+/* sched_totals - sessions started and retries reported so far (the hosts' own figures go to
+ * the owner with their states: sched_hosts_save) */
+void sched_totals(const struct sched *s, long *sessions, long *retries);
 
 /* sched_hosts_save - every host held now to the host_saved callback (they stay held) */
 void sched_hosts_save(struct sched *s);

@@ -206,10 +206,9 @@ void sched_flow_rcpt_limit(struct sched_flow *f, int limit);
 unsigned sched_hash(const char *a, const char *b);
 char *sched_strdup(const char *v);
 const char *sched_source_for(struct sched *s, const char *domain, const char *recorded);
-struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source,
-                             double now);
-void sched_host_state_get(const struct shost *h, double now, struct sched_host_state *st);
-void sched_host_state_set(struct shost *h, const struct sched_host_state *st, double now);
+struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source);
+void sched_host_state_get(const struct shost *h, struct store_host *st);
+void sched_host_state_set(struct shost *h, const struct store_host *st);
 void sched_domain_failed_host(struct sched *s, struct sdomain *d, struct shost *h);
 socklen_t sched_route_addr(const struct sroute *r, size_t k, struct sockaddr_storage *out);
 struct sdomain *sched_domain_get(struct sched *s, const char *name, const char *source);

@@ -51,8 +51,8 @@ const char *sched_source_for(struct sched *s, const char *domain, const char *re
 
 /* ---- tables ---- */
 
-/* sched_host_state_get - what of H outlives it, times relative to NOW */
-void sched_host_state_get(const struct shost *h, double now, struct sched_host_state *st)
+/* sched_host_state_get - what of H outlives it */
+void sched_host_state_get(const struct shost *h, struct store_host *st)
 {
 	const struct sched_flow *f = &h->flow;
 
@@ -64,8 +64,8 @@ void sched_host_state_get(const struct shost *h, double now, struct sched_host_s
 	st->rcpt_limit = f->rcpt_limit;
 	st->failures = f->failures;
 	st->penalty = f->penalty;
-	st->paused_for = f->paused_until - now;
-	st->start_in = f->next_start - now;
+	st->paused_until = f->paused_until;
+	st->next_start = f->next_start;
 	st->rtt = f->rtt;
 	st->sessions = h->sessions;
 	st->pushback = f->pushback;
@@ -76,8 +76,8 @@ void sched_host_state_get(const struct shost *h, double now, struct sched_host_s
 	st->unreached = h->unreached;
 }
 
-/* sched_host_state_set - H as ST (read back) says, times relative to NOW */
-void sched_host_state_set(struct shost *h, const struct sched_host_state *st, double now)
+/* sched_host_state_set - H as ST (read back) says */
+void sched_host_state_set(struct shost *h, const struct store_host *st)
 {
 	struct sched_flow *f = &h->flow;
 
@@ -86,13 +86,13 @@ void sched_host_state_set(struct shost *h, const struct sched_host_state *st, do
 	f->rcpt_limit = st->rcpt_limit;
 	f->failures = st->failures;
 	f->penalty = st->penalty;
-	f->paused_until = st->paused_for > 0 ? now + st->paused_for : 0;
-	f->next_start = st->start_in > 0 ? now + st->start_in : 0;
+	f->paused_until = st->paused_until;
+	f->next_start = st->next_start;
 	f->rtt = st->rtt;
-	h->sessions = st->sessions;
-	f->pushback = st->pushback;
-	f->connect_failures = st->connect_failures;
-	f->pauses = st->pauses;
+	h->sessions = (long)st->sessions;
+	f->pushback = (long)st->pushback;
+	f->connect_failures = (long)st->connect_failures;
+	f->pauses = (long)st->pauses;
 	f->max_window = st->max_window;
 	h->reached = st->reached;
 	h->unreached = st->unreached;
@@ -100,10 +100,9 @@ void sched_host_state_set(struct shost *h, const struct sched_host_state *st, do
 
 /* sched_host_get - the host for MX address ADDR from SOURCE, made on first use (as the owner
  * kept it, when it was let go before) */
-struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source,
-                             double now)
+struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const char *source)
 {
-	struct sched_host_state st;
+	struct store_host st;
 	char ip[IPADDR_TEXT_MAX], key[IPADDR_TEXT_MAX + 70];
 	unsigned b;
 	struct shost *h;
@@ -122,7 +121,7 @@ struct shost *sched_host_get(struct sched *s, const struct sockaddr *addr, const
 	snprintf(h->source, sizeof h->source, "%s", source);
 	sched_flow_init(&h->flow, s->o.per_host);
 	if (s->cb.host_lookup && s->cb.host_lookup(s->ctx, h->ip, h->source, &st))
-		sched_host_state_set(h, &st, now);
+		sched_host_state_set(h, &st);
 	h->hnext = s->hosts[b];
 	s->hosts[b] = h;
 	if (++s->nhosts > s->peak_hosts)
@@ -434,7 +433,7 @@ static struct shost *domain_route(struct sched *s, struct sdomain *d, int *index
 		struct shost *h;
 		if (d->tried[i] || d->hosts[i].naddrs == 0)
 			continue;
-		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source, now);
+		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source);
 		if (sched_flow_paused(&h->flow, now)) {
 			d->tried[i] = 1;
 			sched_domain_failed_host(s, d, h);
@@ -564,7 +563,7 @@ static int domain_has_other_route(struct sched *s, struct sdomain *d, double now
 
 		if ((int)i == d->route || d->tried[i] || d->hosts[i].naddrs == 0)
 			continue;
-		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source, now);
+		h = sched_host_get(s, &d->hosts[i].addr[0].sa, d->source);
 		paused = sched_flow_paused(&h->flow, now);
 		sched_host_idle(s, h); /* only looked at */
 		if (!paused)

@@ -345,8 +345,9 @@ struct store_host {
 	const char *ip, *source;
 	int64_t run_id;             /* the run that saved it: read back by that run only */
 	int window, ceiling, rcpt_limit, failures, penalty;
-	double paused_until;        /* wall-clock seconds: paused until then (0: never paused) */
-	double next_start;          /* wall-clock seconds: no new connection before */
+	double paused_until;        /* paused until then (0: never paused) */
+	double next_start;          /* no new connection before then; both on the saving run's
+	                             * clock_now() (monotonic: only that run reads them back) */
 	double rtt;                 /* smoothed seconds per round trip */
 	int64_t sessions, pushback, connect_failures, pauses;
 	int max_window, reached, unreached;

@@ -125,7 +125,7 @@ static struct shost *fx_host(struct sched *s, const char *ip)
 	memset(&ss, 0, sizeof ss);
 	sin->sin_family = AF_INET;
 	inet_pton(AF_INET, ip, &sin->sin_addr);
-	return sched_host_get(s, (const struct sockaddr *)&ss, "", 0);
+	return sched_host_get(s, (const struct sockaddr *)&ss, "");
 }
 
 /* ---- failure attribution: the plan ---- */
