@@ -46,7 +46,8 @@ SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/jobs_dri
                  server/keys.c $(BUILD)/gen/web.c
 MAIN_SRC      := cli/main.c
 COMMON_SRC    := common/hash.c common/clock.c common/ipaddr.c common/timeval.c common/csvquote.c \
-                 common/json.c common/err.c common/shard.c common/bloom.c common/fdlimit.c
+                 common/json.c common/err.c common/shard.c common/bloom.c common/fdlimit.c \
+                 common/trace.c
 
 LIB_SRC  := $(SCHEMA_SRC) $(IMPORTERS_SRC) $(EXPORTERS_SRC) $(ENGINE_SRC) $(CLI_SRC) $(SERVER_SRC) \
             $(COMMON_SRC)

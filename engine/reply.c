@@ -24,6 +24,8 @@
 #include "engine/reply.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define REPLY_CODE_LEN 3        /* "250" */
@@ -213,6 +215,41 @@ enum reply_feed reply_feed_line(struct reply_parser *p, const char *line, size_t
 #define TEXT_POLICY OUT(OUTCOME_POLICY)
 /* ... and in a temporary one: slow down, or (RCPT only) the mailbox is full. */
 #define TEXT_DEFER (OUT(OUTCOME_THROTTLED) | OUT(OUTCOME_FULL))
+
+/* Where the classifier says which rule decided (reply_classify_why); NULL buf: not wanted. */
+struct why {
+	char *buf;
+	size_t n;
+};
+
+/* why_add - append to W's text (nothing when W is not wanted) */
+static void __attribute__((format(printf, 2, 3))) why_add(struct why *w, const char *fmt, ...)
+{
+	va_list ap;
+	size_t used;
+
+	if (w->buf == NULL)
+		return;
+	used = strlen(w->buf);
+	if (used + 1 >= w->n)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->buf + used, w->n - used, fmt, ap);
+	va_end(ap);
+}
+
+/* why_status - "X.3.1" for a rule's subject and detail (ST_ANY as x, ST_NONE as none) */
+static void why_status(struct why *w, const char *table, int subject, int detail)
+{
+	if (subject == ST_NONE)
+		why_add(w, ", %s row: no enhanced code", table);
+	else if (subject == ST_ANY)
+		why_add(w, ", %s row: any enhanced code", table);
+	else if (detail == ST_ANY)
+		why_add(w, ", %s row: X.%d.x", table, subject);
+	else
+		why_add(w, ", %s row: X.%d.%d", table, subject, detail);
+}
 
 /* An enhanced status code, taken apart. */
 struct reply_status {
@@ -577,15 +614,17 @@ static const char *const about_us[] = {
 
 /* reply_text_outcome - the first text rule matching TEXT (lowercased) whose outcome for this
  * class of reply (PERM or not) is in ALLOWED, or TEXT_NONE */
-static int reply_text_outcome(const char *text, int perm, unsigned allowed)
+static int reply_text_outcome(const char *text, int perm, unsigned allowed, struct why *w)
 {
 	for (size_t i = 0; i < sizeof text_rules / sizeof text_rules[0]; i++) {
 		const struct reply_text_rule *t = &text_rules[i];
 		int o = perm ? t->perm : t->temp;
 		if (o == TEXT_NONE || !(allowed & OUT(o)))
 			continue;
-		if (t->phrase != NULL ? reply_has_phrase(text, t->phrase) : t->test(text))
+		if (t->phrase != NULL ? reply_has_phrase(text, t->phrase) : t->test(text)) {
+			why_add(w, ", text rule \"%s\"", t->phrase ? t->phrase : "an IP address refused");
 			return o;
+		}
 	}
 	return TEXT_NONE;
 }
@@ -647,16 +686,17 @@ static void reply_lowered(const struct reply *r, char *buf)
 
 /* reply_classify_temp - a 4xx other than 421 */
 static enum reply_outcome reply_classify_temp(enum reply_cmd cmd, struct reply_status st,
-                                              const char *text)
+                                              const char *text, struct why *w)
 {
 	const struct reply_status_rule *rule =
 	        reply_status_rule_find(temp_rules, sizeof temp_rules / sizeof temp_rules[0], st);
 	unsigned allowed = rule->texts;
 	int o;
 
+	why_status(w, "temp_rules", rule->subject, rule->detail);
 	if (cmd != CMD_RCPT)
 		allowed &= ~OUT(OUTCOME_FULL); /* a full mailbox is a recipient's */
-	o = reply_text_outcome(text, 0, allowed);
+	o = reply_text_outcome(text, 0, allowed, w);
 	if (o == TEXT_NONE)
 		o = (int)rule->outcome;
 	if (o == OUTCOME_FULL && cmd != CMD_RCPT)
@@ -665,19 +705,25 @@ static enum reply_outcome reply_classify_temp(enum reply_cmd cmd, struct reply_s
 }
 
 /* reply_classify_rcpt - a 5xx to RCPT TO */
-static enum reply_outcome reply_classify_rcpt(int code, struct reply_status st, const char *text)
+static enum reply_outcome reply_classify_rcpt(int code, struct reply_status st, const char *text,
+                                              struct why *w)
 {
 	const struct reply_status_rule *rule;
 	int o;
 
 	for (size_t i = 0; i < sizeof about_us / sizeof about_us[0]; i++)
-		if (reply_has_phrase(text, about_us[i]))
+		if (reply_has_phrase(text, about_us[i])) {
+			why_add(w, ", about_us \"%s\"", about_us[i]);
 			return OUTCOME_POLICY;
+		}
 	/* RFC 7505 3: 556 is "domain does not accept mail", with X.1.10 or no enhanced code. */
-	if (code == 556 && (st.subject == ST_NONE || (st.subject == 1 && st.detail == 10)))
+	if (code == 556 && (st.subject == ST_NONE || (st.subject == 1 && st.detail == 10))) {
+		why_add(w, ", 556 null MX (RFC 7505)");
 		return OUTCOME_NULL_MX;
+	}
 	rule = reply_status_rule_find(perm_rules, sizeof perm_rules / sizeof perm_rules[0], st);
-	o = reply_text_outcome(text, 1, rule->texts);
+	why_status(w, "perm_rules", rule->subject, rule->detail);
+	o = reply_text_outcome(text, 1, rule->texts, w);
 	return o != TEXT_NONE ? (enum reply_outcome)o : rule->outcome;
 }
 
@@ -694,38 +740,83 @@ static int too_many_rcpts(int code, struct reply_status st, const char *text)
 	       strstr(text, "too many recipients from") == NULL;
 }
 
-enum reply_outcome reply_classify(enum reply_cmd cmd, const struct reply *r)
+static const char *const reply_cmd_names[] = {
+	[CMD_BANNER] = "banner", [CMD_EHLO] = "EHLO", [CMD_HELO] = "HELO",
+	[CMD_STARTTLS] = "STARTTLS", [CMD_MAIL] = "MAIL FROM", [CMD_RCPT] = "RCPT TO",
+	[CMD_RSET] = "RSET", [CMD_QUIT] = "QUIT",
+};
+
+/* classify - reply_classify, saying in W which rule decided */
+static enum reply_outcome classify(enum reply_cmd cmd, const struct reply *r, struct why *w)
 {
 	char text[REPLY_LINE_MAX];
 	struct reply_status st;
 
 	assert((size_t)cmd < sizeof cmd_rules / sizeof cmd_rules[0]);
-	if (r->code < 200 || r->code > 599)
+	why_add(w, "%d to %s", r->code, reply_cmd_names[cmd]);
+	if (r->code < 200 || r->code > 599) {
+		why_add(w, ": not a reply code");
 		return OUTCOME_PROTOCOL; /* not a reply the parser would produce */
+	}
 	if (r->code / 100 == 2)
 		return OUTCOME_ACCEPTED; /* for every command */
-	if (r->code / 100 == 3)
+	if (r->code / 100 == 3) {
+		why_add(w, ": 3xx answers only DATA / AUTH");
 		return OUTCOME_PROTOCOL; /* 3xx only answers DATA/AUTH, which we never send */
-	if (r->code == 421)
+	}
+	if (r->code == 421) {
+		why_add(w, ": 421 closes the channel (RFC 5321)");
 		return OUTCOME_THROTTLED; /* RFC 5321: closing the channel, to any command: back off */
+	}
 
 	st = reply_status_of(r);
 	reply_lowered(r, text);
-	if (cmd == CMD_RCPT && too_many_rcpts(r->code, st, text))
+	if (cmd == CMD_RCPT && too_many_rcpts(r->code, st, text)) {
+		why_add(w, ": the transaction's recipient limit (RFC 5321 4.5.3.1.10)");
 		return OUTCOME_TOO_MANY_RCPTS;
-	if (r->code / 100 == 4)
-		return cmd_rules[cmd].temp == BY_RULES ? reply_classify_temp(cmd, st, text)
-		                                       : (enum reply_outcome)cmd_rules[cmd].temp;
+	}
+	if (r->code / 100 == 4) {
+		if (cmd_rules[cmd].temp == BY_RULES)
+			return reply_classify_temp(cmd, st, text, w);
+		why_add(w, ": cmd_rules, any 4xx");
+		return (enum reply_outcome)cmd_rules[cmd].temp;
+	}
 
 	for (size_t i = 0; i < sizeof cmd_code_rules / sizeof cmd_code_rules[0]; i++) {
 		const struct reply_code_rule *c = &cmd_code_rules[i];
 		if ((c->cmds & CMD(cmd)) && (c->code == 0 || c->code == r->code) &&
 		    (c->subject == ST_ANY || c->subject == st.subject) &&
-		    (c->detail == ST_ANY || c->detail == st.detail))
+		    (c->detail == ST_ANY || c->detail == st.detail)) {
+			why_add(w, ": cmd_code_rules row %zu", i + 1);
 			return c->outcome;
+		}
 	}
-	return cmd_rules[cmd].perm == BY_RULES ? reply_classify_rcpt(r->code, st, text)
-	                                       : (enum reply_outcome)cmd_rules[cmd].perm;
+	if (cmd_rules[cmd].perm == BY_RULES)
+		return reply_classify_rcpt(r->code, st, text, w);
+	why_add(w, ": cmd_rules, any 5xx");
+	return (enum reply_outcome)cmd_rules[cmd].perm;
+}
+
+enum reply_outcome reply_classify(enum reply_cmd cmd, const struct reply *r)
+{
+	struct why none = {NULL, 0};
+
+	return classify(cmd, r, &none);
+}
+
+enum reply_outcome reply_classify_why(enum reply_cmd cmd, const struct reply *r, char *why,
+                                      size_t n)
+{
+	struct why w = {why, n};
+	enum reply_outcome o;
+
+	if (n == 0)
+		w.buf = NULL;
+	else
+		why[0] = '\0';
+	o = classify(cmd, r, &w);
+	why_add(&w, " -> %s", reply_outcome_name(o));
+	return o;
 }
 
 static const char *const reply_outcome_names[] = {

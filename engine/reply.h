@@ -94,6 +94,11 @@ enum reply_outcome {
 /* reply_classify - the outcome of reply R to command CMD (the rules, row by row: reply.c) */
 enum reply_outcome reply_classify(enum reply_cmd cmd, const struct reply *r);
 
+/* reply_classify_why - reply_classify, and which rule decided into WHY (N bytes): "550 to RCPT
+ * TO, perm_rules row: X.1.1 -> no_mailbox" (for transcripts; not on the hot path) */
+enum reply_outcome reply_classify_why(enum reply_cmd cmd, const struct reply *r, char *why,
+                                      size_t n);
+
 /* reply_outcome_name - "accepted", "no_mailbox", ... for logs and tests */
 const char *reply_outcome_name(enum reply_outcome o);
 

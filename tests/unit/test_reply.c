@@ -557,6 +557,47 @@ static void test_classify_table(void)
 	}
 }
 
+/* reply_classify_why gives the same outcome for every row and names the rule that decided. */
+static void test_classify_why(void)
+{
+	static const struct {
+		enum reply_cmd cmd;
+		const char *lines;
+		const char *want;
+	} why_rows[] = {
+		{CMD_RCPT, "550 5.1.1 <x@example.com>: Recipient address rejected: User unknown",
+		 "550 to RCPT TO, perm_rules row: X.1.1 -> no_mailbox"},
+		{CMD_RCPT, "450 4.2.0 <x@example.com>: Recipient address rejected: Greylisted",
+		 "450 to RCPT TO, temp_rules row: X.2.x -> temporary"},
+		{CMD_RCPT, "550 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org",
+		 "550 to RCPT TO, perm_rules row: X.7.x -> policy"},
+		{CMD_RCPT, "550 5.1.1 Sender address rejected: Domain not found",
+		 "550 to RCPT TO, about_us \"sender address rejected\" -> policy"},
+		{CMD_RCPT, "550 Mailbox unavailable",
+		 "550 to RCPT TO, perm_rules row: no enhanced code, text rule \"mailbox unavailable\" -> no_mailbox"},
+		{CMD_MAIL, "421 4.7.0 Try again later", "421 to MAIL FROM: 421 closes the channel (RFC 5321) -> throttled"},
+		{CMD_RCPT, "250 2.1.5 Ok", "250 to RCPT TO -> accepted"},
+	};
+	char why[256], ctx[200];
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct reply_parser p;
+		if (feed_reply(&p, rows[i].lines) != REPLY_DONE)
+			continue;
+		snprintf(ctx, sizeof ctx, "row %zu (%.120s)", i, rows[i].lines);
+		CHECK_INT(reply_classify_why(rows[i].cmd, &p.r, why, sizeof why),
+		          reply_classify(rows[i].cmd, &p.r), ctx);
+		CHECK(strstr(why, reply_outcome_name(reply_classify(rows[i].cmd, &p.r))) != NULL,
+		      "%s: %s", ctx, why);
+	}
+	for (size_t i = 0; i < sizeof why_rows / sizeof why_rows[0]; i++) {
+		struct reply_parser p;
+		CHECK_INT(feed_reply(&p, why_rows[i].lines), REPLY_DONE, why_rows[i].lines);
+		reply_classify_why(why_rows[i].cmd, &p.r, why, sizeof why);
+		CHECK_STR(why, why_rows[i].want, why_rows[i].lines);
+	}
+}
+
 /* The table has the breadth it claims. */
 static void test_table_size(void)
 {
@@ -842,7 +883,7 @@ static void test_outcome_names(void)
 	CHECK_STR(reply_outcome_name((enum reply_outcome)99), "invalid", "out of range");
 }
 
-TESTS(test_classify_table, test_table_size, test_single_line, test_multiline,
+TESTS(test_classify_table, test_classify_why, test_table_size, test_single_line, test_multiline,
       test_enhanced_later_line, test_enhanced_extraction, test_garbage, test_mismatched_codes,
       test_consecutive_replies, test_nul_and_high_bytes, test_long_lines, test_line_limit,
       test_ehlo_extensions, test_classify_odd_replies, test_outcome_names)
