@@ -137,6 +137,15 @@
  * it at rmem_max): room for DEF_DNS_MAX_INFLIGHT answers at once. */
 #define DEF_DNS_SOCK_RCVBUF (1 << 20)
 
+/* Transcripts (common/trace.h). Bytes one session's transcript holds at most: a banner, EHLO,
+ * STARTTLS, EHLO, MAIL FROM and a RCPT fit in a tenth of it; a hostile server's endless
+ * replies are cut. */
+#define DEF_TRACE_SESSION_BYTES 16384
+/* Lines of one reply recorded before the rest are counted (the last is always recorded). */
+#define DEF_TRACE_REPLY_LINES 8
+/* Bytes of one address's transcript the job store keeps (head and tail, a cut between). */
+#define DEF_TRACE_STORED_BYTES 4096
+
 /* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }
 

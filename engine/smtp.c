@@ -7,9 +7,11 @@
  */
 #include "engine/smtp.h"
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/ipaddr.h"
 #include "common/timeval.h"
+#include "common/trace.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -18,6 +20,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +121,27 @@ struct smtp_session {
 	int connected;                /* a TCP connection was established to some target */
 	int busy;                     /* inside the read loop: freeing waits for it */
 	int finished;                 /* done was called; free when no longer busy */
+
+	/* for the session log */
+	double t_first;               /* clock_now() of the first connect, 0 before */
+	double t_sent;                /* ... of the last command sent (or the connect), 0 when its
+	                               * reply came */
+	double reply_sum;             /* seconds waited for replies */
+	int replies;                  /* replies waited for */
+	int rcpts;                    /* RCPT commands sent */
+	int last_code;                /* the last reply: code, enhanced code, text (cut) */
+	char last_enhanced[16];
+	char last_text[SMTP_LAST_TEXT_MAX];
+
+	/* the transcript (smtp_trace), NULL when not recorded */
+	struct trace *tr;
+	size_t tr_greet;              /* its length before this connection's first MAIL FROM */
+	size_t tr_tx;                 /* ... after the current transaction's MAIL FROM reply */
+	size_t tr_rcpt;               /* ... before the current RCPT command */
+	int tr_lines;                 /* lines of the current reply seen */
+	int tr_skipped;               /* ... of them not recorded (after DEF_TRACE_REPLY_LINES) */
+	char *seg;                    /* an address's part of the transcript (tr_segment) */
+	size_t segcap;
 };
 
 static void smtp_connect_next(struct smtp_session *s);
@@ -186,12 +210,20 @@ static void enter(struct smtp_session *s, enum smtp_state state)
 static void __attribute__((format(printf, 3, 4)))
 send_cmd(struct smtp_session *s, enum smtp_state next, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(s->bev), fmt, ap);
+	n = vsnprintf(line, sizeof line - 2, fmt, ap);
 	va_end(ap);
-	evbuffer_add(bufferevent_get_output(s->bev), "\r\n", 2);
+	if (n < 0 || (size_t)n >= sizeof line - 2)
+		n = (int)strlen(line); /* cannot happen: an address is at most 254 bytes */
+	s->t_sent = clock_now();
+	if (s->tr)
+		trace_add_bytes(s->tr, s->t_sent, "C", line, (size_t)n);
+	memcpy(line + n, "\r\n", 2);
+	evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n + 2);
 	enter(s, next);
 }
 
@@ -215,7 +247,77 @@ static void session_free(struct smtp_session *s)
 		event_free(s->deadline);
 	if (s->kick)
 		event_free(s->kick);
+	trace_free(s->tr);
+	free(s->seg);
 	free(s);
+}
+
+/* ---- the transcript (nothing here runs unless smtp_trace was called) ---- */
+
+/* tr_segment - the part of the transcript that concerns the address asked now: the session up
+ * to its transaction, then its own RCPT exchange from FROM on (the session's buffer when FROM
+ * is the transaction's start); NULL when not recorded or out of memory */
+static const char *tr_segment(struct smtp_session *s, size_t from)
+{
+	struct trace *t = s->tr;
+	size_t head, tail;
+
+	if (t == NULL || t->buf == NULL)
+		return NULL;
+	head = s->tr_tx < from ? s->tr_tx : from;
+	tail = t->len - from;
+	if (head + tail + 1 > s->segcap) {
+		char *b = realloc(s->seg, head + tail + 1);
+		if (b == NULL)
+			return NULL;
+		s->seg = b;
+		s->segcap = head + tail + 1;
+	}
+	memcpy(s->seg, t->buf, head);
+	memcpy(s->seg + head, t->buf + from, tail);
+	s->seg[head + tail] = '\0';
+	return s->seg;
+}
+
+/* tr_reply_line - LINE (N bytes) of the current reply, which it ENDS or not: the first
+ * DEF_TRACE_REPLY_LINES lines and the last are recorded, the others counted */
+static void tr_reply_line(struct smtp_session *s, const char *line, size_t n, int ends)
+{
+	double now = clock_now();
+
+	if (s->tr_lines++ < DEF_TRACE_REPLY_LINES || ends) {
+		if (s->tr_skipped)
+			trace_add(s->tr, now, "note", "%d reply lines left out", s->tr_skipped);
+		trace_add_bytes(s->tr, now, "S", line, n);
+		s->tr_skipped = 0;
+	} else {
+		s->tr_skipped++;
+	}
+	if (ends)
+		s->tr_lines = 0;
+}
+
+/* tr_tls - what the handshake on BEV gave: version, cipher, certificate subject, verified */
+static void tr_tls(struct smtp_session *s, struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	char subject[256] = "no certificate";
+	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	if (cert)
+		X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+	trace_add(s->tr, clock_now(), "tls", "%s %s, certificate %s, verified: %s",
+	          ssl ? SSL_get_version(ssl) : "?", ssl ? SSL_get_cipher_name(ssl) : "?", subject,
+	          cert == NULL ? "no" : v == X509_V_OK ? "yes" : X509_verify_cert_error_string(v));
+	X509_free(cert);
+}
+
+int smtp_trace(struct smtp_session *s, double t0)
+{
+	if (s->tr == NULL)
+		s->tr = trace_new(DEF_TRACE_SESSION_BYTES, t0);
+	return s->tr ? 0 : -1;
 }
 
 /* finish - report the end and free the session */
@@ -225,6 +327,17 @@ static void finish(struct smtp_session *s, enum smtp_end end, enum reply_outcome
 
 	close_connection(s);
 	memset(&r, 0, sizeof r);
+	if (s->tr) {
+		trace_add(s->tr, clock_now(), "end", "%s%s%s", smtp_end_name(end),
+		          s->detail[0] ? ": " : "", s->detail);
+		r.trace = s->tr->buf;
+	}
+	r.rcpts = s->rcpts;
+	r.seconds = s->t_first > 0 ? clock_now() - s->t_first : 0;
+	r.reply_ms = s->replies ? s->reply_sum * 1000.0 / s->replies : 0;
+	r.last_code = s->last_code;
+	r.last_enhanced = s->last_enhanced;
+	r.last_text = s->last_text;
 	r.end = end;
 	r.outcome = o;
 	r.reply = s->have_last ? &s->last : NULL;
@@ -261,6 +374,8 @@ static void remember_reply(struct smtp_session *s, const struct reply *r)
  * address if one is left and attempts remain, else finish with END */
 static void try_next_target(struct smtp_session *s, enum smtp_end end, enum reply_outcome o)
 {
+	if (s->tr)
+		trace_add(s->tr, clock_now(), "note", "%s: %s", smtp_end_name(end), s->detail);
 	close_connection(s);
 	if (s->cur + 1 < s->ntargets && s->connects < s->cfg->connect_attempts) {
 		s->cur++;
@@ -287,11 +402,16 @@ static void next_rcpt(struct smtp_session *s)
 		s->again = NULL;
 		s->have_cur = 1; /* cur_id is still its id */
 		s->rcpts_in_tx++;
+		s->rcpts++;
+		if (s->tr)
+			s->tr_rcpt = s->tr->len;
 		send_cmd(s, SMTP_RCPT, "RCPT TO:<%s>", addr);
 		return;
 	}
 	for (;;) {
 		if (s->rcpts_in_tx >= s->rcpt_limit) {
+			if (s->tr) /* the next transaction's addresses see the session, then theirs */
+				trace_truncate(s->tr, s->tr_greet);
 			send_cmd(s, SMTP_RSET, "RSET");
 			return;
 		}
@@ -311,6 +431,13 @@ static void next_rcpt(struct smtp_session *s)
 			/* RFC 6531: a UTF-8 mailbox only to a server that says SMTPUTF8. */
 			struct smtp_session_result r = {.end = SMTP_END_OK, .detail = "server lacks SMTPUTF8",
 			                                 .mx_host = s->target[s->cur].host, .tls = s->tls};
+			if (s->tr) {
+				size_t at = s->tr->len;
+				trace_add(s->tr, clock_now(), "note",
+				          "not asked: the address needs SMTPUTF8, which the server lacks");
+				r.trace = tr_segment(s, at);
+				trace_truncate(s->tr, s->tr_tx);
+			}
 			s->cb.rcpt_done(s->ctx, id, OUTCOME_UNSUPPORTED, NULL, &r);
 			continue;
 		}
@@ -319,6 +446,9 @@ static void next_rcpt(struct smtp_session *s)
 		s->rcpts_in_tx++;
 		s->again = addr; /* kept until answered: valid until rcpt_done */
 		s->again_utf8 = utf8;
+		s->rcpts++;
+		if (s->tr)
+			s->tr_rcpt = s->tr->len;
 		send_cmd(s, SMTP_RCPT, "RCPT TO:<%s>", addr);
 		return;
 	}
@@ -326,6 +456,8 @@ static void next_rcpt(struct smtp_session *s)
 
 static void send_mail_from(struct smtp_session *s)
 {
+	if (s->tr && s->state != SMTP_RSET)
+		s->tr_greet = s->tr->len; /* the connection's greeting ends here */
 	s->rcpts_in_tx = 0;
 	send_cmd(s, SMTP_MAIL, "MAIL FROM:<%s>%s", s->cfg->mail_from,
 	         (s->ext & REPLY_EXT_SMTPUTF8) ? " SMTPUTF8" : "");
@@ -364,6 +496,8 @@ static void start_tls(struct smtp_session *s)
 static void tls_failed(struct smtp_session *s, const char *why)
 {
 	set_detail(s, "TLS with %s failed: %s", s->target[s->cur].host, why);
+	if (s->tr)
+		trace_add(s->tr, clock_now(), "tls", "failed: %s", why);
 	close_connection(s);
 	if (!s->tls_retried) {
 		s->tls_retried = 1;
@@ -390,8 +524,16 @@ static enum smtp_end end_for(enum reply_outcome o)
 /* smtp_reply - a complete reply R in the current state: decide the next step */
 static void smtp_reply(struct smtp_session *s, const struct reply *r)
 {
-	enum reply_outcome o = reply_classify(smtp_states[s->state].cmd, r);
+	enum reply_outcome o;
 	int ok = r->code >= 200 && r->code < 300;
+
+	if (s->tr && !ok) {
+		char why[256];
+		o = reply_classify_why(smtp_states[s->state].cmd, r, why, sizeof why);
+		trace_add(s->tr, clock_now(), "rule", "%s", why);
+	} else {
+		o = reply_classify(smtp_states[s->state].cmd, r);
+	}
 
 	switch (s->state) {
 	case SMTP_BANNER:
@@ -439,6 +581,8 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 		return;
 	case SMTP_MAIL:
 		if (ok) {
+			if (s->tr)
+				s->tr_tx = s->tr->len; /* the transaction's addresses see what came before */
 			next_rcpt(s);
 			return;
 		}
@@ -454,7 +598,10 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 	case SMTP_RCPT: {
 		struct smtp_session_result sr = {.end = SMTP_END_OK, .detail = s->detail,
 		                                 .mx_host = s->target[s->cur].host, .tls = s->tls,
-		                                 .smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0};
+		                                 .smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0,
+		                                 .trace = tr_segment(s, s->tr_rcpt)};
+		if (s->tr) /* other addresses do not see this one's exchange */
+			trace_truncate(s->tr, s->tr_tx);
 		if (o == OUTCOME_TOO_MANY_RCPTS && s->rcpts_in_tx > 1) {
 			/* The transaction is full (RFC 5321 4.5.3.1.10): this address opens the next one
 			 * (s->again), and no transaction of the session goes past the limit again. The
@@ -534,6 +681,21 @@ static void protocol_error(struct smtp_session *s, const char *why)
 
 /* ---- IO events ---- */
 
+/* reply_done_note - R came: the wait for it and R itself, for the session log */
+static void reply_done_note(struct smtp_session *s, const struct reply *r)
+{
+	if (s->t_sent > 0) {
+		s->reply_sum += clock_now() - s->t_sent;
+		s->replies++;
+		s->t_sent = 0;
+	}
+	s->last_code = r->code;
+	memcpy(s->last_enhanced, r->enhanced, sizeof s->last_enhanced);
+	size_t n = strnlen(r->text, sizeof s->last_text - 1); /* cut: for the session log */
+	memcpy(s->last_text, r->text, n);
+	s->last_text[n] = '\0';
+}
+
 static void smtp_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
@@ -560,11 +722,15 @@ static void smtp_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, line, (size_t)p.pos);
 		evbuffer_drain(in, eol_len);
 		line[p.pos] = '\0';
-		switch (reply_feed_line(&s->parser, line, (size_t)p.pos)) {
+		enum reply_feed f = reply_feed_line(&s->parser, line, (size_t)p.pos);
+		if (s->tr)
+			tr_reply_line(s, line, (size_t)p.pos, f != REPLY_MORE);
+		switch (f) {
 		case REPLY_MORE:
 			break;
 		case REPLY_DONE: {
 			struct reply r = s->parser.r;
+			reply_done_note(s, &r);
 			smtp_reply(s, &r);
 			break;
 		}
@@ -590,9 +756,15 @@ static void smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (s->state == SMTP_TLS_HANDSHAKE) {
 			s->tls = 1;
 			s->ext = 0;
+			if (s->tr)
+				tr_tls(s, bev);
 			send_cmd(s, SMTP_EHLO, "EHLO %s", s->cfg->helo); /* RFC 3207: start over */
 		} else {
 			s->connected = 1;
+			if (s->tr)
+				trace_add(s->tr, clock_now(), "connect", "connected in %.1f ms",
+				          (clock_now() - s->t_sent) * 1000.0);
+			s->t_sent = clock_now(); /* the banner is the connection's reply */
 			enter(s, SMTP_BANNER);
 			if (s->cb.connected)
 				s->cb.connected(s->ctx);
@@ -713,10 +885,17 @@ static void smtp_connect_next(struct smtp_session *s)
 
 	s->connects++;
 	s->rcpts_in_tx = 0;
+	s->t_sent = clock_now();
+	if (s->t_first == 0)
+		s->t_first = s->t_sent;
 	if (sa.ss_family == AF_INET)
 		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)s->cfg->smtp_port);
 	else
 		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)s->cfg->smtp_port);
+	if (s->tr)
+		trace_add(s->tr, s->t_sent, "connect", "from %s to %s%s",
+		          s->source[0] ? s->source : "the system's address",
+		          target_text(s, tt, sizeof tt), s->plain_only ? " (plain text after a TLS failure)" : "");
 	evutil_socket_t fd = -1;
 	if (s->source[0] && (fd = bound_socket(s, sa.ss_family)) < 0) {
 		finish(s, SMTP_END_CONNECT, OUTCOME_TEMPORARY);

@@ -64,7 +64,21 @@ struct smtp_session_result {
 	int connected;                /* a TCP connection was established, to some target */
 	int rcpt_limit;               /* the server said "too many recipients" (452 4.5.3) after this
 	                               * many RCPTs of a transaction: its limit; 0 when it did not */
+	/* for the session log (done only) */
+	int rcpts;                    /* RCPT commands sent */
+	double seconds;               /* from the first connect to the end */
+	double reply_ms;              /* mean time from a command (or the connection) to its reply,
+	                               * milliseconds; 0 when no reply came */
+	int last_code;                /* the last reply received: its code, 0 when none */
+	const char *last_enhanced;    /* ... its enhanced code ("" when none) */
+	const char *last_text;        /* ... the text of its first line, cut at SMTP_LAST_TEXT_MAX */
+	/* with smtp_trace: the transcript as it concerns the address (common/trace.h lines): in
+	 * rcpt_done the session up to the address's transaction and its own RCPT exchange (other
+	 * addresses' RCPTs left out), in done the whole session with its end; else NULL */
+	const char *trace;
 };
+
+#define SMTP_LAST_TEXT_MAX 200    /* bytes of the last reply's text kept for the session log */
 
 /* next_rcpt's *id with a NULL address: nothing to ask now, more is coming (smtp_resume) */
 #define SMTP_WAIT (-2L)
@@ -109,6 +123,11 @@ void smtp_expire(struct smtp_session *s);
 /* smtp_set_rcpt_limit - at most N RCPTs per transaction (a limit the host showed before; fewer
  * than the configuration's), N > 0; call before the loop runs the session */
 void smtp_set_rcpt_limit(struct smtp_session *s, int n);
+
+/* smtp_trace - record the session's transcript, times counted from T0 (clock_now() seconds),
+ * at most DEF_TRACE_SESSION_BYTES; call before the loop runs the session. -1 when out of
+ * memory (the session goes on without) */
+int smtp_trace(struct smtp_session *s, double t0);
 
 /* smtp_resume - an idle session asks next_rcpt again (soon, from the loop); else nothing */
 void smtp_resume(struct smtp_session *s);

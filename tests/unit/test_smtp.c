@@ -194,7 +194,20 @@ struct probe {
 	int rcpt_limit;                  /* done's result: the recipient limit found */
 	double done_t;
 	int lost;                        /* the guard fired */
+	int trace;                       /* record the transcript (smtp_trace) */
+	char *rcpt_trace[SCRIPT_MAX];    /* rcpt_done's transcripts (malloc'd) */
+	char *done_trace;                /* done's */
+	int rcpts, last_code;            /* done's session-log figures */
+	double reply_ms, seconds;
 };
+
+/* probe_clear - P's copies freed */
+static void probe_clear(struct probe *p)
+{
+	for (int i = 0; i < SCRIPT_MAX; i++)
+		free(p->rcpt_trace[i]);
+	free(p->done_trace);
+}
 
 static const char *p_next_rcpt(void *ctx, long *id, int *needs_smtputf8)
 {
@@ -235,6 +248,7 @@ static void p_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct r
 		p->rcpt_o[p->nrcpt] = o;
 		p->rcpt_code[p->nrcpt] = r ? r->code : 0;
 		snprintf(p->rcpt_enh[p->nrcpt], sizeof p->rcpt_enh[0], "%s", r ? r->enhanced : "");
+		p->rcpt_trace[p->nrcpt] = s->trace ? strdup(s->trace) : NULL;
 	}
 	p->nrcpt++;
 	if (p->resume_everywhere)
@@ -252,6 +266,11 @@ static void p_done(void *ctx, const struct smtp_session_result *s)
 	p->connected = s->connected;
 	p->rcpt_limit = s->rcpt_limit;
 	p->tls = s->tls;
+	p->done_trace = s->trace ? strdup(s->trace) : NULL;
+	p->rcpts = s->rcpts;
+	p->last_code = s->last_code;
+	p->reply_ms = s->reply_ms;
+	p->seconds = s->seconds;
 	snprintf(p->detail, sizeof p->detail, "%s", s->detail ? s->detail : "");
 	snprintf(p->mx_host, sizeof p->mx_host, "%s", s->mx_host ? s->mx_host : "(null)");
 	event_base_loopbreak(base);
@@ -331,6 +350,8 @@ static void probe_run(struct probe *p, double reply_timeout, int resume_at_start
 	}
 	if (resume_at_start)
 		smtp_resume(p->s);  /* not idle: still unconnected */
+	if (p->trace)
+		CHECK(smtp_trace(p->s, now()) == 0, "smtp_trace");
 	evtimer_add(guard, &tv);
 	while (p->dones == 0 && !fired)
 		event_base_loop(base, EVLOOP_ONCE);
@@ -576,6 +597,108 @@ static void test_dropped(void)
 	CHECK_INT(seg_count(seg, "DROP after 1 RCPTs", 0), 1, "smtpd dropped the session");
 }
 
+/* in_order - the event lines WANT (each "TYPE TEXT-prefix") occur in TRACE in this order */
+static int in_order(const char *trace, const char *const *want, size_t n)
+{
+	const char *p = trace;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *hit = NULL;
+		for (const char *line = p; line && *line;) {
+			const char *sp = strchr(line, ' ');
+			if (sp && strncmp(sp + 1, want[i], strlen(want[i])) == 0) {
+				hit = line;
+				break;
+			}
+			line = strchr(line, '\n');
+			line = line ? line + 1 : NULL;
+		}
+		if (hit == NULL) {
+			printf("  missing in order: \"%s\" in\n%s", want[i], trace);
+			return 0;
+		}
+		p = strchr(hit, '\n') ? strchr(hit, '\n') + 1 : hit + strlen(hit);
+	}
+	return 1;
+}
+
+/* 7: with smtp_trace, each address's transcript is the session up to its transaction and its
+ * own RCPT exchange, in order, without the other addresses' RCPTs; done's is the whole
+ * session with its end; the session-log figures are filled */
+static void test_transcripts(void)
+{
+	struct probe p = {
+		.script = {{"alice@" DOMAIN, 51}, {"zed@" DOMAIN, 52}, {"bob@" DOMAIN, 53}},
+		.nscript = 3,
+		.resume_after = -1,
+		.trace = 1,
+	};
+	static const char *const zed[] = {
+		"connect from the system's address to mx.test[127.0.0.1]:", "connect connected in",
+		"S 220 ", "C EHLO test.example", "S 250", "C MAIL FROM:<verify@test.example>",
+		"S 250", "C RCPT TO:<zed@" DOMAIN ">", "S 550 5.1.1",
+		"rule 550 to RCPT TO, perm_rules row: X.1.1 -> no_mailbox"};
+	static const char *const done[] = {"C MAIL FROM:", "S 250", "C QUIT", "S 221", "end ok"};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	want_end(&p, SMTP_END_OK);
+	CHECK_INT(p.nrcpt, 3, "rcpt_done calls");
+	CHECK(p.rcpt_trace[1] && in_order(p.rcpt_trace[1], zed, sizeof zed / sizeof zed[0]),
+	      "zed's transcript");
+	CHECK(p.rcpt_trace[1] && !strstr(p.rcpt_trace[1], "alice@") && !strstr(p.rcpt_trace[1], "bob@"),
+	      "zed's transcript holds no other address");
+	CHECK(p.rcpt_trace[0] && strstr(p.rcpt_trace[0], "C RCPT TO:<alice@") &&
+	              strstr(p.rcpt_trace[0], "S 250 2.1.5") && !strstr(p.rcpt_trace[0], "zed@") &&
+	              !strstr(p.rcpt_trace[0], " rule "),
+	      "alice's transcript: %s", p.rcpt_trace[0] ? p.rcpt_trace[0] : "(null)");
+	CHECK(p.done_trace && in_order(p.done_trace, done, sizeof done / sizeof done[0]) &&
+	              !strstr(p.done_trace, "RCPT TO:"),
+	      "done's transcript: %s", p.done_trace ? p.done_trace : "(null)");
+	CHECK_INT(p.rcpts, 3, "RCPTs sent");
+	CHECK_INT(p.last_code, 221, "the last reply (QUIT's)");
+	CHECK(p.reply_ms > 0 && p.seconds > 0, "timings %g ms, %g s", p.reply_ms, p.seconds);
+	probe_clear(&p);
+}
+
+/* 8: transcripts across transactions (the limit found: RSET, MAIL FROM) and a dropped session:
+ * the address asked when the server closed gets the whole session with its end */
+static void test_transcripts_tx_and_drop(void)
+{
+	struct probe p = {
+		.script = {{"alice@" DOMAIN, 61}, {"bob@" DOMAIN, 62}, {"zed@" DOMAIN, 63}},
+		.nscript = 3,
+		.resume_after = -1,
+		.ip = "127.0.0.2",
+		.trace = 1,
+	};
+	static const char *const zed[] = {"C MAIL FROM:", "S 250", "C RSET", "S 250",
+	                                  "C MAIL FROM:", "S 250", "C RCPT TO:<zed@", "S 550 5.1.1"};
+	struct probe d = {
+		.script = {{"alice@" DOMAIN, 71}, {"bob@" DOMAIN, 72}},
+		.nscript = 2,
+		.resume_after = -1,
+		.ip = "127.0.0.3",
+		.trace = 1,
+	};
+	static const char *const bob[] = {"C RCPT TO:<bob@", "end dropped: mx.test[127.0.0.3]"};
+	char seg[SEG_MAX];
+
+	probe_run(&p, 5.0, 0, seg, sizeof seg);
+	CHECK_INT(p.nrcpt, 3, "rcpt_done calls");
+	CHECK(p.rcpt_trace[2] && in_order(p.rcpt_trace[2], zed, sizeof zed / sizeof zed[0]),
+	      "zed's transcript: its own transaction");
+	CHECK(p.rcpt_trace[2] && !strstr(p.rcpt_trace[2], "alice@") && !strstr(p.rcpt_trace[2], "bob@"),
+	      "zed's transcript holds no other address");
+	probe_clear(&p);
+	probe_run(&d, 5.0, 0, seg, sizeof seg);
+	want_end(&d, SMTP_END_DROPPED);
+	CHECK(d.done_trace && in_order(d.done_trace, bob, sizeof bob / sizeof bob[0]) &&
+	              !strstr(d.done_trace, "alice@"),
+	      "bob's transcript (done's)");
+	probe_clear(&d);
+}
+
 static void test_world_stops(void)
 {
 	char seg[SEG_MAX];
@@ -593,4 +716,5 @@ static void test_world_stops(void)
 }
 
 TESTS(test_world_starts, test_wait_then_resume, test_wait_times_out, test_resume_not_idle,
-      test_mixed_outcomes, test_refused, test_rcpt_limit, test_dropped, test_world_stops)
+      test_mixed_outcomes, test_refused, test_rcpt_limit, test_dropped, test_transcripts,
+      test_transcripts_tx_and_drop, test_world_stops)
