@@ -31,7 +31,8 @@ IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  importers/given.c \
                  $(BUILD)/gen/lists.c
-EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/verify_json.c
+EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/verify_json.c \
+                 exporters/session_log.c
 ENGINE_SRC    := engine/config.c engine/decide.c \
                  engine/providers.c engine/smtp.c engine/sched.c engine/run.c \
                  engine/sched_flow.c engine/sched_route.c engine/sched_probe.c

@@ -20,6 +20,7 @@
 #include "cli/options.h"
 #include "cli/stages.h"
 #include "common/clock.h"
+#include "common/trace.h"
 #include "engine/dns.h"
 #include "exporters/verify_json.h"
 #include "importers/check.h"
@@ -42,7 +43,30 @@ struct verify_cmd {
 	struct timing *timing;          /* in verdict order: ids never repeat, at most N */
 	size_t ntiming;
 	double started;
+	int trace;                      /* --trace */
+	int text;                       /* --format text */
 };
+
+/* print - ROW on stdout: its JSON line, or (--format text) a heading and the transcript as a
+ * dialogue */
+static void print(const struct verify_cmd *v, const struct verify_json_row *row)
+{
+	if (!v->text) {
+		verify_json_write(stdout, row);
+		return;
+	}
+	printf("%s: %s / %s%s%s\n", row->input, row->status, row->reason,
+	       row->detail && row->detail[0] ? ": " : "", row->detail ? row->detail : "");
+	if (row->smtp_code > 0)
+		printf("  reply: %d %s %s\n", row->smtp_code,
+		       row->enhanced_code ? row->enhanced_code : "",
+		       row->smtp_message ? row->smtp_message : "");
+	if (row->transcript)
+		trace_write_text(stdout, row->transcript, "  ");
+	else
+		printf("  (no SMTP conversation)\n");
+	printf("\n");
+}
 
 static void on_verdict(void *ctx, int64_t address_id)
 {
@@ -80,9 +104,10 @@ static void print_refused(const struct verify_cmd *v, size_t i)
 		.flags = cr->flags,
 		.suggestion = cr->suggestion,
 		.catch_all = -1,
+		.with_transcript = v->trace,
 	};
 
-	verify_json_write(stdout, &row);
+	print(v, &row);
 }
 
 /* print_refused_before - every input before row ROW_NO (1-based) not yet printed: the rows
@@ -105,12 +130,17 @@ static int print_row(void *ctx, const struct store_row_out *o)
 	print_refused_before(v, (size_t)o->row_no);
 	if (v->next >= v->n)
 		return 1; /* not one of ours: cannot happen in a store of our own */
+	char *transcript = NULL;
+	if (v->trace && store_trace_get(v->store, o->address_id, &transcript) < 0)
+		fprintf(stderr, "mailsift verify: job store: %s\n", store_errmsg(v->store));
 	struct verify_json_row row = {
 		.input = v->inputs[v->next],
 		.mx_hosts = mx,
 		.nmx = dns_stored_mx_names(v->store, o->domain, &dns, mx),
 		.catch_all = ca,
 		.duration_ms = seconds_of(v, o->address_id) * 1000.0,
+		.with_transcript = v->trace,
+		.transcript = transcript,
 	};
 	verify_json_from_store(&row, o);
 	if (!verified) {
@@ -118,7 +148,8 @@ static int print_row(void *ctx, const struct store_row_out *o)
 		row.reason = REASON_NOT_VERIFIED;
 		row.detail = "interrupted before its verdict";
 	}
-	verify_json_write(stdout, &row);
+	print(v, &row);
+	free(transcript);
 	v->next++;
 	return 0;
 }
@@ -159,9 +190,10 @@ static void temp_store_remove(const char *dir, const char *path)
 
 /* verify_addresses - check the syntax of the N ADDRESSES, verify those it allows, write one
  * JSON line each on stdout in the order given; an exit status */
-static int verify_addresses(const struct run_cli *run, const char *const *addresses, size_t n)
+static int verify_addresses(const struct run_cli *run, const char *const *addresses, size_t n,
+                            int trace, int text)
 {
-	struct verify_cmd v = {.inputs = addresses, .n = n};
+	struct verify_cmd v = {.inputs = addresses, .n = n, .trace = trace, .text = text};
 	struct check *chk = check_new();
 	struct check_result *cr = calloc(n, sizeof *cr);
 	char dir[PATH_MAX], path[PATH_MAX + 16], err[1024];
@@ -228,6 +260,11 @@ static const char verify_help_fmt[] =
 	"  --allow-private-mx      connect to MX hosts whose address is not public (loopback,\n"
 	"                          private, link-local, ...: refused by default, the domain is\n"
 	"                          unknown / mx_not_public); for test worlds on this machine\n"
+	"  --trace                 add each address's transcript: the DNS answer, every connection,\n"
+	"                          command and reply line, STARTTLS (version, cipher, certificate),\n"
+	"                          retries and the waits, the rule that made the verdict; JSON:\n"
+	"                          a \"transcript\" array of {ms, type, text}\n"
+	"  --format json|text      text: a readable C: / S: dialogue per address [json]\n"
 	"  --dns-cache N           DNS answers kept in memory: N domains and N MX host names\n"
 	"                          nobody uses now, least recently used let go first; each for\n"
 	"                          its DNS TTL, at most an hour [%d]\n"
@@ -237,17 +274,33 @@ static const char verify_help_fmt[] =
 
 int cli_verify(int argc, char **argv)
 {
+	enum { OPT_TRACE = 2000, OPT_FORMAT };
 	static const struct option opts[] = {
 		PROBE_LONG_OPTIONS,
+		{"trace", no_argument, NULL, OPT_TRACE},
+		{"format", required_argument, NULL, OPT_FORMAT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct run_cli run;
 	struct probe_config *pc = &run.pc;
-	int c, rc;
+	int c, rc, trace = 0, text = 0;
 
 	cli_run_defaults(&run);
+	pc->keep_traces = TRACE_KEEP_NONE; /* nobody reads them: the store goes with the command */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == OPT_TRACE) {
+			trace = 1;
+			pc->keep_traces = TRACE_KEEP_ALL;
+			continue;
+		}
+		if (c == OPT_FORMAT) {
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+				return cli_usage_error("verify", "--format wants json or text, not \"%s\"",
+				                       optarg);
+			text = strcmp(optarg, "text") == 0;
+			continue;
+		}
 		if (c == 'h') {
 			printf(verify_help_fmt, pc->helo, pc->reply_timeout, pc->connect_timeout,
 			       pc->greylist_delay, pc->max_attempts, pc->smtp_port, pc->dns_cache);
@@ -263,5 +316,8 @@ int cli_verify(int argc, char **argv)
 		return cli_usage_error("verify", "no ADDRESS given");
 	if (cli_probe_finish("verify", pc, run.from, sizeof run.from) < 0)
 		return EXIT_USAGE;
-	return verify_addresses(&run, (const char *const *)(argv + optind), (size_t)(argc - optind));
+	if (text && !trace)
+		return cli_usage_error("verify", "--format text prints transcripts: give --trace too");
+	return verify_addresses(&run, (const char *const *)(argv + optind), (size_t)(argc - optind),
+	                        trace, text);
 }

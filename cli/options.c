@@ -125,6 +125,21 @@ int cli_run_option(const char *cmd, int c, const char *v, struct run_cli *rc)
 	case OPT_NO_DOCTOR:
 		rc->no_doctor = 1;
 		return 0;
+	case OPT_SESSION_LOG:
+		rc->session_log = v;
+		return 0;
+	case OPT_KEEP_TRACES:
+		if (strcmp(v, "none") == 0)
+			rc->pc.keep_traces = TRACE_KEEP_NONE;
+		else if (strcmp(v, "problems") == 0)
+			rc->pc.keep_traces = TRACE_KEEP_PROBLEMS;
+		else if (strcmp(v, "all") == 0)
+			rc->pc.keep_traces = TRACE_KEEP_ALL;
+		else {
+			cli_usage_error(cmd, "--keep-traces wants none, problems or all, not \"%s\"", v);
+			return -1;
+		}
+		return 0;
 	case OPT_SOURCE:
 		if (ipaddr_parse(v, AF_UNSPEC, &ss, NULL) < 0) {
 			cli_usage_error(cmd, "--source wants an IP address, not \"%s\"", v);
@@ -177,7 +192,14 @@ const char cli_run_options_help[] =
 	"  --max-age DAYS      probe again the verdicts older than DAYS, 0: every one (the export's\n"
 	"                      changes.csv lists the rows whose status changed) [not given: reuse]\n"
 	"  --no-doctor         skip the quick checks of this machine before the run (outbound\n"
-	"                      SMTP, blocklists: `mailsift doctor --help`)\n";
+	"                      SMTP, blocklists: `mailsift doctor --help`)\n"
+	"  --session-log FILE  append one JSON line per SMTP session to FILE (created 0600; a\n"
+	"                      symbolic link is refused; README \"Session log\" has the fields);\n"
+	"                      the job store keeps them too (`mailsift status --hosts`)\n"
+	"  --keep-traces WHICH transcripts of the SMTP conversations kept in the job store for\n"
+	"                      `mailsift explain` and `export --with-trace`: none, problems\n"
+	"                      (addresses whose verdict is unknown or risky, or that wait for a\n"
+	"                      retry; at most 4 KiB each) or all [problems]\n";
 
 int cli_shard_option(const char *cmd, int c, const char *v, struct shard_cli *sc)
 {

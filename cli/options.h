@@ -31,6 +31,8 @@ enum {
 	OPT_SHARD,
 	OPT_SHARDS,
 	OPT_DNS_CACHE,
+	OPT_KEEP_TRACES,
+	OPT_SESSION_LOG,
 };
 
 #define PROBE_LONG_OPTIONS                                                         \
@@ -52,7 +54,9 @@ enum {
 	{"per-host", required_argument, NULL, OPT_PER_HOST},                           \
 	{"source", required_argument, NULL, OPT_SOURCE},                               \
 	{"max-age", required_argument, NULL, OPT_MAX_AGE},                             \
-	{"no-doctor", no_argument, NULL, OPT_NO_DOCTOR}
+	{"no-doctor", no_argument, NULL, OPT_NO_DOCTOR},                               \
+	{"keep-traces", required_argument, NULL, OPT_KEEP_TRACES},                     \
+	{"session-log", required_argument, NULL, OPT_SESSION_LOG}
 
 #define MAX_SOURCES 64 /* --source addresses */
 
@@ -64,6 +68,7 @@ struct run_cli {
 	size_t nsources;
 	double max_age;               /* --max-age DAYS; < 0: not given */
 	int no_doctor;                /* --no-doctor: no quick checks before the run */
+	const char *session_log;      /* --session-log FILE, or NULL */
 };
 
 

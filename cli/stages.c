@@ -6,6 +6,7 @@
  */
 #include "cli/stages.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "common/clock.h"
 #include "engine/run.h"
 #include "exporters/export.h"
+#include "exporters/session_log.h"
 #include "importers/csv.h"
 #include "importers/import.h"
 #include "schema/verdict.h"
@@ -36,6 +38,9 @@ struct cli_run {
 	struct run_result result;
 	char err[512];
 	int failed;
+	FILE *session_log;              /* --session-log, or NULL */
+	const char *session_log_path;
+	int log_failed;                 /* it could not be written: the run stops */
 };
 
 /* duration_text - "45 s", "12 min", "2 h 05 min" */
@@ -143,6 +148,22 @@ static void on_run_done(void *ctx, const struct run_result *r, const char *err)
 	event_base_loopbreak(c->base);
 }
 
+/* on_run_session - a session is over: its line in the session log; a log that cannot be
+ * written stops the run (an operator counts on it) */
+static void on_run_session(void *ctx, const struct store_session *ss)
+{
+	struct cli_run *c = ctx;
+
+	if (c->session_log == NULL || c->log_failed)
+		return;
+	if (session_log_write(c->session_log, ss) < 0) {
+		c->log_failed = 1;
+		snprintf(c->err, sizeof c->err, "session log %s: cannot write: %s", c->session_log_path,
+		         strerror(errno));
+		run_stop(c->run);
+	}
+}
+
 static void on_run_verdict(void *ctx, int64_t address_id)
 {
 	struct cli_run *c = ctx;
@@ -175,7 +196,8 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 		.sched = {rc->concurrency, rc->per_host, rc->sources, rc->nsources},
 		.max_age_days = rc->max_age,
 	};
-	static const struct run_callbacks cb = {on_run_progress, on_run_done, on_run_verdict};
+	static const struct run_callbacks cb = {on_run_progress, on_run_done, on_run_verdict,
+	                                        on_run_session};
 	struct timeval poll = {0, (suseconds_t)(DEF_RUN_PROGRESS_TICK * 1e6)};
 	struct cli_run c;
 	int status = EXIT_FAILURE_;
@@ -189,9 +211,17 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 	c.hooks = hooks;
 	cli_signals_catch();
 	progress_init(&c.progress, stderr, quiet);
+	c.session_log_path = rc->session_log;
+	if (rc->session_log &&
+	    (c.session_log = session_log_open(rc->session_log, c.err, sizeof c.err)) == NULL) {
+		fprintf(stderr, "mailsift: %s\n", c.err);
+		return EXIT_FAILURE_;
+	}
 	c.base = event_base_new();
 	if (c.base == NULL) {
 		fprintf(stderr, "mailsift: run: out of memory\n");
+		if (c.session_log)
+			fclose(c.session_log);
 		return EXIT_FAILURE_;
 	}
 	c.run = run_new(c.base, s, &ro, &cb, &c, quiet ? NULL : stderr, c.err, sizeof c.err);
@@ -203,7 +233,9 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 	event_add(c.stop_watch, &poll);
 	event_base_dispatch(c.base);
 	progress_end(&c.progress);
-	if (c.failed) {
+	if (c.log_failed) {
+		fprintf(stderr, "mailsift: run: %s; stopped (what was done is saved)\n", c.err);
+	} else if (c.failed) {
 		fprintf(stderr, "mailsift: run: %s\n", c.err);
 		if (c.result.smtp_blocked)
 			status = EXIT_SMTP_BLOCKED;
@@ -222,6 +254,10 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 	}
 out:
 	run_free(c.run);
+	if (c.session_log && fclose(c.session_log) != 0 && !c.log_failed) {
+		fprintf(stderr, "mailsift: session log %s: %s\n", rc->session_log, strerror(errno));
+		status = EXIT_FAILURE_;
+	}
 	if (c.stop_watch)
 		event_free(c.stop_watch);
 	event_base_free(c.base);

@@ -125,7 +125,7 @@ static void note_cut(struct trace *t, double ms)
 	int n;
 
 	if (t->cut_at == TRACE_NO_CUT) {
-		n = snprintf(line, sizeof line, "%.1f cut %0*d events left out\n", ms, TRACE_CUT_DIGITS,
+		n = snprintf(line, sizeof line, "%.2f cut %0*d events left out\n", ms, TRACE_CUT_DIGITS,
 		             0);
 		if (n < 0 || t->len + (size_t)n > t->cap || room(t, (size_t)n) < 0)
 			return;
@@ -145,7 +145,7 @@ static void add_line(struct trace *t, double now, const char *type, const char *
 {
 	double ms = (now - t->t0) * 1000.0;
 	char head[64];
-	int hl = snprintf(head, sizeof head, "%.1f %s ", ms < 0 ? 0 : ms, type);
+	int hl = snprintf(head, sizeof head, "%.2f %s ", ms < 0 ? 0 : ms, type);
 	size_t need = (size_t)hl + n + 1;
 	size_t limit = ends_transcript(type, strlen(type)) ? t->cap : t->cap - TRACE_TAIL_RESERVE;
 
@@ -194,28 +194,53 @@ static size_t line_type(const char *line, const char **type)
 	return n;
 }
 
+/* append_one - the line at P (N bytes, its newline included when it has one), as it is */
+static void append_one(struct trace *t, const char *p, size_t n)
+{
+	const char *type;
+	size_t tn = line_type(p, &type);
+	size_t limit = ends_transcript(type, tn) ? t->cap : t->cap - TRACE_TAIL_RESERVE;
+
+	if (t->len + n + 1 > limit || room(t, n + 2) < 0) {
+		note_cut(t, strtod(p, NULL));
+		return;
+	}
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	if (t->buf[t->len - 1] != '\n')
+		t->buf[t->len++] = '\n';
+	t->buf[t->len] = '\0';
+}
+
+/* line_len - the length of the line at P, its newline included */
+static size_t line_len(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+
+	return nl ? (size_t)(nl - p) + 1 : strlen(p);
+}
+
 void trace_append(struct trace *t, const char *text)
 {
-	const char *p = text;
+	for (const char *p = text; p && *p; p += line_len(p))
+		append_one(t, p, line_len(p));
+}
 
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-		const char *type;
-		size_t tn = line_type(p, &type);
-		size_t limit = ends_transcript(type, tn) ? t->cap : t->cap - TRACE_TAIL_RESERVE;
-
-		if (t->len + n + 1 > limit || room(t, n + 1) < 0) {
-			note_cut(t, strtod(p, NULL));
-		} else {
-			memcpy(t->buf + t->len, p, n);
-			t->len += n;
-			if (t->buf[t->len - 1] != '\n')
-				t->buf[t->len++] = '\n';
-			t->buf[t->len] = '\0';
-		}
-		p += n;
+void trace_merge(struct trace *t, const char *a, const char *b)
+{
+	a = a ? a : "";
+	b = b ? b : "";
+	while (*a || *b) {
+		const char **p = *a && (!*b || strtod(a, NULL) <= strtod(b, NULL)) ? &a : &b;
+		size_t n = line_len(*p);
+		append_one(t, *p, n);
+		*p += n;
 	}
+}
+
+double trace_first_ms(const char *text)
+{
+	return text && *text ? strtod(text, NULL) : -1;
 }
 
 void trace_truncate(struct trace *t, size_t len)
@@ -255,7 +280,7 @@ char *trace_clip(const char *text, size_t cap)
 		return NULL;
 	memcpy(out, text, head);
 	/* the cut line takes the time of the first event left out */
-	int n = snprintf(out + head, 64, "%.1f cut %0*zu events left out\n", strtod(text + head, NULL),
+	int n = snprintf(out + head, 64, "%.2f cut %0*zu events left out\n", strtod(text + head, NULL),
 	                 TRACE_CUT_DIGITS, cut);
 	memcpy(out + head + (size_t)n, text + tail, len - tail + 1);
 	return out;
@@ -299,7 +324,7 @@ void trace_write_json(FILE *f, const char *text)
 		char buf[TRACE_EVENT_MAX + 64];
 
 		p = trace_line(p, &ms, &type, &tn, &tx, &xn);
-		fprintf(f, "%s{\"ms\":%.1f,\"type\":\"%.*s\",\"text\":", first ? "" : ",", ms, (int)tn,
+		fprintf(f, "%s{\"ms\":%.2f,\"type\":\"%.*s\",\"text\":", first ? "" : ",", ms, (int)tn,
 		        type);
 		if (tn == 3 && memcmp(type, "cut", 3) == 0)
 			snprintf(buf, sizeof buf, "%lu events left out", cut_count(tx));
@@ -323,10 +348,10 @@ void trace_write_text(FILE *f, const char *text, const char *indent)
 
 		p = trace_line(p, &ms, &type, &tn, &tx, &xn);
 		if (tn == 1 && (*type == 'C' || *type == 'S'))
-			fprintf(f, "%s%9.1f ms  %c: %.*s\n", indent, ms, *type, (int)xn, tx);
+			fprintf(f, "%s%10.2f ms  %c: %.*s\n", indent, ms, *type, (int)xn, tx);
 		else if (tn == 3 && memcmp(type, "cut", 3) == 0)
-			fprintf(f, "%s%9.1f ms  -- cut: %lu events left out\n", indent, ms, cut_count(tx));
+			fprintf(f, "%s%10.2f ms  -- cut: %lu events left out\n", indent, ms, cut_count(tx));
 		else
-			fprintf(f, "%s%9.1f ms  -- %.*s: %.*s\n", indent, ms, (int)tn, type, (int)xn, tx);
+			fprintf(f, "%s%10.2f ms  -- %.*s: %.*s\n", indent, ms, (int)tn, type, (int)xn, tx);
 	}
 }

@@ -3,7 +3,7 @@
  *
  *     MS TYPE TEXT\n
  *
- * MS: milliseconds from the transcript's clock origin, one decimal; TYPE: one word (dns,
+ * MS: milliseconds from the transcript's clock origin, two decimals; TYPE: one word (dns,
  * connect, C, S, tls, rule, end, retry, verdict, attempt, note, cut); TEXT: escaped as it is
  * recorded (a byte that is not printable ASCII or part of valid UTF-8 becomes \xHH, a
  * backslash \\), so it holds no newline and no control byte: a line is one event, and what a
@@ -56,6 +56,13 @@ void trace_add_bytes(struct trace *t, double now, const char *type, const char *
  * within the bound (events that do not fit are counted as cut) */
 void trace_append(struct trace *t, const char *text);
 
+/* trace_merge - the lines of A and of B (other transcripts', escaped) appended in the order of
+ * their times (each is in order already; A's first on a tie), within the bound */
+void trace_merge(struct trace *t, const char *a, const char *b);
+
+/* trace_first_ms - the time of TEXT's first event, or -1 when it has none */
+double trace_first_ms(const char *text);
+
 /* trace_truncate - forget everything after the first LEN bytes (LEN <= t->len) */
 void trace_truncate(struct trace *t, size_t len);
 
@@ -68,8 +75,8 @@ char *trace_clip(const char *text, size_t cap);
 void trace_write_json(FILE *f, const char *text);
 
 /* trace_write_text - TEXT as a readable dialogue, one event per line, each indented by INDENT:
- * "  12.5 ms  C: RCPT TO:<a@b.example>", "  13.0 ms  S: 250 2.1.5 Ok",
- * "  10.1 ms  -- dns: ..." */
+ * "  12.50 ms  C: RCPT TO:<a@b.example>", "  13.02 ms  S: 250 2.1.5 Ok",
+ * "  10.10 ms  -- dns: ..." */
 void trace_write_text(FILE *f, const char *text, const char *indent);
 
 #endif

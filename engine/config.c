@@ -60,6 +60,7 @@ void config_defaults(struct probe_config *c, char *helo_buf, size_t helo_len)
 	c->max_rejections = DEF_MAX_REJECTIONS;
 	c->connect_attempts = DEF_CONNECT_ATTEMPTS;
 	c->dns_cache = DEF_DNS_CACHE_ENTRIES;
+	c->keep_traces = TRACE_KEEP_PROBLEMS;
 	c->starttls = 1;
 }
 

@@ -149,6 +149,20 @@
 /* Greylist backoff factors after the first delay: 6 min, 30 min, 1 h, 2 h. */
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }
 
+/* Which addresses' transcripts a run keeps in the job store (--keep-traces): none (nothing is
+ * recorded), those whose verdict is unknown or risky and those waiting for a retry (the
+ * default: what `explain` is asked about), or every address (`verify --trace`). */
+enum trace_keep {
+	TRACE_KEEP_NONE = 0,
+	TRACE_KEEP_PROBLEMS,
+	TRACE_KEEP_ALL
+};
+/* Bytes of one address's transcript kept with TRACE_KEEP_ALL (verify --trace shows it whole
+ * unless a server made it huge). */
+#define DEF_TRACE_ALL_BYTES 16384
+/* Bytes of one domain's part of the transcripts (its DNS answer, its catch-all probe). */
+#define DEF_TRACE_DOMAIN_BYTES 4096
+
 struct probe_config {
 	const char *helo;             /* HELO/EHLO name: the host's FQDN by default */
 	const char *mail_from;        /* envelope sender; default DEF_MAIL_FROM_LOCAL@<helo>
@@ -168,6 +182,7 @@ struct probe_config {
 	                               * public (loopback, private, ...: engine/netaddr.h); 0 */
 	int dns_cache;                /* --dns-cache N: names each in-memory DNS cache table keeps
 	                               * (dns_cache_limit) [DEF_DNS_CACHE_ENTRIES] */
+	enum trace_keep keep_traces;  /* --keep-traces [TRACE_KEEP_PROBLEMS] */
 };
 
 /* config_defaults - C filled with the DEF_ values; helo from the host name (its FQDN when one

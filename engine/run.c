@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/fdlimit.h"
 #include "common/json.h"
+#include "common/trace.h"
 #include "engine/smtp.h"
 
 
@@ -127,6 +128,50 @@ void run_commit_now(struct run *r)
 
 /* ---- scheduler callbacks ---- */
 
+/* trace_wanted - RES's transcript is kept: every one (TRACE_KEEP_ALL), or an unknown or risky
+ * verdict's and a retry's (TRACE_KEEP_PROBLEMS) */
+static int trace_wanted(const struct run *r, const struct sched_result *res)
+{
+	switch (r->o->cfg->keep_traces) {
+	case TRACE_KEEP_ALL:
+		return 1;
+	case TRACE_KEEP_PROBLEMS:
+		return res->verdict.retry || res->verdict.status == STATUS_UNKNOWN ||
+		       res->verdict.status == STATUS_RISKY;
+	case TRACE_KEEP_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* trace_keep - RES's transcript to the store: after the earlier attempts' (a retry's), clipped
+ * to the bound; an earlier attempt's is dropped when this verdict's is not kept. 0, -1 on a
+ * store error */
+static int trace_keep(struct run *r, const struct sched_result *res)
+{
+	char *old = NULL, *joined, *clipped;
+	size_t bound = r->o->cfg->keep_traces == TRACE_KEEP_ALL ? DEF_TRACE_ALL_BYTES
+	                                                        : DEF_TRACE_STORED_BYTES;
+	int rc;
+
+	if (res->trace == NULL)
+		return 0;
+	if (!trace_wanted(r, res))
+		return res->attempts > 1 ? store_trace_delete(r->store, res->id) : 0;
+	if (res->attempts > 1 && store_trace_get(r->store, res->id, &old) < 0)
+		return -1;
+	if (asprintf(&joined, "%s%s", old ? old : "", res->trace) < 0)
+		joined = NULL;
+	free(old);
+	clipped = joined ? trace_clip(joined, bound) : NULL;
+	free(joined);
+	if (clipped == NULL)
+		return 0; /* out of memory: the verdict matters, its transcript less */
+	rc = store_trace_put(r->store, res->id, r->run_id, clipped);
+	free(clipped);
+	return rc;
+}
+
 static void on_result(void *ctx, const struct sched_result *res)
 {
 	struct run *r = ctx;
@@ -140,6 +185,8 @@ static void on_result(void *ctx, const struct sched_result *res)
 		 * retry index; 0 (the next pass) when stopping. */
 		int64_t at = wait > 0 ? (int64_t)(now_wall() + wait) : r->stopping ? 0 : (int64_t)now_wall();
 		rc = store_retry_save(r->store, res->id, res->attempts, at, res->source);
+		if (rc == 0)
+			rc = trace_keep(r, res);
 		r->retries++;
 	} else {
 		struct store_verdict v = {
@@ -157,6 +204,8 @@ static void on_result(void *ctx, const struct sched_result *res)
 			.checked_at = (int64_t)now_wall(),
 		};
 		rc = store_verdict_save(r->store, res->id, &v);
+		if (rc == 0)
+			rc = trace_keep(r, res);
 		r->verdicts++;
 		r->by_status[res->verdict.status]++;
 		if (rc == 0 && r->cb.verdict)
@@ -170,6 +219,26 @@ static void on_result(void *ctx, const struct sched_result *res)
 	                     (r->domain_bound &&
 	                      sched_domains(r->sched) + DEF_RUN_CLAIM_CHUNK <= r->working_domains)))
 		event_active(r->feed_ev, EV_TIMEOUT, 0);
+}
+
+/* on_session - a session is over: the job store's session log, and the owner's */
+static void on_session(void *ctx, const struct sched_session *ss)
+{
+	struct run *r = ctx;
+	struct store_session rec = {
+		.run_id = r->run_id, .at = (int64_t)(now_wall() - ss->seconds), .source = ss->source,
+		.mx_host = ss->mx_host, .mx_ip = ss->mx_ip, .tls = ss->tls, .rcpts = ss->rcpts,
+		.outcome = ss->outcome, .smtp_end = smtp_end_name(ss->end), .code = ss->code,
+		.enhanced = ss->enhanced, .text = ss->text, .seconds = ss->seconds,
+		.reply_ms = ss->reply_ms,
+	};
+
+	if (r->closing)
+		return;
+	if (store_session_add(r->store, &rec) < 0)
+		run_fail(r, "job store: %s", store_errmsg(r->store));
+	else if (r->cb.session)
+		r->cb.session(r->ctx, &rec);
 }
 
 static int on_catch_all_lookup(void *ctx, const char *domain)
@@ -718,7 +787,7 @@ struct run *run_new(struct event_base *base, struct store *s, const struct run_o
 {
 	static const struct sched_callbacks scb = {on_result, on_catch_all_lookup,
 	                                           on_catch_all_learned, on_dns_cached, on_dns_learned,
-	                                           on_host_saved, on_host_lookup};
+	                                           on_host_saved, on_host_lookup, on_session};
 	struct run *r = calloc(1, sizeof *r);
 
 	if (r == NULL) {

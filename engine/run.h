@@ -66,6 +66,9 @@ struct run_callbacks {
 	 * connection reads it at once, others once it is committed) (NULL: not wanted). A command
 	 * times its answers with it; a server wakes who waits for it. */
 	void (*verdict)(void *ctx, int64_t address_id);
+	/* session - an SMTP session is over, just written to the job store's session log (NULL:
+	 * not wanted): `--session-log` writes its line */
+	void (*session)(void *ctx, const struct store_session *ss);
 };
 
 struct run;

@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/timeval.h"
+#include "common/trace.h"
 #include "engine/sched_int.h"
 
 /* ---- DNS ---- */
@@ -33,6 +34,7 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 
 	if (s->cb.dns_learned && !d->dns_from_store)
 		s->cb.dns_learned(s->ctx, d->name, r);
+	sched_domain_trace_dns(s, d, r, clock_now());
 	if (sched_domain_answer(s, d, r, clock_now()))
 		sched_pump(s);
 }
@@ -61,6 +63,8 @@ void sched_host_idle(struct sched *s, struct shost *h)
 	s->nhosts--;
 	s->hosts_let_go++;
 	free(h->key);
+	if (h->last)
+		free(h->last->trace);
 	free(h->last);
 	free(h);
 }
@@ -179,7 +183,7 @@ static void job_rcpt_done(void *ctx, long id, enum reply_outcome o, const struct
 	sched_domain_failed_host(j->s, d, NULL);
 	d->inflight--;
 	sched_report(j->s, a, &v, a->attempts + 1, r, r ? NULL : sr->detail, d->hosts[a->route].name,
-	             sr->tls);
+	             sr->tls, sr->trace, 1);
 	sched_domain_free_if_idle(j->s, d);
 }
 
@@ -238,7 +242,7 @@ static void job_report_current(struct job *j, const struct smtp_session_result *
 	if (sr->end == SMTP_END_CANCELLED || s->draining) {
 		/* Stopping: the answer never came; the next run asks again. */
 		struct decide_out retry = {1, STATUS_UNKNOWN, REASON_NOT_VERIFIED};
-		sched_report(s, a, &retry, a->attempts, NULL, "interrupted", NULL, 0);
+		sched_report(s, a, &retry, a->attempts, NULL, "interrupted", NULL, 0, sr->trace, 1);
 	} else {
 		struct decide_in in = {.dns = DNS_OK, .session = sr->end, .catch_all = d->ca,
 		                       .flags = a->flags,
@@ -246,7 +250,7 @@ static void job_report_current(struct job *j, const struct smtp_session_result *
 		struct decide_out v;
 		decide(&in, &v);
 		sched_report(s, a, &v, a->attempts + 1, sr->reply, sr->detail, d->hosts[a->route].name,
-		             sr->tls);
+		             sr->tls, sr->trace, 1);
 	}
 	sched_domain_free_if_idle(s, d);
 }
@@ -264,6 +268,17 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 	struct shost *h;
 
 	job_unlink(j);
+	if (s->cb.session_ended) {
+		struct sched_session ss = {
+			.seconds = sr->seconds, .source = j->h->source, .mx_host = j->mx_name,
+			.mx_ip = j->h->ip, .tls = sr->tls, .rcpts = sr->rcpts, .end = sr->end,
+			.outcome = smtp_end_outcome(sr->end),
+			.code = sr->reply ? sr->reply->code : sr->last_code,
+			.enhanced = sr->reply ? sr->reply->enhanced : sr->last_enhanced,
+			.text = sr->reply ? sr->reply->text : sr->last_text, .reply_ms = sr->reply_ms,
+		};
+		s->cb.session_ended(s->ctx, &ss);
+	}
 	if (j->probe_d) /* unanswered: another session asks */
 		sched_probe_end(s, j->probe_d, 0, OUTCOME_TEMPORARY, now);
 	ai.paused = job_feedback(j, sr, now);
@@ -333,6 +348,8 @@ static void job_start(struct sched *s, struct shost *h, struct sdomain *d, doubl
 	}
 	if (h->flow.rcpt_limit > 0)
 		smtp_set_rcpt_limit(j->session, h->flow.rcpt_limit); /* found by an earlier session */
+	if (s->tracing)
+		smtp_trace(j->session, s->t0); /* out of memory: it goes on untraced */
 }
 
 /* ---- pumping ---- */
@@ -411,7 +428,16 @@ struct sched *sched_new(struct event_base *base, const struct probe_config *c,
 	s->cb = *cb;
 	s->ctx = ctx;
 	s->pump_timer = evtimer_new(base, pump_cb, s);
-	if (s->pump_timer == NULL) {
+	s->t0 = clock_now();
+	s->tracing = c->keep_traces != TRACE_KEEP_NONE;
+	if (s->tracing)
+		s->scratch = trace_new(c->keep_traces == TRACE_KEEP_ALL ? DEF_TRACE_ALL_BYTES
+		                                                        : DEF_TRACE_SESSION_BYTES,
+		                       s->t0);
+	if (s->pump_timer == NULL || (s->tracing && s->scratch == NULL)) {
+		if (s->pump_timer)
+			event_free(s->pump_timer);
+		trace_free(s->scratch);
 		free(s);
 		return NULL;
 	}
@@ -444,6 +470,7 @@ void sched_add(struct sched *s, const struct sched_addr *in)
 	if (d->dns_state == 0) {
 		struct dns_result *cached = NULL;
 		d->dns_state = 1;
+		d->dns_asked = clock_now();
 		if (s->cb.dns_cached && (cached = malloc(sizeof *cached)) != NULL &&
 		    s->cb.dns_cached(s->ctx, d->name, cached)) {
 			d->dns_from_store = 1; /* not new: not stored again */
@@ -532,7 +559,7 @@ void sched_cancel(struct sched *s)
 		for (struct sdomain *d = s->domains[b]; d; d = d->hnext)
 			while (d->head) {
 				struct saddr *a = sched_queue_pop(d);
-				sched_report(s, a, &retry, a->attempts, NULL, "interrupted", NULL, 0);
+				sched_report(s, a, &retry, a->attempts, NULL, "interrupted", NULL, 0, NULL, 0);
 			}
 	/* Open sessions end now; job_done reports their unanswered addresses as retries. */
 	while (s->jobs)
@@ -555,6 +582,8 @@ void sched_free(struct sched *s)
 		for (h = s->hosts[b]; h; h = hn) {
 			hn = h->hnext;
 			free(h->key);
+			if (h->last)
+				free(h->last->trace);
 			free(h->last);
 			free(h);
 		}
@@ -565,11 +594,13 @@ void sched_free(struct sched *s)
 				d->head = a->next;
 				sched_saddr_free(a);
 			}
+			trace_free(d->trace);
 			free(d->name);
 			free(d->hosts);
 			free(d);
 		}
 	}
 	event_free(s->pump_timer);
+	trace_free(s->scratch);
 	free(s);
 }

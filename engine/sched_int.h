@@ -32,6 +32,7 @@
 #define PROBE_ID (-1L)          /* next_rcpt id of the probe */
 
 struct sdomain;
+struct trace;
 struct shost;
 struct job;
 
@@ -86,6 +87,8 @@ struct sdomain {
 	struct shost *host;         /* the host whose list holds it, or NULL */
 	int route;                  /* index in hosts of that host */
 	struct sdomain *ready_prev, *ready_next;
+	double dns_asked;           /* clock_now() when DNS was asked (transcripts) */
+	struct trace *trace;        /* its part of the transcripts (DNS, catch-all probe), or NULL */
 };
 
 /* Flow control of one host (sched_flow.c): how many sessions it may have, and when. */
@@ -111,6 +114,7 @@ struct shost_failure {
 	int have_reply;
 	char detail[256];
 	char mx[256];               /* the MX name it greeted us as, "" when it did not */
+	char *trace;                /* its transcript (clipped), when transcripts are recorded */
 };
 
 struct shost {
@@ -175,6 +179,9 @@ struct sched {
 	long sessions, retries;
 	size_t hosts_reached;       /* hosts some session made a TCP connection to */
 	size_t hosts_unreached;     /* hosts whose connections failed, never reached */
+	int tracing;                /* transcripts are recorded (cfg.keep_traces) */
+	double t0;                  /* their clock origin: when the scheduler started */
+	struct trace *scratch;      /* an address's transcript being put together (sched_report) */
 };
 
 /* ---- sched.c ---- */
@@ -218,10 +225,13 @@ void sched_queue_push(struct sdomain *d, struct saddr *a);
 void sched_queue_push_urgent(struct sdomain *d, struct saddr *a);
 struct saddr *sched_queue_pop(struct sdomain *d);
 void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
-                  const struct reply *r, const char *detail, const char *mx_host, int tls);
+                  const struct reply *r, const char *detail, const char *mx_host, int tls,
+                  const char *trace, int asked);
+void sched_domain_trace_dns(struct sched *s, struct sdomain *d, const struct dns_result *r,
+                            double now);
 size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,
                          const struct decide_in *in0, const struct reply *r, const char *detail,
-                         const char *mx_host);
+                         const char *mx_host, const char *trace);
 void sched_host_wake(struct shost *h);
 void sched_host_unready(struct sdomain *d);
 struct sdomain *sched_host_pick(struct sched *s, struct shost *h, int *probe, double now);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "common/trace.h"
 #include "engine/providers.h"
 
 /* sched_probe_local - the catch-all probe's local part for DOMAIN: looks random and cannot
@@ -95,7 +96,7 @@ void sched_domain_catch_all(struct sched *s, struct sdomain *d)
 	while (d->head) {
 		struct saddr *a = sched_queue_pop(d);
 		sched_report(s, a, &v, a->attempts, NULL, "domain accepts any address (catch-all)", NULL,
-		             0);
+		             0, NULL, 0);
 	}
 }
 
@@ -106,6 +107,12 @@ void sched_probe_end(struct sched *s, struct sdomain *d, int answered, enum repl
 {
 	d->probing = 0;
 	d->inflight--;
+	if (answered && d->trace) {
+		char local[PROBE_LOCAL_LEN + 1];
+		sched_probe_local(d->name, local, sizeof local);
+		trace_add(d->trace, now, "catchall", "probe %s@%s: %s", local, d->name,
+		          reply_outcome_name(o));
+	}
 	if (answered && (o == OUTCOME_TEMPORARY || o == OUTCOME_THROTTLED) &&
 	    d->probe_tries + 2 <= s->cfg.max_attempts) {
 		/* Greylisted (or deferred): asked again after the greylist delay, from the same

@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/ipaddr.h"
+#include "common/trace.h"
 
 /* sched_hash - FNV-1a of A then B (B may be NULL) */
 unsigned sched_hash(const char *a, const char *b)
@@ -186,6 +188,7 @@ void sched_domain_free_if_idle(struct sched *s, struct sdomain *d)
 		}
 	s->ndomains--;
 	sched_domain_failed_host(s, d, NULL);
+	trace_free(d->trace);
 	free(d->name);
 	free(d->hosts);
 	free(d);
@@ -199,12 +202,38 @@ void sched_saddr_free(struct saddr *a)
 
 /* sched_report - one address's result to the owner; the address is freed */
 void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
-                  const struct reply *r, const char *detail, const char *mx_host, int tls)
+                  const struct reply *r, const char *detail, const char *mx_host, int tls,
+                  const char *trace, int asked)
 {
 	struct sched_result res = {
 		.id = a->id, .verdict = *v, .attempts = attempts, .reply = r, .detail = detail,
 		.mx_host = mx_host, .source = a->d->source, .tls = tls, .catch_all = a->d->ca,
 	};
+
+	if (s->tracing) {
+		/* the attempt, the domain's part and the session's (the one that asked it, or the
+		 * failed one that kept it from being asked) in the order they happened, the
+		 * verdict: the transcript of this attempt */
+		struct trace *t = s->scratch;
+		const char *dt = a->d->trace && a->d->trace->buf ? a->d->trace->buf : NULL;
+		double now = clock_now(), first = trace_first_ms(dt);
+		trace_truncate(t, 0);
+		trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "attempt",
+		          "%s: attempt %d from %s", a->address, attempts,
+		          a->d->source[0] ? a->d->source : "the system's address");
+		if (!asked)
+			trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "note",
+			          "not asked in a session%s: %s",
+			          trace ? " (the failed session below kept it from being asked)" : "",
+			          detail ? detail : "");
+		trace_merge(t, dt, trace);
+		trace_add(t, now, "verdict", "%s / %s%s", verdict_status_name(v->status), v->reason,
+		          v->retry ? " (for now)" : "");
+		if (v->retry)
+			trace_add(t, now, "retry", "asked again in %.0f s, from the same address",
+			          sched_retry_wait(&s->cfg, &res));
+		res.trace = t->buf;
+	}
 
 	if (v->retry)
 		s->retries++;
@@ -310,7 +339,7 @@ int sched_hurry(struct sched *s, int64_t id)
  * and DETAIL say why. Returns how many. */
 size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,
                          const struct decide_in *in0, const struct reply *r, const char *detail,
-                         const char *mx_host)
+                         const char *mx_host, const char *trace)
 {
 	size_t done = 0;
 
@@ -321,7 +350,7 @@ size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,
 		in.flags = a->flags;
 		in.last_attempt = a->attempts + 1 >= s->cfg.max_attempts;
 		decide(&in, &v);
-		sched_report(s, a, &v, a->attempts + 1, r, detail, mx_host, 0);
+		sched_report(s, a, &v, a->attempts + 1, r, detail, mx_host, 0, trace, 0);
 		done++;
 	}
 	return done;
@@ -345,7 +374,7 @@ static size_t domain_fail_host(struct sched *s, struct sdomain *d, size_t n, con
 	                           : "no MX host of the domain took a session";
 
 	return sched_domain_fail(s, d, n, &in, f->have_reply ? &f->reply : NULL, detail,
-	                         f->mx[0] ? f->mx : NULL);
+	                         f->mx[0] ? f->mx : NULL, f->trace);
 }
 
 /* ---- hosts' lists ---- */
@@ -467,7 +496,7 @@ void sched_domain_schedule(struct sched *s, struct sdomain *d, double now)
 		} else {
 			struct decide_in in = {.dns = DNS_OK, .session = SMTP_END_CONNECT};
 			sched_domain_fail(s, d, SIZE_MAX, &in, NULL,
-			                  "no MX host of the domain has an address", NULL);
+			                  "no MX host of the domain has an address", NULL, NULL);
 		}
 		return;
 	}
@@ -529,13 +558,48 @@ static void routes_copy(struct sdomain *d, const struct dns_result *r)
 /* sched_domain_answer - DNS answered R for D (copied): its addresses get a DNS failure, or D is
  * scheduled. Returns 1 when D was scheduled (the caller pumps), 0 when D failed (and may be
  * freed). */
+/* sched_domain_trace_dns - DNS answered R for D at NOW: its part of the transcripts (the MX
+ * set or implicit MX, each host's addresses, null MX, a failure) */
+void sched_domain_trace_dns(struct sched *s, struct sdomain *d, const struct dns_result *r,
+                            double now)
+{
+	struct trace *t;
+
+	if (!s->tracing || (d->trace == NULL &&
+	                    (d->trace = trace_new(DEF_TRACE_DOMAIN_BYTES, s->t0)) == NULL))
+		return;
+	t = d->trace;
+	trace_truncate(t, 0);
+	if (r->status != DNS_OK && r->nhosts == 0) {
+		trace_add(t, now, "dns", "MX %s: %s%s%s (%s)", d->name, dns_status_name(r->status),
+		          r->detail && r->detail[0] ? ": " : "", r->detail ? r->detail : "",
+		          d->dns_from_store ? "from the job store" : "asked");
+		return;
+	}
+	trace_add(t, now, "dns", "MX %s: %s, %zu host%s%s (%s, %.1f ms)", d->name,
+	          dns_status_name(r->status), r->nhosts, r->nhosts == 1 ? "" : "s",
+	          r->implicit_mx ? ", no MX record: the domain itself (implicit MX)" : "",
+	          d->dns_from_store ? "from the job store" : "asked",
+	          (now - d->dns_asked) * 1000.0);
+	for (size_t i = 0; i < r->nhosts; i++) {
+		char addrs[256] = "", ip[IPADDR_TEXT_MAX];
+		size_t used = 0;
+		for (size_t k = 0; k < r->hosts[i].naddrs && used < sizeof addrs; k++)
+			used += (size_t)snprintf(
+			        addrs + used, sizeof addrs - used, "%s%s", k ? ", " : "",
+			        ipaddr_text((const struct sockaddr *)&r->hosts[i].addr[k], ip, sizeof ip));
+		trace_add(t, now, "dns", "  %d %s -> %s", r->hosts[i].preference, r->hosts[i].name,
+		          addrs[0] ? addrs : "no address");
+	}
+}
+
 int sched_domain_answer(struct sched *s, struct sdomain *d, const struct dns_result *r, double now)
 {
 	routes_copy(d, r);
 	d->dns_state = 2;
 	if (r->status != DNS_OK) {
 		struct decide_in in = {.dns = r->status};
-		sched_domain_fail(s, d, SIZE_MAX, &in, NULL, r->detail ? r->detail : "", NULL);
+		sched_domain_fail(s, d, SIZE_MAX, &in, NULL, r->detail ? r->detail : "", NULL, NULL);
 		sched_domain_free_if_idle(s, d);
 		return 0;
 	}
@@ -589,6 +653,8 @@ void sched_host_note_failure(struct shost *h, const struct smtp_session_result *
 	snprintf(h->last->detail, sizeof h->last->detail, "%s", sr->detail ? sr->detail : "");
 	snprintf(h->last->mx, sizeof h->last->mx, "%s",
 	         sr->greeted && sr->mx_host ? sr->mx_host : "");
+	free(h->last->trace);
+	h->last->trace = sr->trace ? trace_clip(sr->trace, DEF_TRACE_STORED_BYTES) : NULL;
 }
 
 /* sched_attr_plan - which waiting addresses a session that ended as IN says gives its failure

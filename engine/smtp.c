@@ -148,6 +148,20 @@ static void smtp_connect_next(struct smtp_session *s);
 static void smtp_read_cb(struct bufferevent *bev, void *arg);
 static void smtp_event_cb(struct bufferevent *bev, short what, void *arg);
 
+const char *smtp_end_outcome(enum smtp_end e)
+{
+	static const char *const outcome[] = {
+		[SMTP_END_OK] = "completed", [SMTP_END_CONNECT] = "connect_failed",
+		[SMTP_END_TIMEOUT] = "timed_out", [SMTP_END_BANNER] = "refused",
+		[SMTP_END_REFUSED] = "refused", [SMTP_END_TEMPORARY] = "pushback",
+		[SMTP_END_THROTTLED] = "pushback", [SMTP_END_TLS] = "refused",
+		[SMTP_END_PROTOCOL] = "protocol_error", [SMTP_END_DROPPED] = "dropped",
+		[SMTP_END_REJECTIONS] = "completed", [SMTP_END_CANCELLED] = "cancelled",
+	};
+
+	return (unsigned)e < sizeof outcome / sizeof outcome[0] ? outcome[e] : "?";
+}
+
 const char *smtp_end_name(enum smtp_end e)
 {
 	return (unsigned)e < sizeof smtp_end_names / sizeof smtp_end_names[0] ? smtp_end_names[e]
@@ -374,10 +388,11 @@ static void remember_reply(struct smtp_session *s, const struct reply *r)
  * address if one is left and attempts remain, else finish with END */
 static void try_next_target(struct smtp_session *s, enum smtp_end end, enum reply_outcome o)
 {
-	if (s->tr)
-		trace_add(s->tr, clock_now(), "note", "%s: %s", smtp_end_name(end), s->detail);
 	close_connection(s);
 	if (s->cur + 1 < s->ntargets && s->connects < s->cfg->connect_attempts) {
+		if (s->tr)
+			trace_add(s->tr, clock_now(), "note", "%s: %s; the next address", smtp_end_name(end),
+			          s->detail);
 		s->cur++;
 		s->ext = 0;
 		s->tls = 0;

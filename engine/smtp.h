@@ -141,4 +141,10 @@ SSL_CTX *smtp_ssl_ctx(void);
 /* smtp_end_name - "ok", "connect", ... */
 const char *smtp_end_name(enum smtp_end e);
 
+/* smtp_end_outcome - what a session that ended E was, for the session log: "completed" (ok,
+ * stopped after rejections), "refused" (banner, HELO/MAIL FROM refused, TLS required),
+ * "pushback" (throttled, temporary), "timed_out", "dropped", "connect_failed",
+ * "protocol_error", "cancelled" */
+const char *smtp_end_outcome(enum smtp_end e);
+
 #endif

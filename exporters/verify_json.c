@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "common/trace.h"
 #include "schema/verdict.h"
 
 void verify_json_write(FILE *out, const struct verify_json_row *a)
@@ -53,6 +54,10 @@ void verify_json_write(FILE *out, const struct verify_json_row *a)
 	        a->duration_ms);
 	if (a->final != VERIFY_JSON_FINAL_OMIT)
 		fprintf(out, ", \"final\": %s", a->final == VERIFY_JSON_FINAL_YES ? "true" : "false");
+	if (a->with_transcript) {
+		fputs(", \"transcript\": ", out);
+		trace_write_json(out, a->transcript);
+	}
 	fprintf(out, "}\n");
 }
 

@@ -35,6 +35,8 @@ struct verify_json_row {
 	int attempts;
 	double duration_ms;
 	enum verify_json_final final;   /* the API's "final" (the command line omits it) */
+	int with_transcript;            /* write "transcript" (verify --trace, the API's trace=1) */
+	const char *transcript;         /* its lines (common/trace.h), NULL: none kept: [] */
 };
 
 /* verify_json_write - ROW as one line of JSON on OUT */

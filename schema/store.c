@@ -71,6 +71,10 @@ enum stmt_id {
 	ST_HISTORY_KEEP,
 	ST_HISTORY_TRIM,
 	ST_DEFER_ROW,
+	ST_TRACE_PUT,
+	ST_TRACE_GET,
+	ST_TRACE_DELETE,
+	ST_SESSION_ADD,
 	/* Prepared when used and finalized (stmt_once): schema checks, runs, status, rare writes. */
 	ST_USER_VERSION,
 	ST_APPLICATION_ID,
@@ -205,6 +209,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" checked_at) SELECT id, status, reason, smtp_code, enhanced_code, checked_at"
 		" FROM addresses WHERE id = ?1",
 	/* A bulk import's row whose address the filter may have met: settled at the end. */
+	[ST_TRACE_PUT] = "INSERT OR REPLACE INTO address_trace (address_id, run_id, trace)"
+	                 " VALUES (?1, ?2, ?3)",
+	[ST_TRACE_GET] = "SELECT trace FROM address_trace WHERE address_id = ?1",
+	[ST_TRACE_DELETE] = "DELETE FROM address_trace WHERE address_id = ?1",
+	[ST_SESSION_ADD] = "INSERT INTO session_log (run_id, at, source, mx_host, mx_ip, tls, rcpts,"
+	                   " outcome, smtp_end, code, enhanced, text, seconds, reply_ms)"
+	                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[ST_DEFER_ROW] =
 		"INSERT INTO deferred_rows(row_id, list_id, line, key_hash, key, address, domain, flags,"
 		" suggestion, status, reason, detail)"
@@ -1908,6 +1919,123 @@ int store_run_hosts(struct store *s, int64_t run_id,
 		cb(ctx, &h);
 	}
 	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- transcripts and the session log (migration 011) ---- */
+
+int64_t store_addr_find(struct store *s, const char *key)
+{
+	int64_t h = key_hash(key), id = 0, seen_list, seen_line;
+
+	for (int probe = 0; probe < KEY_HASH_PROBES; probe++, h = (int64_t)((uint64_t)h + 1)) {
+		int same = 0, rc = addr_at(s, h, key, &same, &id, &seen_list, &seen_line);
+		if (rc <= 0)
+			return rc; /* a free value ends the probe sequence: not stored */
+		if (same)
+			return id;
+	}
+	return 0;
+}
+
+int store_trace_put(struct store *s, int64_t address_id, int64_t run_id, const char *trace)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TRACE_PUT);
+
+	sqlite3_bind_int64(st, 1, address_id);
+	sqlite3_bind_int64(st, 2, run_id);
+	bind_text(st, 3, trace);
+	return step_done(s, st);
+}
+
+int store_trace_get(struct store *s, int64_t address_id, char **trace)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TRACE_GET);
+	int rc;
+
+	*trace = NULL;
+	sqlite3_bind_int64(st, 1, address_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*trace = column_strdup(st, 0, NULL);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW && *trace == NULL)
+		return -1;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_trace_delete(struct store *s, int64_t address_id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TRACE_DELETE);
+
+	sqlite3_bind_int64(st, 1, address_id);
+	return step_done(s, st);
+}
+
+int store_session_add(struct store *s, const struct store_session *ss)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_SESSION_ADD);
+
+	sqlite3_bind_int64(st, 1, ss->run_id);
+	sqlite3_bind_int64(st, 2, ss->at);
+	bind_text(st, 3, ss->source);
+	bind_text(st, 4, ss->mx_host);
+	bind_text(st, 5, ss->mx_ip);
+	sqlite3_bind_int(st, 6, ss->tls);
+	sqlite3_bind_int(st, 7, ss->rcpts);
+	bind_text(st, 8, ss->outcome);
+	bind_text(st, 9, ss->smtp_end);
+	if (ss->code > 0)
+		sqlite3_bind_int(st, 10, ss->code);
+	bind_text(st, 11, ss->enhanced && ss->enhanced[0] ? ss->enhanced : NULL);
+	bind_text(st, 12, ss->text && ss->text[0] ? ss->text : NULL);
+	sqlite3_bind_double(st, 13, ss->seconds);
+	sqlite3_bind_double(st, 14, ss->reply_ms);
+	return step_done(s, st);
+}
+
+int store_session_hosts(struct store *s, int64_t run_id,
+                        int (*fn)(void *ctx, const struct store_session_host *h), void *ctx)
+{
+	/* per host: the figures, the median of the sessions' mean reply times (the middle row
+	 * of the host's sessions ordered by it) and the last session's reply */
+	static const char sql[] =
+		"WITH h AS (SELECT mx_host, mx_ip, count(*) AS n,"
+		"  sum(outcome IN ('refused', 'pushback')) AS refusals,"
+		"  sum(outcome = 'completed') AS completed, sum(rcpts) AS rcpts, max(id) AS last"
+		"  FROM session_log WHERE ?1 = 0 OR run_id = ?1 GROUP BY mx_host, mx_ip)"
+		" SELECT h.mx_host, h.mx_ip, h.n, h.refusals, h.completed, h.rcpts,"
+		"  (SELECT reply_ms FROM session_log l WHERE l.mx_host IS h.mx_host AND l.mx_ip IS h.mx_ip"
+		"   AND (?1 = 0 OR l.run_id = ?1) ORDER BY reply_ms LIMIT 1 OFFSET (h.n - 1) / 2),"
+		"  last.code, last.enhanced, last.text, last.outcome"
+		" FROM h JOIN session_log last ON last.id = h.last"
+		" ORDER BY h.refusals DESC, h.n DESC, h.mx_host, h.mx_ip";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_session_host h = {
+			.mx_host = column_text(st, 0),
+			.mx_ip = column_text(st, 1),
+			.sessions = sqlite3_column_int64(st, 2),
+			.refusals = sqlite3_column_int64(st, 3),
+			.completed = sqlite3_column_int64(st, 4),
+			.rcpts = sqlite3_column_int64(st, 5),
+			.median_reply_ms = sqlite3_column_double(st, 6),
+			.last_code = sqlite3_column_int(st, 7),
+			.last_enhanced = column_text(st, 8),
+			.last_text = column_text(st, 9),
+			.last_outcome = column_text(st, 10),
+		};
+		if (fn(ctx, &h) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 

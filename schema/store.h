@@ -367,6 +367,51 @@ int store_run_hosts(struct store *s, int64_t run_id,
                     void (*cb)(void *ctx, const struct store_host *h), void *ctx);
 
 /* store_catch_all - the domain's stored catch-all state: 1 yes, 0 no, -1 unknown */
+/* ---- transcripts and the session log (migration 011) ---- */
+
+/* store_addr_find - the id of the address whose dedupe KEY is KEY (as the importer makes it),
+ * 0 when none is stored, -1 on error */
+int64_t store_addr_find(struct store *s, const char *key);
+
+/* store_trace_put - address ADDRESS_ID's transcript is TRACE (replacing any), written by RUN_ID */
+int store_trace_put(struct store *s, int64_t address_id, int64_t run_id, const char *trace);
+
+/* store_trace_get - address ADDRESS_ID's transcript into *TRACE (malloc'd): 1, or 0 when none
+ * is kept (*TRACE NULL), -1 on error */
+int store_trace_get(struct store *s, int64_t address_id, char **trace);
+
+/* store_trace_delete - address ADDRESS_ID's transcript is not kept */
+int store_trace_delete(struct store *s, int64_t address_id);
+
+/* One SMTP session a run made (the session log's fields). */
+struct store_session {
+	int64_t run_id;
+	int64_t at;                 /* unix seconds it started */
+	const char *source, *mx_host, *mx_ip;
+	int tls, rcpts;
+	const char *outcome;        /* completed, refused, timed_out, dropped, pushback, ... */
+	const char *smtp_end;       /* engine/smtp.h smtp_end_name */
+	int code;                   /* the reply that ended it (or the last), 0: none */
+	const char *enhanced, *text;
+	double seconds, reply_ms;
+};
+
+int store_session_add(struct store *s, const struct store_session *ss);
+
+/* The sessions to one MX host address, summed up (store_session_hosts). */
+struct store_session_host {
+	const char *mx_host, *mx_ip;
+	int64_t sessions, refusals, completed, rcpts; /* refusals: refused or pushed back */
+	double median_reply_ms;     /* median over its sessions of their mean reply time */
+	int last_code;              /* its last session's ending reply, 0: none */
+	const char *last_enhanced, *last_text, *last_outcome;
+};
+
+/* store_session_hosts - FN for each MX host address the sessions of RUN_ID (0: every run)
+ * went to, those with the most refusals first; FN returns non-zero to stop. 0, or -1 on error */
+int store_session_hosts(struct store *s, int64_t run_id,
+                        int (*fn)(void *ctx, const struct store_session_host *h), void *ctx);
+
 int store_catch_all(struct store *s, const char *domain);
 int store_set_catch_all(struct store *s, const char *domain, int catch_all, int64_t now);
 

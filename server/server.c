@@ -194,7 +194,7 @@ struct server *server_new(struct event_base *base, struct store *s, struct keys 
                           void (*done)(void *ctx, const char *err), void *ctx, char *err,
                           size_t errlen)
 {
-	static const struct run_callbacks cb = {NULL, on_run_done, on_run_verdict};
+	static const struct run_callbacks cb = {NULL, on_run_done, on_run_verdict, NULL};
 	struct server *srv = calloc(1, sizeof *srv);
 
 	if (srv == NULL) {

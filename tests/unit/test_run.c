@@ -138,7 +138,7 @@ static void run_watched(struct store *s, int keep_running, struct watch *w)
 {
 	static struct probe_config cfg;
 	static char helo[256], from[320], resolver[64];
-	static const struct run_callbacks cb = {on_progress, on_done, on_verdict};
+	static const struct run_callbacks cb = {on_progress, on_done, on_verdict, NULL};
 	struct run_opts o;
 	struct timeval limit = {TEST_RUN_SECONDS, 0};
 	struct event *give_up;

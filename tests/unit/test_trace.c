@@ -49,20 +49,20 @@ static void test_events(void)
 	trace_add(t, 100.0125, "C", "EHLO %s", "probe.example");
 	trace_add_bytes(t, 100.5, "S", "250-mx.example\r", 15);
 	trace_add(t, 101.0, "end", "ok");
-	CHECK_STR(t->buf, "12.5 C EHLO probe.example\n500.0 S 250-mx.example\\x0d\n1000.0 end ok\n",
+	CHECK_STR(t->buf, "12.50 C EHLO probe.example\n500.00 S 250-mx.example\\x0d\n1000.00 end ok\n",
 	          "lines");
 	char *j = json_of(t->buf);
 	CHECK_STR(j,
-	          "[{\"ms\":12.5,\"type\":\"C\",\"text\":\"EHLO probe.example\"},"
-	          "{\"ms\":500.0,\"type\":\"S\",\"text\":\"250-mx.example\\\\x0d\"},"
-	          "{\"ms\":1000.0,\"type\":\"end\",\"text\":\"ok\"}]",
+	          "[{\"ms\":12.50,\"type\":\"C\",\"text\":\"EHLO probe.example\"},"
+	          "{\"ms\":500.00,\"type\":\"S\",\"text\":\"250-mx.example\\\\x0d\"},"
+	          "{\"ms\":1000.00,\"type\":\"end\",\"text\":\"ok\"}]",
 	          "json");
 	free(j);
 	char *x = text_of(t->buf);
 	CHECK_STR(x,
-	          "       12.5 ms  C: EHLO probe.example\n"
-	          "      500.0 ms  S: 250-mx.example\\x0d\n"
-	          "     1000.0 ms  -- end: ok\n",
+	          "       12.50 ms  C: EHLO probe.example\n"
+	          "      500.00 ms  S: 250-mx.example\\x0d\n"
+	          "     1000.00 ms  -- end: ok\n",
 	          "text");
 	free(x);
 	trace_free(t);
@@ -75,10 +75,10 @@ static void test_escaping(void)
 	struct trace *t = trace_new(8192, 0);
 
 	trace_add_bytes(t, 0, "S", hostile, sizeof hostile - 1);
-	CHECK_STR(t->buf, "0.0 S 550 x\\x0a{\"forged\": 1}\\x00\\xff\xc3\xa9\\\\\n", "escaped");
+	CHECK_STR(t->buf, "0.00 S 550 x\\x0a{\"forged\": 1}\\x00\\xff\xc3\xa9\\\\\n", "escaped");
 	CHECK(lines(t->buf) == 1, "one line: %zu", lines(t->buf));
 	char *j = json_of(t->buf);
-	CHECK_STR(j, "[{\"ms\":0.0,\"type\":\"S\",\"text\":\"550 x\\\\x0a{\\\"forged\\\": 1}"
+	CHECK_STR(j, "[{\"ms\":0.00,\"type\":\"S\",\"text\":\"550 x\\\\x0a{\\\"forged\\\": 1}"
 	             "\\\\x00\\\\xff\xc3\xa9\\\\\\\\\"}]",
 	          "json of a hostile line");
 	free(j);
@@ -134,12 +134,24 @@ static void test_truncate_append(void)
 	size_t mark = t->len;
 	trace_add(t, 0, "C", "RCPT TO:<a@b.example>");
 	trace_truncate(t, mark);
-	CHECK_STR(t->buf, "0.0 C MAIL FROM:<>\n", "truncated");
+	CHECK_STR(t->buf, "0.00 C MAIL FROM:<>\n", "truncated");
 	trace_add(u, 0, "dns", "MX b.example: 10 mx.b.example");
 	trace_append(u, t->buf);
-	CHECK_STR(u->buf, "0.0 dns MX b.example: 10 mx.b.example\n0.0 C MAIL FROM:<>\n", "appended");
+	CHECK_STR(u->buf, "0.00 dns MX b.example: 10 mx.b.example\n0.00 C MAIL FROM:<>\n", "appended");
 	trace_free(t);
 	trace_free(u);
+}
+
+static void test_merge(void)
+{
+	struct trace *t = trace_new(4096, 0);
+
+	trace_merge(t, "1.00 dns MX a\n5.00 catchall probe\n", "2.00 C EHLO x\n5.00 S 250\n6.00 C QUIT\n");
+	CHECK_STR(t->buf, "1.00 dns MX a\n2.00 C EHLO x\n5.00 catchall probe\n5.00 S 250\n6.00 C QUIT\n",
+	          "in time order, the first's on a tie");
+	CHECK(trace_first_ms("2.50 C X\n") == 2.5 && trace_first_ms("") < 0 && trace_first_ms(NULL) < 0,
+	      "first ms");
+	trace_free(t);
 }
 
 static void test_clip(void)
@@ -151,17 +163,17 @@ static void test_clip(void)
 	trace_add(t, 500, "verdict", "unknown / greylisted");
 	char *c = trace_clip(t->buf, 4096);
 	CHECK(c != NULL && strlen(c) <= 4096, "clipped to %zu", c ? strlen(c) : 0);
-	CHECK(c && strncmp(c, "0.0 S 250-reply line number 0\n", 30) == 0, "head kept");
+	CHECK(c && strncmp(c, "0.00 S 250-reply line number 0\n", 31) == 0, "head kept");
 	CHECK(c && strstr(c, "verdict unknown / greylisted\n") != NULL, "tail kept");
 	CHECK(c && strstr(c, " cut ") != NULL && lines(c) + strtoul(strstr(c, " cut ") + 5, NULL, 10) ==
 	                                                   lines(t->buf) + 1,
 	      "every line kept or counted");
-	char *same = trace_clip("0.0 C QUIT\n", 4096);
-	CHECK_STR(same, "0.0 C QUIT\n", "short unchanged");
+	char *same = trace_clip("0.00 C QUIT\n", 4096);
+	CHECK_STR(same, "0.00 C QUIT\n", "short unchanged");
 	free(same);
 	free(c);
 	trace_free(t);
 }
 
 TESTS(test_events, test_escaping, test_event_bound, test_transcript_bound, test_truncate_append,
-      test_clip)
+      test_merge, test_clip)
