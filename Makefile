@@ -41,6 +41,7 @@ ENGINE_SRC    += engine/netaddr.c
 ENGINE_SRC    += engine/reply.c
 ENGINE_SRC    += engine/lookup.c engine/spf.c engine/doctor.c engine/doctor_smtp.c
 CLI_SRC       := cli/options.c cli/signals.c cli/progress.c cli/stages.c cli/cmd_clean.c \
+                 cli/cmd_explain.c \
                  cli/cmd_import.c cli/cmd_run.c cli/cmd_export.c cli/cmd_status.c cli/cmd_verify.c \
                  cli/cmd_serve.c cli/cmd_doctor.c cli/cmd_merge.c
 SERVER_SRC    := server/server.c server/realtime.c server/jobs.c server/jobs_drive.c server/webhook.c server/tls.c server/web.c server/http.c \

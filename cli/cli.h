@@ -29,6 +29,7 @@ int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_doctor(int argc, char **argv);
 int cli_merge(int argc, char **argv);
+int cli_explain(int argc, char **argv);
 
 struct run_cli;
 /* cli_doctor_quick - the quick checks of `doctor` (outbound SMTP, blocklists) with RUN's

@@ -25,6 +25,7 @@ static const char clean_help[] =
 	"  --db JOB.db         another job store (to reuse verdicts across lists)\n"
 	"  --column NAME|N     the address column by header name or number (1 = first)\n"
 	"  --gzip              write .csv.gz files\n"
+	"  --with-trace        add a mailsift_trace column (`mailsift export --help`)\n"
 	"  --syntax-only       no DNS or SMTP: syntax, dedupe, flags and suggestions only\n"
 	"                      (addresses with valid syntax are exported as unknown/not_verified)\n"
 	"  -q, --quiet         no progress or summary on stderr\n";
@@ -36,6 +37,7 @@ int cli_clean(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"column", required_argument, NULL, 'c'},
 		{"gzip", no_argument, NULL, 'z'},
+		{"with-trace", no_argument, NULL, 'T'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"syntax-only", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
@@ -46,7 +48,7 @@ int cli_clean(int argc, char **argv)
 	};
 	const char *db = NULL, *outdir = NULL, *column = NULL;
 	char dbpath[4096], err[512];
-	int quiet = 0, gzip = 0, syntax_only = 0, c, nids, rc, rc2;
+	int quiet = 0, gzip = 0, with_trace = 0, syntax_only = 0, c, nids, rc, rc2;
 	int64_t ids[MAX_LISTS];
 	struct store *s;
 	struct run_cli run;
@@ -60,6 +62,7 @@ int cli_clean(int argc, char **argv)
 		case 'o': outdir = optarg; break;
 		case 'c': column = optarg; break;
 		case 'z': gzip = 1; break;
+		case 'T': with_trace = 1; break;
 		case 'q': quiet = 1; break;
 		case 'S': syntax_only = 1; break;
 		case 'h':
@@ -105,7 +108,7 @@ int cli_clean(int argc, char **argv)
 	}
 	rc2 = syntax_only ? EXIT_DONE : cli_run_store(s, &run, quiet, NULL);
 	if (rc2 == EXIT_DONE)
-		rc2 = cli_export_lists(s, db, outdir, gzip, ids, nids, quiet);
+		rc2 = cli_export_lists(s, db, outdir, gzip, with_trace, ids, nids, quiet);
 	store_close(s);
 	return rc != EXIT_DONE ? rc : rc2;
 }

@@ -20,6 +20,9 @@ static const char export_help[] =
 	"  --db JOB.db        the job store\n"
 	"  -o, --output DIR   where to write (created when missing)\n"
 	"  --gzip             write .csv.gz files\n"
+	"  --with-trace       add a mailsift_trace column: the transcript of the SMTP conversation\n"
+	"                     the job store kept for the row's address (`mailsift explain`), else\n"
+	"                     empty\n"
 	"  --list NAME|ID     export only this list (repeatable; default: every list)\n"
 	"  -q, --quiet        no summary on stderr\n";
 
@@ -47,13 +50,14 @@ int cli_export(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},
 		{"output", required_argument, NULL, 'o'},
 		{"gzip", no_argument, NULL, 'z'},
+		{"with-trace", no_argument, NULL, 'T'},
 		{"list", required_argument, NULL, 'l'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *outdir = NULL, *names[MAX_LISTS];
-	int quiet = 0, gzip = 0, c, nnames = 0, rc;
+	int quiet = 0, gzip = 0, with_trace = 0, c, nnames = 0, rc;
 	int64_t ids[MAX_LISTS];
 	struct store *s;
 
@@ -62,6 +66,7 @@ int cli_export(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'o': outdir = optarg; break;
 		case 'z': gzip = 1; break;
+		case 'T': with_trace = 1; break;
 		case 'l':
 			if (nnames == MAX_LISTS)
 				return cli_usage_error("export", "too many --list");
@@ -87,7 +92,7 @@ int cli_export(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	rc = cli_export_lists(s, db, outdir, gzip, nnames ? ids : NULL, nnames, quiet);
+	rc = cli_export_lists(s, db, outdir, gzip, with_trace, nnames ? ids : NULL, nnames, quiet);
 	store_close(s);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli/options.h"
@@ -15,14 +16,51 @@
 #include "schema/verdict.h"
 
 static const char status_help[] =
-	"Usage: mailsift status --db JOB.db [--max-age DAYS]\n"
+	"Usage: mailsift status --db JOB.db [--max-age DAYS] [--hosts]\n"
 	"  --max-age DAYS      also count the verdicts older than DAYS, 0: every one (stale: a run\n"
 	"                      with the same --max-age probes them again)\n"
+	"  --hosts             instead, the SMTP sessions of every run per MX host address, from\n"
+	"                      the job store's session log: sessions, refusals (refused or pushed\n"
+	"                      back), RCPTs, median reply time, the last session's ending reply;\n"
+	"                      the hosts with the most refusals first\n"
 	"Show the lists in the job store, addresses by state (pending, in flight, done), the\n"
 	"verdicts so far, and the changes: addresses whose verdict's status differs from the one\n"
 	"it replaced when probed again, by previous and current status (valid->invalid ...), and\n"
 	"what the last run held in memory: its working set (addresses and domains, their bounds)\n"
 	"and its DNS caches (names held, hit rate, evictions).\n";
+
+/* print_host - one MX host address's sessions */
+static int print_host(void *ctx, const struct store_session_host *h)
+{
+	(void)ctx;
+	printf("  %s [%s]: %lld sessions (%lld completed, %lld refused or pushed back), %lld RCPTs, "
+	       "median reply %.1f ms\n",
+	       h->mx_host ? h->mx_host : "?", h->mx_ip ? h->mx_ip : "?", (long long)h->sessions,
+	       (long long)h->completed, (long long)h->refusals, (long long)h->rcpts,
+	       h->median_reply_ms);
+	printf("      last: %s", h->last_outcome ? h->last_outcome : "?");
+	if (h->last_code > 0)
+		printf(", %d %s%s%s", h->last_code, h->last_enhanced ? h->last_enhanced : "",
+		       h->last_enhanced ? " " : "", h->last_text ? h->last_text : "");
+	printf("\n");
+	return 0;
+}
+
+/* print_hosts - the session log summed up per MX host address; an exit status */
+static int print_hosts(struct store *s, const char *db)
+{
+	printf("job store %s\nMX hosts (SMTP sessions of every run, most refusals first):\n", db);
+	if (store_session_hosts(s, 0, print_host, NULL) < 0) {
+		if (strstr(store_errmsg(s), "no such table") != NULL) {
+			printf("  none recorded (this job store is older than session logs: run it "
+			       "again)\n");
+			return EXIT_DONE;
+		}
+		fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
+		return EXIT_FAILURE_;
+	}
+	return EXIT_DONE;
+}
 
 /* print_changes - the line of the addresses whose status changed when probed again */
 static void print_changes(const struct store_counts *cnt)
@@ -90,10 +128,12 @@ int cli_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"max-age", required_argument, NULL, 'a'},
+		{"hosts", no_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
+	int hosts = 0;
 	double max_age = -1; /* not given */
 	int64_t stale;
 	int k, nk;
@@ -110,6 +150,7 @@ int cli_status(int argc, char **argv)
 			if (cli_parse_number("status", "--max-age", optarg, 0, 36500, &max_age) < 0)
 				return EXIT_USAGE;
 			break;
+		case 'H': hosts = 1; break;
 		case 'h': fputs(status_help, stdout); return EXIT_DONE;
 		default: return cli_usage_error("status", "unknown option");
 		}
@@ -120,6 +161,11 @@ int cli_status(int argc, char **argv)
 		return cli_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
 	if ((s = cli_open_store(db, STORE_READ)) == NULL)
 		return EXIT_FAILURE_;
+	if (hosts) {
+		int rc = print_hosts(s, db);
+		store_close(s);
+		return rc;
+	}
 	if (store_lists(s, &v, &n) < 0 || store_counts(s, &cnt) < 0) {
 		fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
 		store_close(s);

@@ -39,10 +39,11 @@ void cli_usage(FILE *out)
 	"  mailsift run --db JOB.db [probe options] [run options]\n"
 	"  mailsift import LIST... --db JOB.db [--column NAME|N]\n"
 	"  mailsift export --db JOB.db -o OUTDIR [--gzip] [--list NAME|ID]...\n"
-	"  mailsift status --db JOB.db\n"
+	"  mailsift status --db JOB.db [--hosts]   --hosts: the SMTP sessions per MX host\n"
+	"  mailsift explain --db JOB.db ADDRESS...  why an address got its verdict (transcript)\n"
 	"  mailsift merge STORE... -o OUTDIR [--gzip] [--partial]\n"
 	"                                 the shards' stores (--shard K/N) into one clean's files\n"
-	"  mailsift verify ADDRESS... [probe options]   one JSON object per address on stdout\n"
+	"  mailsift verify ADDRESS... [--trace] [probe options]   one JSON object per address\n"
 	"  mailsift serve --data DIR [--listen HOST:PORT] [probe options] [run options]\n"
 	"                                 the HTTP API (real-time checks)\n"
 	"  mailsift doctor [--helo NAME] [--mail-from ADDR] [--source ADDR]... [--json]\n"
@@ -59,7 +60,8 @@ void cli_usage(FILE *out)
 	"--help`).\n"
 	"\n"
 	"Run options (run, clean, serve): --concurrency N, --per-host N, --source ADDR (repeatable),\n"
-	"--max-age DAYS, --no-doctor (see `mailsift run --help`).\n"
+	"--max-age DAYS, --no-doctor, --session-log FILE, --keep-traces none|problems|all (see\n"
+	"`mailsift run --help`).\n"
 	"\n"
 	"Shards (import, run, clean): --shard K/N keeps only the rows whose address hashes to\n"
 	"shard K of N (from a Kubernetes Indexed Job's or a Slurm array's index when not given;\n"
@@ -84,6 +86,7 @@ static const struct {
 	{"serve", cli_serve},
 	{"doctor", cli_doctor},
 	{"merge", cli_merge},
+	{"explain", cli_explain},
 };
 
 int main(int argc, char **argv)

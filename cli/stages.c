@@ -415,10 +415,10 @@ static void warn_incomplete_lists(struct store *s, const int64_t *ids, int nids)
 	store_lists_free(v, n);
 }
 
-int cli_export_lists(struct store *s, const char *db, const char *outdir, int gzip,
+int cli_export_lists(struct store *s, const char *db, const char *outdir, int gzip, int with_trace,
                      const int64_t *ids, int nids, int quiet)
 {
-	struct export_opts o = {.outdir = outdir, .gzip = gzip, .list_ids = ids,
+	struct export_opts o = {.outdir = outdir, .gzip = gzip, .with_trace = with_trace, .list_ids = ids,
 	                        .nlists = (size_t)nids, .messages = stderr, .store_path = db};
 
 	return cli_export_run(s, &o, quiet);

@@ -40,7 +40,7 @@ int cli_run_store(struct store *s, const struct run_cli *rc, int quiet,
 
 /* cli_export_lists - export the lists IDS (NULL: every list) of S (at DB) into OUTDIR, and warn
  * about lists whose input ended early; an exit status */
-int cli_export_lists(struct store *s, const char *db, const char *outdir, int gzip,
+int cli_export_lists(struct store *s, const char *db, const char *outdir, int gzip, int with_trace,
                      const int64_t *ids, int nids, int quiet);
 
 struct export_opts;

@@ -222,9 +222,9 @@ void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, 
 		          "%s: attempt %d from %s", a->address, attempts,
 		          a->d->source[0] ? a->d->source : "the system's address");
 		if (!asked)
-			trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "note",
-			          "not asked in a session%s: %s",
-			          trace ? " (the failed session below kept it from being asked)" : "",
+			trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "note", "%s: %s",
+			          trace ? "the failed session below kept it from being asked"
+			                : "not asked in a session",
 			          detail ? detail : "");
 		trace_merge(t, dt, trace);
 		trace_add(t, now, "verdict", "%s / %s%s", verdict_status_name(v->status), v->reason,

@@ -615,8 +615,6 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 		                                 .mx_host = s->target[s->cur].host, .tls = s->tls,
 		                                 .smtputf8 = (s->ext & REPLY_EXT_SMTPUTF8) != 0,
 		                                 .trace = tr_segment(s, s->tr_rcpt)};
-		if (s->tr) /* other addresses do not see this one's exchange */
-			trace_truncate(s->tr, s->tr_tx);
 		if (o == OUTCOME_TOO_MANY_RCPTS && s->rcpts_in_tx > 1) {
 			/* The transaction is full (RFC 5321 4.5.3.1.10): this address opens the next one
 			 * (s->again), and no transaction of the session goes past the limit again. The
@@ -651,6 +649,9 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 			quit_then(s, SMTP_END_REJECTIONS, o);
 			return;
 		}
+		if (s->tr) /* the next addresses do not see this one's exchange (one that ends the
+		            * session stays: it is why the session ended) */
+			trace_truncate(s->tr, s->tr_tx);
 		next_rcpt(s);
 		return;
 	}

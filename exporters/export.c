@@ -83,6 +83,8 @@ struct exporter {
 	struct report_tally *total;
 	char *line;          /* the current output line */
 	size_t line_cap, line_len;
+	struct store *trace_store; /* where the mailsift_trace column comes from, or NULL */
+	int trace_failed;          /* reading it failed: the export fails */
 };
 
 /* random_letters - N unpredictable letters and digits (getrandom) into OUT */
@@ -525,6 +527,14 @@ static int write_row(void *ctx, const struct store_row_out *r)
 	put_text(ex, r->mx_host);
 	put_checked_at(ex, r->checked_at);
 	put_int(ex, r->dup_of);
+	if (ex->o->with_trace) {
+		char *trace = NULL;
+		if (ex->trace_store && r->address_id > 0 &&
+		    store_trace_get(ex->trace_store, r->address_id, &trace) < 0)
+			ex->trace_failed = 1;
+		put_text(ex, trace);
+		free(trace);
+	}
 	len = ex->line_len;
 	line_put(ex, "\r\n", 2);
 	out_write(of, ex->line, ex->line_len);
@@ -537,7 +547,7 @@ static int write_row(void *ctx, const struct store_row_out *r)
 		report_tally_change(ex->list_tally, prev, st);
 		report_tally_change(ex->total, prev, st);
 	}
-	return of->failed || ex->set->file[FILE_CHANGES].failed ? -1 : 0;
+	return of->failed || ex->set->file[FILE_CHANGES].failed || ex->trace_failed ? -1 : 0;
 }
 
 /* write_header - the input's header (or generated names), padded, then the annotations */
@@ -566,6 +576,8 @@ static void write_header(struct exporter *ex, const struct store_list *l)
 	}
 	for (size_t i = 0; i < sizeof annotation_names / sizeof annotation_names[0]; i++)
 		put_text(ex, annotation_names[i]);
+	if (ex->o->with_trace)
+		put_text(ex, "mailsift_trace");
 	len = ex->line_len;
 	line_put(ex, "\r\n", 2);
 	for (int f = 0; f < FILE_COUNT; f++)
@@ -1019,6 +1031,7 @@ static int job_write_sets(struct export_job *job, char *err, size_t errlen)
 	/* Write every file of every set under a temporary name; nothing is renamed yet. */
 	job->ex.o = job->o;
 	job->ex.total = &job->total;
+	job->ex.trace_store = job->o->nshards ? NULL : job->s;
 	for (int g = 0; g < job->ngroups; g++) {
 		size_t first = 0;
 		while (job->group[first] != g)

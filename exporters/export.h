@@ -28,6 +28,9 @@
 struct export_opts {
 	const char *outdir;
 	int gzip;                  /* write .csv.gz */
+	int with_trace;            /* add a mailsift_trace column: the transcript the store kept
+	                            * for the row's address (common/trace.h lines), else empty;
+	                            * one store only (not a merge) */
 	const int64_t *list_ids;   /* lists to export; NULL: every list in the store */
 	size_t nlists;
 	FILE *messages;            /* notes for the user (stderr) */

@@ -27,8 +27,8 @@ FILE *session_log_open(const char *path, char *err, size_t errlen)
 		        errno == ELOOP ? "is a symbolic link: refused" : strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err_set(err, errlen, "session log %s: not a regular file: refused", path);
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		err_set(err, errlen, "session log %s: a directory: refused", path);
 		close(fd);
 		return NULL;
 	}

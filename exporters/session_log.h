@@ -4,7 +4,8 @@
  * README ("Session log"): time (UTC, the session's start), source, mx_host, mx_ip, tls, rcpts,
  * outcome, end, code, enhanced, text (the reply that ended it, or the last), seconds, reply_ms.
  * The file holds customers' addresses' hosts and replies: created 0600, opened for appending,
- * refused when it is a symbolic link or not a regular file.
+ * refused when it is a symbolic link (a pipe or a device such as /dev/stdout's target is
+ * taken as given).
  */
 #ifndef MAILSIFT_SESSION_LOG_H
 #define MAILSIFT_SESSION_LOG_H

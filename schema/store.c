@@ -2000,15 +2000,17 @@ int store_session_hosts(struct store *s, int64_t run_id,
 	/* per host: the figures, the median of the sessions' mean reply times (the middle row
 	 * of the host's sessions ordered by it) and the last session's reply */
 	static const char sql[] =
-		"WITH h AS (SELECT mx_host, mx_ip, count(*) AS n,"
+		"WITH l AS (SELECT * FROM session_log WHERE ?1 = 0 OR run_id = ?1),"
+		" h AS (SELECT mx_host, mx_ip, count(*) AS n,"
 		"  sum(outcome IN ('refused', 'pushback')) AS refusals,"
 		"  sum(outcome = 'completed') AS completed, sum(rcpts) AS rcpts, max(id) AS last"
-		"  FROM session_log WHERE ?1 = 0 OR run_id = ?1 GROUP BY mx_host, mx_ip)"
-		" SELECT h.mx_host, h.mx_ip, h.n, h.refusals, h.completed, h.rcpts,"
-		"  (SELECT reply_ms FROM session_log l WHERE l.mx_host IS h.mx_host AND l.mx_ip IS h.mx_ip"
-		"   AND (?1 = 0 OR l.run_id = ?1) ORDER BY reply_ms LIMIT 1 OFFSET (h.n - 1) / 2),"
+		"  FROM l GROUP BY mx_host, mx_ip),"
+		" r AS (SELECT mx_host, mx_ip, reply_ms, row_number() OVER"
+		"  (PARTITION BY mx_host, mx_ip ORDER BY reply_ms) AS k FROM l)"
+		" SELECT h.mx_host, h.mx_ip, h.n, h.refusals, h.completed, h.rcpts, r.reply_ms,"
 		"  last.code, last.enhanced, last.text, last.outcome"
 		" FROM h JOIN session_log last ON last.id = h.last"
+		" JOIN r ON r.mx_host IS h.mx_host AND r.mx_ip IS h.mx_ip AND r.k = (h.n + 1) / 2"
 		" ORDER BY h.refusals DESC, h.n DESC, h.mx_host, h.mx_ip";
 	sqlite3_stmt *st;
 	int rc;

@@ -1258,6 +1258,20 @@ static int dropmid_ehlo(struct session *s)
 	return 1;
 }
 
+/* forge - a normal banner; EHLO gets a 421 whose first line holds control bytes, an ANSI
+ * escape and invalid UTF-8, and whose last line is followed by a bare LF and a line that looks
+ * like a JSON log record: a client must keep it out of its own log's structure */
+static int forge_ehlo(struct session *s)
+{
+	static const char forged[] = "421-\x01\x1b[2J\xff\xfe \"quoted\" \\ back\r\n"
+	                             "421 4.7.0 slow down\n{\"forged\": 1}\r\n";
+
+	log_event(s, "HOSTILE forge: 421 with control bytes and a forged JSON line");
+	reply_raw(s, forged, sizeof forged - 1);
+	reply_send(s, 0);
+	return 1;
+}
+
 static void slowloris_tick(struct session *s)
 {
 	char banner[SMTPD_NAME_MAX + 32];
@@ -1288,6 +1302,7 @@ static const struct hostile_mode hostile_modes[] = {
 	{ "garbage", garbage_start, NULL },
 	{ "dropmid", greet_banner, dropmid_ehlo },
 	{ "slowloris", slowloris_start, NULL },
+	{ "forge", greet_banner, forge_ehlo },
 };
 
 /* ---- persona hooks: MAIL, RCPT, STARTTLS ---- */
@@ -1559,7 +1574,7 @@ static int key_set(struct persona *p, const char *tok, char *err, size_t errsz)
 			if (strcmp(hostile_modes[i].name, val) == 0)
 				p->mode = &hostile_modes[i];
 		if (p->mode == NULL || strcmp(p->mode->name, val) != 0) {
-			snprintf(err, errsz, "mode=%s: not endless, bigline, garbage, dropmid or slowloris", val);
+			snprintf(err, errsz, "mode=%s: not endless, bigline, garbage, dropmid, slowloris or forge", val);
 			return -1;
 		}
 		break;
