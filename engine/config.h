@@ -150,8 +150,9 @@
 #define GREYLIST_BACKOFF { 1.0, 5.0, 10.0, 20.0 }
 
 /* Which addresses' transcripts a run keeps in the job store (--keep-traces): none (nothing is
- * recorded), those whose verdict is unknown or risky and those waiting for a retry (the
- * default: what `explain` is asked about), or every address (`verify --trace`). */
+ * recorded), those whose verdict is unknown or risky, those waiting for a retry and real-time
+ * checks (the default: what `explain` and the API are asked about), or every address
+ * (`verify --trace`). */
 enum trace_keep {
 	TRACE_KEEP_NONE = 0,
 	TRACE_KEEP_PROBLEMS,

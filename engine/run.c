@@ -129,7 +129,8 @@ void run_commit_now(struct run *r)
 /* ---- scheduler callbacks ---- */
 
 /* trace_wanted - RES's transcript is kept: every one (TRACE_KEEP_ALL), or an unknown or risky
- * verdict's and a retry's (TRACE_KEEP_PROBLEMS) */
+ * verdict's, a retry's and a real-time check's (someone waits: the API may ask for it)
+ * (TRACE_KEEP_PROBLEMS) */
 static int trace_wanted(const struct run *r, const struct sched_result *res)
 {
 	switch (r->o->cfg->keep_traces) {
@@ -137,7 +138,7 @@ static int trace_wanted(const struct run *r, const struct sched_result *res)
 		return 1;
 	case TRACE_KEEP_PROBLEMS:
 		return res->verdict.retry || res->verdict.status == STATUS_UNKNOWN ||
-		       res->verdict.status == STATUS_RISKY;
+		       res->verdict.status == STATUS_RISKY || res->urgent;
 	case TRACE_KEEP_NONE:
 		break;
 	}

@@ -75,6 +75,7 @@ struct sched_result {
 	const char *source;         /* the source address used ("" for the system's choice) */
 	int tls;
 	enum catch_all catch_all;   /* the domain's catch-all state */
+	int urgent;                 /* someone waits for it (sched_addr.urgent, sched_hurry) */
 	const char *trace;          /* when transcripts are kept (probe_config.keep_traces): this
 	                             * attempt's (common/trace.h lines: the domain's DNS answer and
 	                             * catch-all probe, the session as it concerns the address, or

@@ -208,6 +208,7 @@ void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, 
 	struct sched_result res = {
 		.id = a->id, .verdict = *v, .attempts = attempts, .reply = r, .detail = detail,
 		.mx_host = mx_host, .source = a->d->source, .tls = tls, .catch_all = a->d->ca,
+		.urgent = a->urgent,
 	};
 
 	if (s->tracing) {

@@ -1938,6 +1938,22 @@ int64_t store_addr_find(struct store *s, const char *key)
 	return 0;
 }
 
+int store_list_has_address(struct store *s, int64_t list_id, int64_t address_id)
+{
+	static const char sql[] = "SELECT 1 FROM rows WHERE id BETWEEN (?1 << 40) AND (?1 << 40)"
+	                          " + 0xffffffffff AND address_id = ?2 LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, list_id);
+	sqlite3_bind_int64(st, 2, address_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_trace_put(struct store *s, int64_t address_id, int64_t run_id, const char *trace)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_TRACE_PUT);

@@ -373,6 +373,10 @@ int store_run_hosts(struct store *s, int64_t run_id,
  * 0 when none is stored, -1 on error */
 int64_t store_addr_find(struct store *s, const char *key);
 
+/* store_list_has_address - LIST_ID has a row holding address ADDRESS_ID: 1, 0 not, -1 error
+ * (a scan of the list's rows: for one-off questions) */
+int store_list_has_address(struct store *s, int64_t list_id, int64_t address_id);
+
 /* store_trace_put - address ADDRESS_ID's transcript is TRACE (replacing any), written by RUN_ID */
 int store_trace_put(struct store *s, int64_t address_id, int64_t run_id, const char *trace);
 

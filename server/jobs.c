@@ -10,6 +10,8 @@
  *   POST   /v1/jobs/ID/start             import, verify, export into DIR/jobs/ID/files
  *   GET    /v1/jobs/ID, GET /v1/jobs     status
  *   GET    /v1/jobs/ID/files/NAME        valid.csv, ..., report.json
+ *   GET    /v1/jobs/ID/explain?email=A   the verdict of A (an address of the job's list) and
+ *                                         the transcript the run kept (`mailsift explain`)
  *   DELETE /v1/jobs/ID                   cancel; its files, rows and the addresses only it
  *                                         used are removed
  *
@@ -35,6 +37,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "exporters/verify_json.h"
+#include "importers/check.h"
 #include "importers/import.h"
 #include "schema/verdict.h"
 #include "server/http.h"
@@ -614,6 +618,71 @@ static void delete(struct server *srv, struct evhttp_request *req, struct store_
 	jobs_drive_kick(srv); /* an import slot may be free */
 }
 
+/* explain_row - the stored answer for the address, with its transcript (CTX: the request and
+ * the transcript) */
+struct explain_ctx {
+	struct evhttp_request *req;
+	const char *input;
+	const char *transcript;
+};
+
+static int explain_row(void *ctx, const struct store_addr_out *a)
+{
+	struct explain_ctx *e = ctx;
+	struct verify_json_row row = {.input = e->input, .catch_all = -1, .with_transcript = 1,
+	                              .transcript = e->transcript};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL) {
+		http_error(e->req, 500, "internal", "out of memory");
+		return 0;
+	}
+	verify_json_from_store(&row, &a->v);
+	if (row.status == NULL) {
+		row.status = verdict_status_name(STATUS_UNKNOWN);
+		row.reason = REASON_NOT_VERIFIED;
+		row.detail = "not verified yet";
+	}
+	verify_json_write(f, &row);
+	fclose(f);
+	http_send(e->req, 200, buf, len);
+	free(buf);
+	return 0;
+}
+
+/* explain - GET /v1/jobs/ID/explain?email=A: A must be an address of J's list (another list's
+ * addresses, another key's above all, are no more visible than unknown ones) */
+static void explain(struct server *srv, struct evhttp_request *req, const struct store_job *j)
+{
+	char *email = http_query(req, "email"), *transcript = NULL;
+	struct check_result cr;
+	int64_t id = 0;
+	int in_list = 0;
+
+	if (email == NULL || strlen(email) > 1024) {
+		http_error(req, 400, "bad_request", "/v1/jobs/ID/explain?email=ADDRESS");
+		free(email);
+		return;
+	}
+	check_address(srv->check, email, strlen(email), &cr);
+	if (cr.problem == ADDR_OK && j->list_id > 0 &&
+	    ((id = store_addr_find(srv->store, cr.addr.key)) < 0 ||
+	     (id > 0 && (in_list = store_list_has_address(srv->store, j->list_id, id)) < 0) ||
+	     (in_list > 0 && store_trace_get(srv->store, id, &transcript) < 0))) {
+		http_error(req, 500, "internal", "job store: %s", store_errmsg(srv->store));
+	} else if (in_list <= 0) {
+		http_error(req, 404, "not_found", "no such address in this job");
+	} else {
+		struct explain_ctx e = {req, email, transcript};
+		if (store_addr_read(srv->store, id, explain_row, &e) <= 0)
+			http_error(req, 404, "not_found", "no such address in this job");
+	}
+	free(transcript);
+	free(email);
+}
+
 /* send_file - GET /v1/jobs/ID/files/NAME of a finished job */
 static void send_file(struct server *srv, struct evhttp_request *req, const struct store_job *j,
                       const char *name)
@@ -750,6 +819,9 @@ void jobs_handle(struct server *srv, struct evhttp_request *req, const char *key
 	} else if (strncmp(rest, "/files/", 7) == 0) {
 		if (method_is(req, EVHTTP_REQ_GET, "GET"))
 			send_file(srv, req, &j, rest + 7);
+	} else if (strcmp(rest, "/explain") == 0) {
+		if (method_is(req, EVHTTP_REQ_GET, "GET"))
+			explain(srv, req, &j);
 	} else {
 		http_error(req, 404, "not_found", "no such endpoint");
 	}

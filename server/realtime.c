@@ -1,6 +1,9 @@
 /*
- * realtime - `GET /v1/verify?email=A[&timeout=S]` and `POST /v1/verify` ({"email": A,
- * "timeout": S}): the same JSON object as `mailsift verify`, with "final".
+ * realtime - `GET /v1/verify?email=A[&timeout=S][&trace=1]` and `POST /v1/verify` ({"email":
+ * A, "timeout": S, "trace": true}): the same JSON object as `mailsift verify`, with "final";
+ * with trace, its "transcript" as `verify --trace` gives it (the run keeps a real-time
+ * check's transcript; an address answered from an earlier verdict has the one kept then, or
+ * none: []).
  *
  * The address is checked as an import checks it; one whose syntax is refused is answered at
  * once. Otherwise it joins the job store as an address of no list (one verified before,
@@ -40,6 +43,7 @@ struct waiter {
 	double started;
 	struct event *deadline;
 	struct waiter *prev, *next;
+	int trace;                      /* trace=1: the answer carries the transcript */
 };
 
 static void send_row(struct evhttp_request *req, const struct verify_json_row *row)
@@ -96,10 +100,17 @@ static int send_stored(void *ctx, const struct store_addr_out *a)
 		.final = final ? VERIFY_JSON_FINAL_YES : VERIFY_JSON_FINAL_NO,
 	};
 
+	char *transcript = NULL;
+	if (w->trace && a->v.address_id > 0 &&
+	    store_trace_get(w->srv->store, a->v.address_id, &transcript) < 0)
+		transcript = NULL; /* the verdict matters more: sent without it */
+	row.with_transcript = w->trace;
+	row.transcript = transcript;
 	verify_json_from_store(&row, &a->v);
 	if (!final)
 		pending_reason(a, &row, detail, sizeof detail);
 	send_row(w->req, &row);
+	free(transcript);
 	return 0;
 }
 
@@ -188,23 +199,27 @@ void realtime_stop(struct server *srv)
 /* read_request - the email and the timeout of REQ (query or JSON body); 0, or -1 after an
  * answer saying what is wrong */
 static int read_request(struct server *srv, struct evhttp_request *req, char **email,
-                        double *timeout)
+                        double *timeout, int *trace)
 {
 	char *t = NULL;
 
 	*timeout = REALTIME_DEFAULT_TIMEOUT;
+	*trace = 0;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
 		json_t *body = http_json_body(req), *e, *to;
 		if (body == NULL)
 			return -1;
 		e = json_object_get(body, "email");
 		to = json_object_get(body, "timeout");
-		if (!json_is_string(e) || (to && !json_is_number(to))) {
+		json_t *tr = json_object_get(body, "trace");
+		if (!json_is_string(e) || (to && !json_is_number(to)) || (tr && !json_is_boolean(tr))) {
 			json_decref(body);
 			http_error(req, 400, "bad_request",
-			           "expected {\"email\": \"ADDRESS\"[, \"timeout\": SECONDS]}");
+			           "expected {\"email\": \"ADDRESS\"[, \"timeout\": SECONDS][, \"trace\": "
+			           "true]}");
 			return -1;
 		}
+		*trace = tr && json_is_true(tr);
 		*email = strdup(json_string_value(e));
 		if (to)
 			*timeout = json_number_value(to);
@@ -212,6 +227,17 @@ static int read_request(struct server *srv, struct evhttp_request *req, char **e
 	} else {
 		*email = http_query(req, "email");
 		t = http_query(req, "timeout");
+		char *tr = http_query(req, "trace");
+		if (tr && strcmp(tr, "1") != 0 && strcmp(tr, "true") != 0 && strcmp(tr, "0") != 0 &&
+		    strcmp(tr, "false") != 0) {
+			free(tr);
+			free(t);
+			free(*email);
+			http_error(req, 400, "bad_request", "trace: 1 or 0");
+			return -1;
+		}
+		*trace = tr && (strcmp(tr, "1") == 0 || strcmp(tr, "true") == 0);
+		free(tr);
 		if (*email == NULL) {
 			free(t);
 			http_error(req, 400, "bad_request", "missing parameter: email (/v1/verify?email=A)");
@@ -239,7 +265,7 @@ static int read_request(struct server *srv, struct evhttp_request *req, char **e
 
 /* send_refused - the answer for INPUT, whose syntax is refused (final: no probe tells more) */
 static void send_refused(struct evhttp_request *req, const char *input,
-                         const struct check_result *cr, double started)
+                         const struct check_result *cr, double started, int trace)
 {
 	struct verify_json_row row = {
 		.input = input,
@@ -251,6 +277,7 @@ static void send_refused(struct evhttp_request *req, const char *input,
 		.catch_all = -1,
 		.duration_ms = (clock_now() - started) * 1000.0,
 		.final = VERIFY_JSON_FINAL_YES,
+		.with_transcript = trace,
 	};
 
 	send_row(req, &row);
@@ -288,10 +315,10 @@ void realtime_handle(struct server *srv, struct evhttp_request *req, const char 
 	struct check_result cr;
 	struct waiter *w;
 	char *email;
-	int final = 0;
+	int final = 0, trace;
 
 	(void)key;
-	if (read_request(srv, req, &email, &timeout) < 0)
+	if (read_request(srv, req, &email, &timeout, &trace) < 0)
 		return;
 	if (strlen(email) > REALTIME_EMAIL_MAX) {
 		http_error(req, 400, "bad_request", "email: longer than %d bytes", REALTIME_EMAIL_MAX);
@@ -300,7 +327,7 @@ void realtime_handle(struct server *srv, struct evhttp_request *req, const char 
 	}
 	check_address(srv->check, email, strlen(email), &cr);
 	if (cr.problem != ADDR_OK) {
-		send_refused(req, email, &cr, started);
+		send_refused(req, email, &cr, started, trace);
 		free(email);
 		return;
 	}
@@ -311,7 +338,7 @@ void realtime_handle(struct server *srv, struct evhttp_request *req, const char 
 		return;
 	}
 	*w = (struct waiter){.srv = srv, .req = req, .con = evhttp_request_get_connection(req),
-	                     .input = email, .started = started};
+	                     .input = email, .started = started, .trace = trace};
 	w->id = add_address(srv, &cr);
 	if (w->id < 0) {
 		http_error(req, 500, "store", "job store: %s", store_errmsg(srv->store));

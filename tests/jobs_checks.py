@@ -307,6 +307,31 @@ def access(other_key, data_dir):
     ok("access: a deleted job's folder is gone", not os.path.exists(os.path.join(data_dir, "jobs", jid)))
 
 
+def explain(outdir, other_key):
+    """GET /v1/jobs/ID/explain?email=A: the stored verdict and transcript of an address of the
+    job's list; 404 for an address not in it and for another key; 400 without email"""
+    jid = open(os.path.join(outdir, ".job")).read().strip()
+
+    def ask(addr, key=KEY):
+        q = urllib.parse.urlencode({"email": addr}) if addr is not None else ""
+        return jrequest("GET", "/v1/jobs/%s/explain?%s" % (jid, q), key=key)
+    st, v = ask("alice@policy.test")
+    t = v.get("transcript") if isinstance(v, dict) else None
+    ok("explain: an unknown address of the job: its verdict and the transcript kept",
+       st == 200 and v["status"] == "unknown" and t and
+       any(e["type"] == "S" and e["text"].startswith("550 5.7.1") for e in t), (st, v))
+    st, v = ask("alice@strict.test")
+    ok("explain: a valid address: its verdict, no transcript kept ([])",
+       st == 200 and v["status"] == "valid" and v["transcript"] == [], (st, v))
+    st, v = ask("nobody-here@strict.test")
+    ok("explain: an address not in the job is 404", st == 404 and v.get("error") == "not_found",
+       (st, v))
+    st, v = ask("alice@policy.test", key=other_key)
+    ok("explain: another key's job is 404", st == 404, (st, v))
+    st, v = ask(None)
+    ok("explain: no email is 400", st == 400, (st, v))
+
+
 def delete_done(jid, data_dir):
     st, _, _ = request("DELETE", "/v1/jobs/%s" % jid)
     ok("delete a finished job: 204", st == 204, st)

@@ -241,6 +241,27 @@ def tls():
         ok("HTTPS: plain HTTP to it gets no answer", True)
 
 
+def trace(addr):
+    """?trace=1 (and "trace": true): the answer carries the transcript of the probe, kept by the
+    run for a real-time check, the same when answered from the store; none without it"""
+    st, _, v = request("GET", "/v1/verify?" + urllib.parse.urlencode(
+        {"email": addr, "timeout": "30", "trace": "1"}))
+    t = v.get("transcript") if isinstance(v, dict) else None
+    cmds = [e["text"] for e in t or [] if e["type"] == "C"]
+    ok("trace=1: the transcript, with the address's RCPT and its reply",
+       st == 200 and v["final"] is True and "RCPT TO:<%s>" % addr in cmds and
+       any(e["type"] == "verdict" for e in t), (st, v))
+    st, _, v2 = request("POST", "/v1/verify", json.dumps({"email": addr, "trace": True}))
+    ok("trace: true (POST), answered from the store: the same transcript",
+       st == 200 and v2.get("transcript") == t, (st, v2))
+    st, _, v3 = verify(addr)
+    ok("no trace: no transcript member", st == 200 and "transcript" not in v3, v3)
+    st, _, e = request("GET", "/v1/verify?email=%s&trace=2" % addr)
+    ok("trace=2 is 400", st == 400, (st, e))
+    st, _, r = request("GET", "/v1/verify?email=not-an-address&trace=1")
+    ok("trace=1 for a refused syntax: transcript []", st == 200 and r.get("transcript") == [], r)
+
+
 def one(addr, field_checks):
     """ADDR answered with these field=value (values as Python repr-free text)"""
     status, _, v = verify(addr, timeout=30)
@@ -253,4 +274,4 @@ if __name__ == "__main__":
     {"same_as_cli": lambda: same_as_cli(*args), "greylist": lambda: greylist(*args),
      "access": lambda: access(*args), "errors": errors, "rate": rate, "denied": denied,
      "crowd": lambda: crowd(int(args[0]), args[1]), "waiting": lambda: waiting(*args),
-     "one": lambda: one(args[0], args[1:]), "tls": tls}[cmd]()
+     "one": lambda: one(args[0], args[1:]), "tls": tls, "trace": lambda: trace(*args)}[cmd]()

@@ -70,6 +70,7 @@ serve_start --max-jobs 3 --per-host 2
 "$MAILSIFT" serve --data "$DATA" --add-key other > "$WORK/other.key" 2>/dev/null
 
 $CHECKS bulk "$WORK/customers.csv" "$WORK/api-small" 300 small
+$CHECKS explain "$WORK/api-small" "$(cat "$WORK/other.key")"
 check "example list: the API's files equal mailsift clean's (every row, address, status, reason)" \
 	$COMPARE "$WORK/ref-small" "$WORK/api-small"
 # the same list with "gzip": true (its verdicts now in the store: the same files)

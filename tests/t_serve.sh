@@ -78,6 +78,7 @@ check_eq "an address verified before is answered from the store (no RCPT)" \
 	"$(grep -ci 'C: RCPT TO:<alice@strict.test>' "$LOG")" "$asked"
 
 $CHECKS greylist alice@greylist.test
+$CHECKS trace carol@strict.test
 $CHECKS access "$(cat "$WORK/second.out")"
 $CHECKS errors
 $CHECKS crowd 10000 $SPID
