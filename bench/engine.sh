@@ -1,6 +1,6 @@
 #!/bin/sh
 # engine.sh - the probe engine benchmark (make bench, make bench-engine): `mailsift run` against a
-# generated loopback mail world, in three parts, each printed next to a reference or a bound
+# generated loopback mail world, in five parts, each printed next to a reference or a bound
 # measured or computed in the same run.
 #
 # Usage: sh bench/engine.sh BUILD     BUILD holds mailsift and tests/world/{smtpd,dnsd}
@@ -79,8 +79,18 @@
 # follows the work in flight: the working set spans at most 10 domains per allowed session
 # (DEF_WORKING_DOMAINS_PER_SESSION), the DNS caches keep DEF_DNS_CACHE_ENTRIES unused names.
 #
+# Part 5, the cost of transcripts and the session log (BENCH_T_*): part 1's world (100,000
+# addresses over 1,000 domains on 20 hosts, --concurrency 2000 --per-host 10, every address
+# valid), imported once; each mode runs on its own copy of that store, the four modes in turn,
+# two rounds, the better of each mode's two figures printed: --keep-traces none (nothing is
+# recorded: tracing off), none with --session-log FILE, the default (problems: every session is
+# recorded, the transcripts of unknown and risky verdicts kept: none here), and all (every
+# address's transcript kept: what `verify --trace` does). Printed: verdicts/s and each mode's
+# ratio to "none". Target: the session log costs under 5% (>= 0.95x).
+#
 # Environment (sizes; BENCH_QUICK=1 shrinks all of them about tenfold):
-#   BENCH_ENGINE_PARTS  which parts, in order (default "1 2 3 4")
+#   BENCH_ENGINE_PARTS  which parts, in order (default "1 2 3 4 5")
+#   BENCH_T_ADDRS BENCH_T_DOMAINS                     100000 1000
 #   BENCH_D_ADDRS BENCH_D_DOMAINS                     200000 "2000 20000 100000 200000"
 #   BENCH_E_ADDRS BENCH_E_DOMAINS BENCH_E_HOSTS       200000 2000 20
 #   BENCH_E_ORDER       shuffled | sorted (grouped by domain)      default shuffled
@@ -123,14 +133,18 @@ OUT=$TOP/bench/out/engine
 CC=${CC:-cc}
 KEEP=${BENCH_KEEP:-0}
 LIMIT=${BENCH_RUN_LIMIT:-300}
-PARTS=${BENCH_ENGINE_PARTS:-1 2 3 4}
+PARTS=${BENCH_ENGINE_PARTS:-1 2 3 4 5}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	q_e="20000 200 20" q_s="1000 10" q_c="5000 50 10"
-	q_d_addrs=20000 q_d_domains="200 2000 10000 20000"
+	q_d_addrs=20000 q_d_domains="200 2000 10000 20000" q_t="10000 100"
 else
 	q_e="200000 2000 20" q_s="10000 10" q_c="50000 500 100"
-	q_d_addrs=200000 q_d_domains="2000 20000 100000 200000"
+	q_d_addrs=200000 q_d_domains="2000 20000 100000 200000" q_t="100000 1000"
 fi
+# shellcheck disable=SC2086 # split on purpose
+set -- $q_t
+T_ADDRS=${BENCH_T_ADDRS:-$1} T_DOMAINS=${BENCH_T_DOMAINS:-$2}
+TARGET_T_LOG=0.95         # part 5: verdicts/s with the session log over without
 D_ADDRS=${BENCH_D_ADDRS:-$q_d_addrs}
 D_DOMAINS=${BENCH_D_DOMAINS:-$q_d_domains}
 TARGET_D_RSS=1.25         # part 4: peak RSS at the most domains over the fewest
@@ -733,12 +747,61 @@ part4() {
 	result "memory RCPT/s at $(num "$last_nd") domains / at the fewest: ${rp}x (target >= ${TARGET_D_RCPT}x) $(verdict "$(calc "$rp >= $TARGET_D_RCPT" %d)")"
 }
 
+# ---- Part 5: the cost of transcripts and the session log ----
+part5() {
+	d=$OUT/p5
+	rm -rf "$d"
+	mkdir -p "$d"
+	say "part 5: $T_ADDRS addresses, $T_DOMAINS domains, $E_HOSTS hosts ..."
+	"$MW" engine "$d" "$T_ADDRS" "$T_DOMAINS" "$E_HOSTS" 0 shuffled || return 1
+	W_LOG=/dev/null W_ARGS=""
+	world "$d" "$d/smtpd.conf" || return 1
+	import_list "$d/list.txt" "$d/base.db" p5-import || return 1
+	best_none=0 best_log=0 best_problems=0 best_all=0
+	for round in 1 2; do
+		for mode in none log problems all; do
+			cp "$d/base.db" "$d/$mode.db"
+			rm -f "$d/$mode.db-wal" "$d/$mode.db-shm" "$d/sessions.jsonl"
+			case $mode in
+			none) set -- --keep-traces none ;;
+			log) set -- --keep-traces none --session-log "$d/sessions.jsonl" ;;
+			problems) set -- ;;
+			all) set -- --keep-traces all ;;
+			esac
+			say "part 5: round $round, $mode ..."
+			run_mailsift "p5-$mode" "$d/$mode.db" "$E_CONC" "$E_PER_HOST" 30 "$@"
+			wait "$RUN_PID"
+			rc=$?
+			if [ $rc != 0 ]; then
+				say "part 5: mailsift run ($mode) exited $rc: $(tail -n 5 "$OUT/p5-$mode.err")"
+				failed=1
+				return 1
+			fi
+			n=$(sqlite3 "$d/$mode.db" "SELECT json_extract(stats, '$.verdicts') FROM runs ORDER BY id DESC LIMIT 1")
+			vps=$(calc "${n:-0} / $(field "$OUT/p5-$mode.rus" 1)" %.0f)
+			eval "best=\$best_$mode"
+			[ "$(calc "$vps > $best" %d)" = 1 ] && eval "best_$mode=$vps"
+			if [ "$mode" = log ]; then
+				log_lines=$(wc -l < "$d/sessions.jsonl")
+				log_sessions=$(sqlite3 "$d/$mode.db" "SELECT count(*) FROM session_log")
+			fi
+			[ "$mode" = all ] && kept=$(sqlite3 "$d/$mode.db" "SELECT count(*) || ' (' || (sum(length(trace)) / count(*)) || ' bytes each)' FROM address_trace")
+			rm -f "$d/$mode.db" "$d/$mode.db-wal" "$d/$mode.db-shm"
+		done
+	done
+	stop_daemons
+	rl=$(calc "$best_log / ($best_none > 0 ? $best_none : 1)" %.2f)
+	result "transcripts: $(num "$T_ADDRS") addresses, $(num "$T_DOMAINS") domains, $E_HOSTS hosts, the better of 2 runs each: none $(num "$best_none") verdicts/s | session log $(num "$best_log") (${rl}x; $(num "${log_lines:-0}") lines = $(num "${log_sessions:-0}") sessions in the store) | problems (default) $(num "$best_problems") ($(calc "$best_problems / ($best_none > 0 ? $best_none : 1)" %.2f)x) | all $(num "$best_all") ($(calc "$best_all / ($best_none > 0 ? $best_none : 1)" %.2f)x; ${kept:-0} transcripts kept)"
+	result "transcripts: the session log costs $(calc "(1 - $rl) * 100" %.0f)% (target under 5%: >= ${TARGET_T_LOG}x) $(verdict "$(calc "$rl >= $TARGET_T_LOG" %d)")"
+}
+
 for p in $PARTS; do
 	case $p in
 	1) part1 || failed=1 ;;
 	2) part2 || failed=1 ;;
 	3) part3 || failed=1 ;;
 	4) part4 || failed=1 ;;
+	5) part5 || failed=1 ;;
 	*) say "BENCH_ENGINE_PARTS: unknown part $p"; exit 2 ;;
 	esac
 	stop_daemons
