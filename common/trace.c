@@ -12,7 +12,7 @@
 
 #define TRACE_NO_CUT ((size_t)-1)
 #define TRACE_CUT_DIGITS 9          /* the cut line's count, fixed width: updated in place */
-#define TRACE_START_BYTES 1024      /* first allocation: most transcripts stay under it */
+#define TRACE_START_BYTES 256       /* first allocation: a domain's part fits; sessions grow */
 
 struct trace *trace_new(size_t cap, double t0)
 {

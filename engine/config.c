@@ -92,6 +92,19 @@ int config_finish(struct probe_config *c, char *from_buf, size_t from_len, char 
 	return 0;
 }
 
+int config_trace_kept(const struct probe_config *c, int retry, int unknown_or_risky, int urgent)
+{
+	switch (c->keep_traces) {
+	case TRACE_KEEP_ALL:
+		return 1;
+	case TRACE_KEEP_PROBLEMS:
+		return retry || unknown_or_risky || urgent;
+	case TRACE_KEEP_NONE:
+		break;
+	}
+	return 0;
+}
+
 double config_greylist_wait(const struct probe_config *c, int attempt)
 {
 	static const double backoff[] = GREYLIST_BACKOFF;

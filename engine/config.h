@@ -202,6 +202,12 @@ int config_finish(struct probe_config *c, char *from_buf, size_t from_len, char 
  * with one alone) or is an address literal "[...]" */
 int config_helo_qualified(const char *name);
 
+/* config_trace_kept - an attempt's transcript is kept under C's keep_traces: every one (all),
+ * or (problems) a RETRY's, an unknown or risky verdict's (UNKNOWN_OR_RISKY) and a real-time
+ * check's (URGENT: someone waits; the API may ask for it). The scheduler puts together only
+ * the transcripts kept; the run writes them. */
+int config_trace_kept(const struct probe_config *c, int retry, int unknown_or_risky, int urgent);
+
 /* config_greylist_wait - seconds to wait before attempt number ATTEMPT (2, 3, ...) */
 double config_greylist_wait(const struct probe_config *c, int attempt);
 

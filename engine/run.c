@@ -128,26 +128,9 @@ void run_commit_now(struct run *r)
 
 /* ---- scheduler callbacks ---- */
 
-/* trace_wanted - RES's transcript is kept: every one (TRACE_KEEP_ALL), or an unknown or risky
- * verdict's, a retry's and a real-time check's (someone waits: the API may ask for it)
- * (TRACE_KEEP_PROBLEMS) */
-static int trace_wanted(const struct run *r, const struct sched_result *res)
-{
-	switch (r->o->cfg->keep_traces) {
-	case TRACE_KEEP_ALL:
-		return 1;
-	case TRACE_KEEP_PROBLEMS:
-		return res->verdict.retry || res->verdict.status == STATUS_UNKNOWN ||
-		       res->verdict.status == STATUS_RISKY || res->urgent;
-	case TRACE_KEEP_NONE:
-		break;
-	}
-	return 0;
-}
-
-/* trace_keep - RES's transcript to the store: after the earlier attempts' (a retry's), clipped
- * to the bound; an earlier attempt's is dropped when this verdict's is not kept. 0, -1 on a
- * store error */
+/* trace_keep - RES's transcript (the scheduler gives those config_trace_kept keeps) to the
+ * store: after the earlier attempts' (a retry's), clipped to the bound; an earlier attempt's is
+ * dropped when this verdict's is not kept. 0, -1 on a store error */
 static int trace_keep(struct run *r, const struct sched_result *res)
 {
 	char *old = NULL, *joined, *clipped;
@@ -156,9 +139,9 @@ static int trace_keep(struct run *r, const struct sched_result *res)
 	int rc;
 
 	if (res->trace == NULL)
-		return 0;
-	if (!trace_wanted(r, res))
-		return res->attempts > 1 ? store_trace_delete(r->store, res->id) : 0;
+		return res->attempts > 1 && r->o->cfg->keep_traces != TRACE_KEEP_NONE
+		               ? store_trace_delete(r->store, res->id)
+		               : 0;
 	if (res->attempts > 1 && store_trace_get(r->store, res->id, &old) < 0)
 		return -1;
 	if (asprintf(&joined, "%s%s", old ? old : "", res->trace) < 0)

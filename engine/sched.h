@@ -76,10 +76,10 @@ struct sched_result {
 	int tls;
 	enum catch_all catch_all;   /* the domain's catch-all state */
 	int urgent;                 /* someone waits for it (sched_addr.urgent, sched_hurry) */
-	const char *trace;          /* when transcripts are kept (probe_config.keep_traces): this
-	                             * attempt's (common/trace.h lines: the domain's DNS answer and
-	                             * catch-all probe, the session as it concerns the address, or
-	                             * why it was not asked, the verdict), else NULL */
+	const char *trace;          /* when this attempt's transcript is kept (config_trace_kept):
+	                             * common/trace.h lines (the domain's DNS answer and catch-all
+	                             * probe, the session as it concerns the address, or why it was
+	                             * not asked, the verdict), else NULL */
 };
 
 /* One SMTP session, when it is over: the session log's fields. */

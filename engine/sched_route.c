@@ -211,7 +211,9 @@ void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, 
 		.urgent = a->urgent,
 	};
 
-	if (s->tracing) {
+	if (s->tracing &&
+	    config_trace_kept(&s->cfg, v->retry,
+	                      v->status == STATUS_UNKNOWN || v->status == STATUS_RISKY, a->urgent)) {
 		/* the attempt, the domain's part and the session's (the one that asked it, or the
 		 * failed one that kept it from being asked) in the order they happened, the
 		 * verdict: the transcript of this attempt */
