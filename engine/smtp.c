@@ -542,7 +542,7 @@ static void smtp_reply(struct smtp_session *s, const struct reply *r)
 	enum reply_outcome o;
 	int ok = r->code >= 200 && r->code < 300;
 
-	if (s->tr && !ok) {
+	if (s->tr && (!ok || s->state == SMTP_RCPT)) { /* every RCPT answer: it makes a verdict */
 		char why[256];
 		o = reply_classify_why(smtp_states[s->state].cmd, r, why, sizeof why);
 		trace_add(s->tr, clock_now(), "rule", "%s", why);

@@ -104,6 +104,7 @@ enum stmt_id {
 	ST_PURGE_MARK,
 	ST_PURGE_KEEP,
 	ST_PURGE_HISTORY,
+	ST_PURGE_TRACES,
 	ST_PURGE_ADDRESSES,
 	ST_PURGE_DROP,
 	ST_LIST_DROP_SEEN,
@@ -372,6 +373,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" WHERE (id < ?1 << 40 OR id >= (?1 + 1) << 40) AND address_id IS NOT NULL)",
 	[ST_PURGE_HISTORY] =
 		"DELETE FROM verdict_history WHERE address_id IN (SELECT id FROM temp.purge)",
+	/* a removed address's transcript goes with it (an id may be given to a new address) */
+	[ST_PURGE_TRACES] =
+		"DELETE FROM address_trace WHERE address_id IN (SELECT id FROM temp.purge)",
 	[ST_PURGE_ADDRESSES] = "DELETE FROM addresses WHERE id IN (SELECT id FROM temp.purge)",
 	[ST_PURGE_DROP] = "DELETE FROM temp.purge",
 	[ST_RUN_REQUEUE] =
@@ -2419,7 +2423,8 @@ int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before
 int store_list_purge(struct store *s, int64_t list_id, char *err, size_t errlen)
 {
 	static const enum stmt_id sql[] = {
-		ST_PURGE_MARK, ST_PURGE_KEEP, ST_PURGE_HISTORY, ST_PURGE_ADDRESSES, ST_PURGE_DROP,
+		ST_PURGE_MARK, ST_PURGE_KEEP, ST_PURGE_HISTORY, ST_PURGE_TRACES, ST_PURGE_ADDRESSES,
+		ST_PURGE_DROP,
 		ST_LIST_DROP_ROWS,
 		ST_LIST_DROP_PROBLEMS, ST_LIST_DROP_SEEN, ST_LIST_DROP,
 	};

@@ -650,7 +650,8 @@ static void test_transcripts(void)
 	      "zed's transcript holds no other address");
 	CHECK(p.rcpt_trace[0] && strstr(p.rcpt_trace[0], "C RCPT TO:<alice@") &&
 	              strstr(p.rcpt_trace[0], "S 250 2.1.5") && !strstr(p.rcpt_trace[0], "zed@") &&
-	              !strstr(p.rcpt_trace[0], " rule "),
+	              strstr(p.rcpt_trace[0], " rule 250 to RCPT TO -> accepted\n") &&
+	              !strstr(p.rcpt_trace[0], " rule 550"),
 	      "alice's transcript: %s", p.rcpt_trace[0] ? p.rcpt_trace[0] : "(null)");
 	CHECK(p.done_trace && in_order(p.done_trace, done, sizeof done / sizeof done[0]) &&
 	              !strstr(p.done_trace, "RCPT TO:"),

@@ -936,6 +936,99 @@ static void count_host(void *ctx, const struct store_host *h)
 
 /* test_host_state - a host's state is kept, replaced, read back by the run that kept it only,
  * and listed per run */
+/* hosts_seen_fn - store_session_hosts' callback for test_traces_and_sessions: the first host's
+ * figures, and how many */
+struct hosts_seen {
+	int n;
+	char first[64];
+	long long sessions, refusals;
+	double median;
+	int last_code;
+};
+
+static int hosts_seen_fn(void *ctx, const struct store_session_host *h)
+{
+	struct hosts_seen *hs = ctx;
+
+	if (hs->n++ == 0) {
+		snprintf(hs->first, sizeof hs->first, "%s", h->mx_host);
+		hs->sessions = h->sessions;
+		hs->refusals = h->refusals;
+		hs->median = h->median_reply_ms;
+		hs->last_code = h->last_code;
+	}
+	return 0;
+}
+
+/* Transcripts (address_trace) and the session log (session_log): an address found by its
+ * key, a transcript put, replaced, read back, deleted; list membership; a purged list's
+ * addresses take their transcripts with them; sessions summed up per host with the median
+ * and the last reply. */
+static void test_traces_and_sessions(void)
+{
+	struct store *s = fresh_store("traces.db");
+	struct ids ids = {{0}, 0};
+	char err[256], *t = NULL;
+	int64_t l, other, id;
+	struct hosts_seen hs = {0};
+
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "t.csv", "id-t", 1);
+	add_row(s, l, 1, 2, "a@example.com");
+	other = store_list_create(s, "o.csv", "id-o", 1);
+	add_row(s, other, 1, 2, "b@example.com");
+	store_claim(s, 0, 1000, 8, collect_id, &ids);
+	id = store_addr_find(s, "a@example.com");
+	CHECK(id > 0, "found by its key: %lld", (long long)id);
+	CHECK_INT(store_addr_find(s, "nobody@example.com"), 0, "an unknown key");
+	CHECK_INT(store_list_has_address(s, l, id), 1, "in its list");
+	CHECK_INT(store_list_has_address(s, other, id), 0, "not in another list");
+	CHECK_INT(store_trace_get(s, id, &t), 0, "no transcript yet");
+	CHECK(t == NULL, "none");
+	CHECK_INT(store_trace_put(s, id, 3, "0.10 C RCPT TO:<a@example.com>\n"), 0, "put");
+	CHECK_INT(store_trace_put(s, id, 3, "0.20 S 250 ok\n"), 0, "replaced");
+	CHECK_INT(store_trace_get(s, id, &t), 1, "read back");
+	CHECK_STR(t, "0.20 S 250 ok\n", "the last one");
+	free(t);
+	t = NULL;
+	CHECK_INT(store_trace_delete(s, id), 0, "delete");
+	CHECK_INT(store_trace_get(s, id, &t), 0, "gone");
+
+	static const struct {
+		const char *host, *ip, *outcome;
+		int code;
+		double reply_ms;
+	} sessions[] = {
+		{"mx.a.test", "127.0.1.1", "completed", 221, 1.0},
+		{"mx.a.test", "127.0.1.1", "completed", 221, 3.0},
+		{"mx.a.test", "127.0.1.1", "refused", 554, 2.0},
+		{"mx.b.test", "127.0.1.2", "completed", 221, 5.0},
+	};
+	for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+		struct store_session ss = {.run_id = 3, .at = 1000, .source = "", .mx_host = sessions[i].host,
+		                           .mx_ip = sessions[i].ip, .rcpts = 2, .outcome = sessions[i].outcome,
+		                           .smtp_end = "ok", .code = sessions[i].code, .enhanced = "5.7.1",
+		                           .text = "text", .seconds = 0.1, .reply_ms = sessions[i].reply_ms};
+		CHECK_INT(store_session_add(s, &ss), 0, "session added");
+	}
+	CHECK_INT(store_session_hosts(s, 0, hosts_seen_fn, &hs), 0, "summed up");
+	CHECK_INT(hs.n, 2, "two hosts");
+	CHECK_STR(hs.first, "mx.a.test", "the host with refusals first");
+	CHECK_INT(hs.sessions, 3, "its sessions");
+	CHECK_INT(hs.refusals, 1, "its refusals");
+	CHECK(hs.median == 2.0, "its median reply time: %g", hs.median);
+	CHECK_INT(hs.last_code, 554, "its last session's reply");
+
+	CHECK_INT(store_trace_put(s, id, 3, "0.20 S 250 ok\n"), 0, "put again");
+	CHECK(store_list_purge(s, l, err, sizeof err) == 0, "purge: %s", err);
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(db_int("SELECT count(*) FROM address_trace"), 0,
+	          "a purged list's address takes its transcript with it");
+	store_close(s);
+}
+
 static void test_host_state(void)
 {
 	struct store *s = fresh_store("hosts.db");
@@ -973,6 +1066,7 @@ static void test_host_state(void)
 
 TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id, test_one_writer, test_dedupe,
       test_fix_dups_after_resume, test_addr_alone, test_hash_collision, test_retry_waiting, test_states_on_disk,
-      test_verdict_history, test_history_bounded_and_purged, test_stale_before_and_domain_facts,
+      test_verdict_history, test_history_bounded_and_purged, test_traces_and_sessions,
+      test_stale_before_and_domain_facts,
       test_shard_and_row_readings, test_bulk_import, test_bulk_cut_short, test_bulk_refused,
       test_bulk_collision, test_host_state, test_cleanup)
