@@ -34,7 +34,6 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 
 	if (s->cb.dns_learned && !d->dns_from_store)
 		s->cb.dns_learned(s->ctx, d->name, r);
-	sched_domain_trace_dns(s, d, r, clock_now());
 	if (sched_domain_answer(s, d, r, clock_now()))
 		sched_pump(s);
 }
@@ -430,14 +429,17 @@ struct sched *sched_new(struct event_base *base, const struct probe_config *c,
 	s->pump_timer = evtimer_new(base, pump_cb, s);
 	s->t0 = clock_now();
 	s->tracing = c->keep_traces != TRACE_KEEP_NONE;
-	if (s->tracing)
+	if (s->tracing) {
 		s->scratch = trace_new(c->keep_traces == TRACE_KEEP_ALL ? DEF_TRACE_ALL_BYTES
 		                                                        : DEF_TRACE_SESSION_BYTES,
 		                       s->t0);
-	if (s->pump_timer == NULL || (s->tracing && s->scratch == NULL)) {
+		s->scratch_domain = trace_new(DEF_TRACE_DOMAIN_BYTES, s->t0);
+	}
+	if (s->pump_timer == NULL || (s->tracing && (s->scratch == NULL || s->scratch_domain == NULL))) {
 		if (s->pump_timer)
 			event_free(s->pump_timer);
 		trace_free(s->scratch);
+		trace_free(s->scratch_domain);
 		free(s);
 		return NULL;
 	}
@@ -594,7 +596,6 @@ void sched_free(struct sched *s)
 				d->head = a->next;
 				sched_saddr_free(a);
 			}
-			trace_free(d->trace);
 			free(d->name);
 			free(d->hosts);
 			free(d);
@@ -602,5 +603,6 @@ void sched_free(struct sched *s)
 	}
 	event_free(s->pump_timer);
 	trace_free(s->scratch);
+	trace_free(s->scratch_domain);
 	free(s);
 }

@@ -60,6 +60,7 @@ union sroute_addr {
  * (sched_domain_answer). */
 struct sroute {
 	const char *name;           /* the MX host name */
+	int preference;             /* its MX preference (transcripts) */
 	const union sroute_addr *addr; /* its addresses, in DNS's order */
 	size_t naddrs;
 };
@@ -87,8 +88,13 @@ struct sdomain {
 	struct shost *host;         /* the host whose list holds it, or NULL */
 	int route;                  /* index in hosts of that host */
 	struct sdomain *ready_prev, *ready_next;
-	double dns_asked;           /* clock_now() when DNS was asked (transcripts) */
-	struct trace *trace;        /* its part of the transcripts (DNS, catch-all probe), or NULL */
+	/* for transcripts (sched_domain_trace), a few numbers rather than text: most domains'
+	 * transcripts are never kept */
+	double dns_asked, dns_answered; /* clock_now() when DNS was asked, answered */
+	int implicit_mx;            /* the answer had no MX record: the domain itself */
+	const struct dns_result *dns_failed; /* a failed answer while its addresses are told */
+	int probe_said;             /* the catch-all probe's last answer: its outcome + 1, 0: none */
+	double probe_at;            /* ... when */
 };
 
 /* Flow control of one host (sched_flow.c): how many sessions it may have, and when. */
@@ -182,6 +188,7 @@ struct sched {
 	int tracing;                /* transcripts are recorded (cfg.keep_traces) */
 	double t0;                  /* their clock origin: when the scheduler started */
 	struct trace *scratch;      /* an address's transcript being put together (sched_report) */
+	struct trace *scratch_domain; /* ... its domain's part (sched_domain_trace) */
 };
 
 /* ---- sched.c ---- */
@@ -227,8 +234,7 @@ struct saddr *sched_queue_pop(struct sdomain *d);
 void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
                   const struct reply *r, const char *detail, const char *mx_host, int tls,
                   const char *trace, int asked);
-void sched_domain_trace_dns(struct sched *s, struct sdomain *d, const struct dns_result *r,
-                            double now);
+void sched_domain_trace(const struct sched *s, const struct sdomain *d, struct trace *t);
 size_t sched_domain_fail(struct sched *s, struct sdomain *d, size_t n,
                          const struct decide_in *in0, const struct reply *r, const char *detail,
                          const char *mx_host, const char *trace);

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "common/hash.h"
-#include "common/trace.h"
 #include "engine/providers.h"
 
 /* sched_probe_local - the catch-all probe's local part for DOMAIN: looks random and cannot
@@ -107,11 +106,9 @@ void sched_probe_end(struct sched *s, struct sdomain *d, int answered, enum repl
 {
 	d->probing = 0;
 	d->inflight--;
-	if (answered && d->trace) {
-		char local[PROBE_LOCAL_LEN + 1];
-		sched_probe_local(d->name, local, sizeof local);
-		trace_add(d->trace, now, "catchall", "probe %s@%s: %s", local, d->name,
-		          reply_outcome_name(o));
+	if (answered) { /* for transcripts (sched_domain_trace) */
+		d->probe_said = (int)o + 1;
+		d->probe_at = now;
 	}
 	if (answered && (o == OUTCOME_TEMPORARY || o == OUTCOME_THROTTLED) &&
 	    d->probe_tries + 2 <= s->cfg.max_attempts) {

@@ -188,7 +188,6 @@ void sched_domain_free_if_idle(struct sched *s, struct sdomain *d)
 		}
 	s->ndomains--;
 	sched_domain_failed_host(s, d, NULL);
-	trace_free(d->trace);
 	free(d->name);
 	free(d->hosts);
 	free(d);
@@ -198,6 +197,44 @@ void sched_saddr_free(struct saddr *a)
 {
 	free(a->address);
 	free(a);
+}
+
+/* sched_domain_trace - D's part of a transcript into T (emptied first): its DNS answer (the MX
+ * set or implicit MX and each host's addresses, or the failure) and its catch-all probe's last
+ * answer, each at the time it came */
+void sched_domain_trace(const struct sched *s, const struct sdomain *d, struct trace *t)
+{
+	double at = d->dns_answered > 0 ? d->dns_answered : s->t0;
+	const char *from = d->dns_from_store ? "from the job store" : "asked";
+	const struct dns_result *f = d->dns_failed;
+
+	trace_truncate(t, 0);
+	if (d->dns_state == 2 && d->nhosts == 0) {
+		trace_add(t, at, "dns", "MX %s: %s%s%s (%s)", d->name,
+		          f ? dns_status_name(f->status) : "failed",
+		          f && f->detail && f->detail[0] ? ": " : "", f && f->detail ? f->detail : "",
+		          from);
+	} else if (d->dns_state == 2) {
+		trace_add(t, at, "dns", "MX %s: ok, %zu host%s%s (%s, %.2f ms)", d->name, d->nhosts,
+		          d->nhosts == 1 ? "" : "s",
+		          d->implicit_mx ? ", no MX record: the domain itself (implicit MX)" : "", from,
+		          (d->dns_answered - d->dns_asked) * 1000.0);
+		for (size_t i = 0; i < d->nhosts; i++) {
+			char addrs[256] = "", ip[IPADDR_TEXT_MAX];
+			size_t used = 0;
+			for (size_t k = 0; k < d->hosts[i].naddrs && used < sizeof addrs; k++)
+				used += (size_t)snprintf(addrs + used, sizeof addrs - used, "%s%s", k ? ", " : "",
+				                         ipaddr_text(&d->hosts[i].addr[k].sa, ip, sizeof ip));
+			trace_add(t, at, "dns", "  %d %s -> %s", d->hosts[i].preference, d->hosts[i].name,
+			          addrs[0] ? addrs : "no address");
+		}
+	}
+	if (d->probe_said > 0) {
+		char local[PROBE_LOCAL_LEN + 1];
+		sched_probe_local(d->name, local, sizeof local);
+		trace_add(t, d->probe_at, "catchall", "probe %s@%s: %s", local, d->name,
+		          reply_outcome_name((enum reply_outcome)(d->probe_said - 1)));
+	}
 }
 
 /* sched_report - one address's result to the owner; the address is freed */
@@ -218,8 +255,11 @@ void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, 
 		 * failed one that kept it from being asked) in the order they happened, the
 		 * verdict: the transcript of this attempt */
 		struct trace *t = s->scratch;
-		const char *dt = a->d->trace && a->d->trace->buf ? a->d->trace->buf : NULL;
-		double now = clock_now(), first = trace_first_ms(dt);
+		const char *dt;
+		double now = clock_now(), first;
+		sched_domain_trace(s, a->d, s->scratch_domain);
+		dt = s->scratch_domain->buf;
+		first = trace_first_ms(dt);
 		trace_truncate(t, 0);
 		trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "attempt",
 		          "%s: attempt %d from %s", a->address, attempts,
@@ -546,6 +586,7 @@ static void routes_copy(struct sdomain *d, const struct dns_result *r)
 		size_t len = strlen(h->name) + 1;
 
 		rt[i].name = memcpy(nm, h->name, len);
+		rt[i].preference = h->preference;
 		nm += len;
 		rt[i].addr = ad;
 		rt[i].naddrs = h->naddrs;
@@ -561,48 +602,17 @@ static void routes_copy(struct sdomain *d, const struct dns_result *r)
 /* sched_domain_answer - DNS answered R for D (copied): its addresses get a DNS failure, or D is
  * scheduled. Returns 1 when D was scheduled (the caller pumps), 0 when D failed (and may be
  * freed). */
-/* sched_domain_trace_dns - DNS answered R for D at NOW: its part of the transcripts (the MX
- * set or implicit MX, each host's addresses, null MX, a failure) */
-void sched_domain_trace_dns(struct sched *s, struct sdomain *d, const struct dns_result *r,
-                            double now)
-{
-	struct trace *t;
-
-	if (!s->tracing || (d->trace == NULL &&
-	                    (d->trace = trace_new(DEF_TRACE_DOMAIN_BYTES, s->t0)) == NULL))
-		return;
-	t = d->trace;
-	trace_truncate(t, 0);
-	if (r->status != DNS_OK && r->nhosts == 0) {
-		trace_add(t, now, "dns", "MX %s: %s%s%s (%s)", d->name, dns_status_name(r->status),
-		          r->detail && r->detail[0] ? ": " : "", r->detail ? r->detail : "",
-		          d->dns_from_store ? "from the job store" : "asked");
-		return;
-	}
-	trace_add(t, now, "dns", "MX %s: %s, %zu host%s%s (%s, %.1f ms)", d->name,
-	          dns_status_name(r->status), r->nhosts, r->nhosts == 1 ? "" : "s",
-	          r->implicit_mx ? ", no MX record: the domain itself (implicit MX)" : "",
-	          d->dns_from_store ? "from the job store" : "asked",
-	          (now - d->dns_asked) * 1000.0);
-	for (size_t i = 0; i < r->nhosts; i++) {
-		char addrs[256] = "", ip[IPADDR_TEXT_MAX];
-		size_t used = 0;
-		for (size_t k = 0; k < r->hosts[i].naddrs && used < sizeof addrs; k++)
-			used += (size_t)snprintf(
-			        addrs + used, sizeof addrs - used, "%s%s", k ? ", " : "",
-			        ipaddr_text((const struct sockaddr *)&r->hosts[i].addr[k], ip, sizeof ip));
-		trace_add(t, now, "dns", "  %d %s -> %s", r->hosts[i].preference, r->hosts[i].name,
-		          addrs[0] ? addrs : "no address");
-	}
-}
-
 int sched_domain_answer(struct sched *s, struct sdomain *d, const struct dns_result *r, double now)
 {
 	routes_copy(d, r);
 	d->dns_state = 2;
+	d->dns_answered = now;
+	d->implicit_mx = r->implicit_mx;
 	if (r->status != DNS_OK) {
 		struct decide_in in = {.dns = r->status};
+		d->dns_failed = r; /* for the transcripts of the addresses told now */
 		sched_domain_fail(s, d, SIZE_MAX, &in, NULL, r->detail ? r->detail : "", NULL, NULL);
+		d->dns_failed = NULL;
 		sched_domain_free_if_idle(s, d);
 		return 0;
 	}
