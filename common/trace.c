@@ -171,15 +171,16 @@ void trace_add(struct trace *t, double now, const char *type, const char *fmt, .
 	va_end(ap);
 	if (n < 0)
 		return;
-	add_line(t, now, type, esc, escape(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1,
-	                                    esc));
+	size_t len = escape(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, esc);
+	add_line(t, now, type, esc, len);
 }
 
 void trace_add_bytes(struct trace *t, double now, const char *type, const char *p, size_t n)
 {
 	char esc[TRACE_EVENT_MAX + 32];
+	size_t len = escape(p, n, esc);
 
-	add_line(t, now, type, esc, escape(p, n, esc));
+	add_line(t, now, type, esc, len);
 }
 
 /* line_type - the type word of LINE ("MS TYPE TEXT"): its start into *TYPE, its length */

@@ -430,9 +430,7 @@ struct sched *sched_new(struct event_base *base, const struct probe_config *c,
 	s->t0 = clock_now();
 	s->tracing = c->keep_traces != TRACE_KEEP_NONE;
 	if (s->tracing) {
-		s->scratch = trace_new(c->keep_traces == TRACE_KEEP_ALL ? DEF_TRACE_ALL_BYTES
-		                                                        : DEF_TRACE_SESSION_BYTES,
-		                       s->t0);
+		s->scratch = trace_new(DEF_TRACE_ALL_BYTES, s->t0); /* the most kept: the run clips */
 		s->scratch_domain = trace_new(DEF_TRACE_DOMAIN_BYTES, s->t0);
 	}
 	if (s->pump_timer == NULL || (s->tracing && (s->scratch == NULL || s->scratch_domain == NULL))) {

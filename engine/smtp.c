@@ -236,7 +236,8 @@ send_cmd(struct smtp_session *s, enum smtp_state next, const char *fmt, ...)
 	s->t_sent = clock_now();
 	if (s->tr)
 		trace_add_bytes(s->tr, s->t_sent, "C", line, (size_t)n);
-	memcpy(line + n, "\r\n", 2);
+	line[n] = '\r';
+	line[n + 1] = '\n';
 	evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n + 2);
 	enter(s, next);
 }

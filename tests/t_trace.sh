@@ -106,7 +106,7 @@ mask() { sed -e 's/^ *[0-9][0-9.]* ms/   T ms/' -e "s/:$PORT\\b/:PORT/g" \
 	-e 's/in [0-9][0-9.]* ms/in X ms/g' -e 's/, [0-9][0-9.]* ms)/, X ms)/g'; }
 for a in alice@strict.test zed@strict.test alice@tls.test; do
 	"$MAILSIFT" verify $PROBE --trace --format text "$a" 2> text.err | mask > "text-$a.txt"
-	if diff -u "$TOP/tests/golden/trace/$a.txt" "text-$a.txt" > text.diff; then
+	if diff -u "$TOP/tests/trace_golden/$a.txt" "text-$a.txt" > text.diff; then
 		pass "trace --format text: $a"
 	else
 		fail "trace --format text: $a" "$(head -40 text.diff)"
