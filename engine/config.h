@@ -158,6 +158,11 @@ enum trace_keep {
 	TRACE_KEEP_PROBLEMS,
 	TRACE_KEEP_ALL
 };
+/* Rows the job store's session log keeps (the newest): a server that runs for months writes
+ * one per session; checked every DEF_SESSION_LOG_TRIM_EVERY sessions. A 10-million-address
+ * list makes about a million sessions. */
+#define DEF_SESSION_LOG_KEEP 1000000
+#define DEF_SESSION_LOG_TRIM_EVERY 10000
 /* Bytes of one address's transcript kept with TRACE_KEEP_ALL (verify --trace shows it whole
  * unless a server made it huge). */
 #define DEF_TRACE_ALL_BYTES 16384

@@ -74,6 +74,7 @@ struct run {
 	int64_t retry_wait, retry_first, retry_last;
 	double retry_stats_at;
 	int64_t run_id;                 /* the store's record of this run */
+	int64_t sessions_logged;        /* session log rows written (trimmed every so often) */
 	struct claimed *batch;          /* claim buffer */
 	size_t nbatch;
 };
@@ -219,7 +220,9 @@ static void on_session(void *ctx, const struct sched_session *ss)
 
 	if (r->closing)
 		return;
-	if (store_session_add(r->store, &rec) < 0)
+	if (store_session_add(r->store, &rec) < 0 ||
+	    (++r->sessions_logged % DEF_SESSION_LOG_TRIM_EVERY == 0 &&
+	     store_session_trim(r->store, DEF_SESSION_LOG_KEEP) < 0))
 		run_fail(r, "job store: %s", store_errmsg(r->store));
 	else if (r->cb.session)
 		r->cb.session(r->ctx, &rec);

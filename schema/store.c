@@ -2014,6 +2014,20 @@ int store_session_add(struct store *s, const struct store_session *ss)
 	return step_done(s, st);
 }
 
+int store_session_trim(struct store *s, int64_t keep)
+{
+	static const char sql[] = "DELETE FROM session_log WHERE id <= (SELECT max(id) FROM session_log) - ?1";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, keep);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_session_hosts(struct store *s, int64_t run_id,
                         int (*fn)(void *ctx, const struct store_session_host *h), void *ctx)
 {

@@ -402,6 +402,9 @@ struct store_session {
 
 int store_session_add(struct store *s, const struct store_session *ss);
 
+/* store_session_trim - the session log keeps its newest KEEP rows; 0, -1 on error */
+int store_session_trim(struct store *s, int64_t keep);
+
 /* The sessions to one MX host address, summed up (store_session_hosts). */
 struct store_session_host {
 	const char *mx_host, *mx_ip;

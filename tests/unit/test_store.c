@@ -1020,7 +1020,12 @@ static void test_traces_and_sessions(void)
 	CHECK_INT(hs.refusals, 1, "its refusals");
 	CHECK(hs.median == 2.0, "its median reply time: %g", hs.median);
 	CHECK_INT(hs.last_code, 554, "its last session's reply");
+	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
+	CHECK_INT(store_session_trim(s, 2), 0, "trimmed");
+	CHECK_INT(db_int("SELECT count(*) FROM session_log"), 2, "the newest 2 kept");
+	CHECK_INT(db_int("SELECT min(reply_ms) FROM session_log"), 2, "the oldest went first");
 
+	store_begin(s, err, sizeof err);
 	CHECK_INT(store_trace_put(s, id, 3, "0.20 S 250 ok\n"), 0, "put again");
 	CHECK(store_list_purge(s, l, err, sizeof err) == 0, "purge: %s", err);
 	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
