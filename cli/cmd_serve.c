@@ -18,6 +18,7 @@
 #include "cli/options.h"
 #include "cli/signals.h"
 #include "cli/stages.h"
+#include "exporters/session_log.h"
 #include "server/keys.h"
 #include "server/server.h"
 
@@ -153,13 +154,19 @@ static int serve(struct serve_cli *sc, struct store *s, struct keys *k)
 	struct server_opts so = {sc->host, sc->port, sc->rate, SERVE_MAX_TIMEOUT, SERVE_IO_TIMEOUT,
 	                         sc->data, db, (int)sc->max_jobs,
 	                         (unsigned long long)(sc->max_upload_gib * 1073741824.0),
-	                         sc->tls_cert, sc->tls_key, sc->callback_allow_private, 0};
+	                         sc->tls_cert, sc->tls_key, sc->callback_allow_private, 0,
+	                         NULL, rc->session_log};
 	struct timeval poll = {0, (suseconds_t)(SERVE_STOP_POLL * 1e6)};
 	struct serve_loop l = {0};
 	struct event *watch = NULL;
 	char err[1024] = "";
 
 	snprintf(db, sizeof db, "%s/mailsift.db", sc->data);
+	if (rc->session_log &&
+	    (so.session_log = session_log_open(rc->session_log, err, sizeof err)) == NULL) {
+		fprintf(stderr, "mailsift serve: %s\n", err);
+		return EXIT_FAILURE_;
+	}
 	cli_signals_catch();
 	l.base = event_base_new();
 	if (l.base == NULL) {
@@ -185,6 +192,10 @@ out:
 		event_free(watch);
 	server_free(l.srv);
 	event_base_free(l.base);
+	if (so.session_log && fclose(so.session_log) != 0 && !l.failed) {
+		fprintf(stderr, "mailsift serve: session log %s: %s\n", rc->session_log, strerror(errno));
+		l.failed = 1;
+	}
 	return l.failed ? EXIT_FAILURE_ : EXIT_DONE;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "server/server_int.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <event2/util.h>
 
 #include "common/clock.h"
+#include "exporters/session_log.h"
 #include "importers/check.h"
 #include "server/http.h"
 
@@ -162,7 +164,22 @@ static void on_run_done(void *ctx, const struct run_result *r, const char *err)
 
 	(void)r;
 	if (srv->done)
-		srv->done(srv->done_ctx, err);
+		srv->done(srv->done_ctx, err ? err : srv->log_error[0] ? srv->log_error : NULL);
+}
+
+/* on_run_session - a session is over: its line in --session-log; one that cannot be written
+ * stops the server, said why (an operator counts on the log) */
+static void on_run_session(void *ctx, const struct store_session *ss)
+{
+	struct server *srv = ctx;
+
+	if (srv->o.session_log == NULL || srv->log_error[0])
+		return;
+	if (session_log_write(srv->o.session_log, ss) < 0) {
+		snprintf(srv->log_error, sizeof srv->log_error, "session log %s: cannot write: %s",
+		         srv->o.session_log_path, strerror(errno));
+		server_stop(srv);
+	}
 }
 
 static void on_run_verdict(void *ctx, int64_t address_id)
@@ -194,7 +211,7 @@ struct server *server_new(struct event_base *base, struct store *s, struct keys 
                           void (*done)(void *ctx, const char *err), void *ctx, char *err,
                           size_t errlen)
 {
-	static const struct run_callbacks cb = {NULL, on_run_done, on_run_verdict, NULL};
+	static const struct run_callbacks cb = {NULL, on_run_done, on_run_verdict, on_run_session};
 	struct server *srv = calloc(1, sizeof *srv);
 
 	if (srv == NULL) {

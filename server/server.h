@@ -7,6 +7,8 @@
 #ifndef MAILSIFT_SERVER_H
 #define MAILSIFT_SERVER_H
 
+#include <stdio.h>
+
 #include <stddef.h>
 
 #include "engine/run.h"
@@ -29,6 +31,9 @@ struct server_opts {
 	const char *tls_key;        /* its PEM private key */
 	int callback_allow_private; /* callbacks may go to loopback and private addresses */
 	double callback_backoff;    /* seconds before a callback's second try (later: 3x each) */
+	FILE *session_log;          /* --session-log: one line per SMTP session (NULL: none); a
+	                             * line that cannot be written stops the server (ERR) */
+	const char *session_log_path;
 };
 
 struct server;

@@ -29,6 +29,7 @@ struct allowance {
 };
 
 struct server {
+	char log_error[512];            /* the session log could not be written: why ("" if it could) */
 	struct event_base *base;
 	struct store *store;
 	struct keys *keys;

@@ -47,7 +47,7 @@ serve_stop() {
 }
 
 # ---- keys ----
-serve_start --rate 1000
+serve_start --rate 1000 --session-log "$WORK/serve-sessions.jsonl"
 export KEY="$(cat "$WORK/serve.out")"
 check "first start: one key printed on stdout" test "$(wc -l < "$WORK/serve.out")" -eq 1
 check "the key looks like one (ms_ and 43 characters)" \
@@ -90,6 +90,12 @@ sleep 1.5
 serve_stop
 wait $wpid
 check_eq "SIGTERM: serve exits 0" "$SRC" 0
+check "--session-log: one JSON line per session the store logged" python3 -c '
+import json, sqlite3, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+n = sqlite3.connect(sys.argv[2]).execute("SELECT count(*) FROM session_log").fetchone()[0]
+sys.exit(not (rows and len(rows) == n and all("outcome" in r for r in rows)))' \
+	"$WORK/serve-sessions.jsonl" "$DATA/mailsift.db"
 check_contains "SIGTERM: says what was saved" "$WORK/serve.err" 'stopped; what was done is saved'
 check "SIGTERM: a waiting check is answered, not final" python3 -c '
 import json, sys
