@@ -29,10 +29,10 @@ static const char status_help[] =
 	"what the last run held in memory: its working set (addresses and domains, their bounds)\n"
 	"and its DNS caches (names held, hit rate, evictions).\n";
 
-/* print_host - one MX host address's sessions */
+/* print_host - one MX host address's sessions (CTX counts them) */
 static int print_host(void *ctx, const struct store_session_host *h)
 {
-	(void)ctx;
+	++*(int *)ctx;
 	printf("  %s [%s]: %lld sessions (%lld completed, %lld refused or pushed back), %lld RCPTs, "
 	       "median reply %.1f ms\n",
 	       h->mx_host ? h->mx_host : "?", h->mx_ip ? h->mx_ip : "?", (long long)h->sessions,
@@ -49,16 +49,16 @@ static int print_host(void *ctx, const struct store_session_host *h)
 /* print_hosts - the session log summed up per MX host address; an exit status */
 static int print_hosts(struct store *s, const char *db)
 {
+	int n = 0;
+
 	printf("job store %s\nMX hosts (SMTP sessions of every run, most refusals first):\n", db);
-	if (store_session_hosts(s, 0, print_host, NULL) < 0) {
-		if (strstr(store_errmsg(s), "no such table") != NULL) {
-			printf("  none recorded (this job store is older than session logs: run it "
-			       "again)\n");
-			return EXIT_DONE;
-		}
+	if (store_session_hosts(s, 0, print_host, &n) < 0) {
 		fprintf(stderr, "mailsift: %s: %s\n", db, store_errmsg(s));
 		return EXIT_FAILURE_;
 	}
+	if (n == 0)
+		printf("  none recorded yet (a run records its sessions; a store older than session "
+		       "logs has none)\n");
 	return EXIT_DONE;
 }
 

@@ -81,6 +81,7 @@ enum stmt_id {
 	ST_SCHEMA_OBJECTS,
 	ST_OUR_TABLES,
 	ST_HAS_HISTORY,
+	ST_HAS_TRACES,
 	ST_LIST_SHARD,
 	ST_LIST_FIX_DUPS,
 	ST_BULK_HAS_INDEX,
@@ -130,6 +131,7 @@ enum stmt_id {
 	ST_ROLLBACK,
 	ST_WAL_SETUP,
 	ST_HISTORY_STAND_IN,
+	ST_TRACES_STAND_IN,
 	ST_COUNT
 };
 
@@ -290,6 +292,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_SHARD] = "SELECT coalesce(shard_k, 0), coalesce(shard_n, 0) FROM lists WHERE id = ?1",
 	[ST_HAS_HISTORY] =
 		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'verdict_history'",
+	[ST_HAS_TRACES] =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'address_trace'",
 	/* Each address's first row in the list is not a duplicate; later rows name its line. */
 	[ST_LIST_FIX_DUPS] =
 		"WITH firsts AS (SELECT address_id, min(id) AS id FROM rows"
@@ -441,6 +445,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" status TEXT NOT NULL, reason TEXT, smtp_code INTEGER, enhanced_code TEXT,"
 		" checked_at INTEGER);"
 		" CREATE INDEX temp.verdict_history_by_address ON verdict_history(address_id);",
+	/* ... before migration 011: no transcript kept, no session logged */
+	[ST_TRACES_STAND_IN] =
+		"CREATE TEMP TABLE address_trace (address_id INTEGER PRIMARY KEY, run_id INTEGER,"
+		" trace TEXT NOT NULL);"
+		" CREATE TEMP TABLE session_log (id INTEGER PRIMARY KEY, run_id INTEGER, at INTEGER,"
+		" source TEXT, mx_host TEXT, mx_ip TEXT, tls INTEGER, rcpts INTEGER, outcome TEXT,"
+		" smtp_end TEXT, code INTEGER, enhanced TEXT, text TEXT, seconds REAL, reply_ms REAL);",
 };
 
 struct store {
@@ -749,8 +760,10 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 			store_close(s);
 			return NULL;
 		}
-		if (count_query(s, ST_HAS_HISTORY) == 0 &&
-		    store_exec(s, stmt_sql[ST_HISTORY_STAND_IN], err, errlen) < 0) {
+		if ((count_query(s, ST_HAS_HISTORY) == 0 &&
+		     store_exec(s, stmt_sql[ST_HISTORY_STAND_IN], err, errlen) < 0) ||
+		    (count_query(s, ST_HAS_TRACES) == 0 &&
+		     store_exec(s, stmt_sql[ST_TRACES_STAND_IN], err, errlen) < 0)) {
 			store_close(s);
 			return NULL;
 		}

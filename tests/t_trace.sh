@@ -246,6 +246,18 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 sys.exit(not (rows and all(r["mailsift_trace"] == "" for r in rows)))' traced/valid.csv
 
+# a store made before transcripts (migration 011 undone), read: none kept, no session logged
+cp out/mailsift.db old.db
+sqlite3 old.db "DROP TABLE address_trace; DROP TABLE session_log; PRAGMA user_version = 10"
+"$MAILSIFT" explain --db old.db alice@policy.test > old-explain.txt 2>&1
+check_eq "explain on a store older than transcripts exits 0" "$?" 0
+check_contains "... the verdict, no transcript" old-explain.txt "no transcript kept"
+"$MAILSIFT" status --db old.db --hosts > old-hosts.txt 2>&1
+check_eq "status --hosts on a store older than session logs exits 0" "$?" 0
+check_contains "... none recorded" old-hosts.txt "none recorded yet"
+check_eq "... the store is left as it was (read only)" \
+	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'address_trace'")" 0
+
 # ---- 4. hostile servers -------------------------------------------------------------------
 "$MAILSIFT" verify $PROBE --max-attempts 1 --trace alice@forge.test alice@endless.test \
 	> hostile.json 2> hostile.err
