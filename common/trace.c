@@ -244,6 +244,19 @@ double trace_first_ms(const char *text)
 	return text && *text ? strtod(text, NULL) : -1;
 }
 
+double trace_last_ms(const char *text)
+{
+	size_t n = text ? strlen(text) : 0;
+
+	if (n == 0)
+		return -1;
+	if (text[n - 1] == '\n')
+		n--;
+	while (n > 0 && text[n - 1] != '\n')
+		n--;
+	return strtod(text + n, NULL);
+}
+
 void trace_truncate(struct trace *t, size_t len)
 {
 	if (len >= t->len)

@@ -60,8 +60,9 @@ void trace_append(struct trace *t, const char *text);
  * their times (each is in order already; A's first on a tie), within the bound */
 void trace_merge(struct trace *t, const char *a, const char *b);
 
-/* trace_first_ms - the time of TEXT's first event, or -1 when it has none */
+/* trace_first_ms, trace_last_ms - the time of TEXT's first (last) event, -1 when it has none */
 double trace_first_ms(const char *text);
+double trace_last_ms(const char *text);
 
 /* trace_truncate - forget everything after the first LEN bytes (LEN <= t->len) */
 void trace_truncate(struct trace *t, size_t len);

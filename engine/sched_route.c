@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
 #include "common/hash.h"
 #include "common/ipaddr.h"
 #include "common/trace.h"
@@ -237,6 +236,41 @@ void sched_domain_trace(const struct sched *s, const struct sdomain *d, struct t
 	}
 }
 
+/* attempt_trace - the transcript of RES's attempt for A (s->scratch's text): the attempt, the
+ * domain's part and the session's (SESSION: the one that asked it, or the failed one that kept
+ * it from being asked when not ASKED) in the order they happened, the verdict, the retry's
+ * wait. Times come from the events (the verdict is the last one's): no clock read here. */
+static const char *attempt_trace(struct sched *s, const struct saddr *a,
+                                 const struct sched_result *res, const char *session, int asked)
+{
+	struct trace *t = s->scratch;
+	const char *dt;
+	double first, last, other;
+
+	sched_domain_trace(s, a->d, s->scratch_domain);
+	dt = s->scratch_domain->buf;
+	first = trace_first_ms(dt);
+	first = s->t0 + (first >= 0 ? first : 0) / 1000.0;
+	last = trace_last_ms(dt);
+	other = trace_last_ms(session);
+	last = s->t0 + (other > last ? other : last > 0 ? last : 0) / 1000.0;
+	trace_truncate(t, 0);
+	trace_add(t, first, "attempt", "%s: attempt %d from %s", a->address, res->attempts,
+	          a->d->source[0] ? a->d->source : "the system's address");
+	if (!asked)
+		trace_add(t, first, "note", "%s: %s",
+		          session ? "the failed session below kept it from being asked"
+		                  : "not asked in a session",
+		          res->detail ? res->detail : "");
+	trace_merge(t, dt, session);
+	trace_add(t, last, "verdict", "%s / %s%s", verdict_status_name(res->verdict.status),
+	          res->verdict.reason, res->verdict.retry ? " (for now)" : "");
+	if (res->verdict.retry)
+		trace_add(t, last, "retry", "asked again in %.0f s, from the same address",
+		          sched_retry_wait(&s->cfg, res));
+	return t->buf;
+}
+
 /* sched_report - one address's result to the owner; the address is freed */
 void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, int attempts,
                   const struct reply *r, const char *detail, const char *mx_host, int tls,
@@ -250,34 +284,8 @@ void sched_report(struct sched *s, struct saddr *a, const struct decide_out *v, 
 
 	if (s->tracing &&
 	    config_trace_kept(&s->cfg, v->retry,
-	                      v->status == STATUS_UNKNOWN || v->status == STATUS_RISKY, a->urgent)) {
-		/* the attempt, the domain's part and the session's (the one that asked it, or the
-		 * failed one that kept it from being asked) in the order they happened, the
-		 * verdict: the transcript of this attempt */
-		struct trace *t = s->scratch;
-		const char *dt;
-		double now = clock_now(), first;
-		sched_domain_trace(s, a->d, s->scratch_domain);
-		dt = s->scratch_domain->buf;
-		first = trace_first_ms(dt);
-		trace_truncate(t, 0);
-		trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "attempt",
-		          "%s: attempt %d from %s", a->address, attempts,
-		          a->d->source[0] ? a->d->source : "the system's address");
-		if (!asked)
-			trace_add(t, first >= 0 ? s->t0 + first / 1000.0 : now, "note", "%s: %s",
-			          trace ? "the failed session below kept it from being asked"
-			                : "not asked in a session",
-			          detail ? detail : "");
-		trace_merge(t, dt, trace);
-		trace_add(t, now, "verdict", "%s / %s%s", verdict_status_name(v->status), v->reason,
-		          v->retry ? " (for now)" : "");
-		if (v->retry)
-			trace_add(t, now, "retry", "asked again in %.0f s, from the same address",
-			          sched_retry_wait(&s->cfg, &res));
-		res.trace = t->buf;
-	}
-
+	                      v->status == STATUS_UNKNOWN || v->status == STATUS_RISKY, a->urgent))
+		res.trace = attempt_trace(s, a, &res, trace, asked);
 	if (v->retry)
 		s->retries++;
 	s->held--;

@@ -151,6 +151,9 @@ static void test_merge(void)
 	          "in time order, the first's on a tie");
 	CHECK(trace_first_ms("2.50 C X\n") == 2.5 && trace_first_ms("") < 0 && trace_first_ms(NULL) < 0,
 	      "first ms");
+	CHECK(trace_last_ms("2.50 C X\n7.25 S 250 ok\n") == 7.25 && trace_last_ms("3.00 C Y") == 3.0 &&
+	              trace_last_ms("") < 0 && trace_last_ms(NULL) < 0,
+	      "last ms");
 	trace_free(t);
 }
 
