@@ -15,7 +15,7 @@ for bin in help2man groff; do
 done
 sh "$TOP/tools/man.sh" "$MAILSIFT" man > man.out 2>&1
 check_eq "tools/man.sh makes the pages: exit 0" "$?" 0
-cmds="clean import run export merge status verify serve doctor"
+cmds="clean import run export merge status explain verify serve doctor"
 for c in "" $cmds; do
 	page=man/mailsift${c:+-$c}.1
 	check "mailsift${c:+-$c}(1) is made" test -s "$page"
@@ -37,7 +37,7 @@ complete_words() { # WORD... - what the completion offers for the last word
 		_mailsift; printf "%s\n" "${COMPREPLY[@]}"' sh "$TOP" "$@" | sort | tr '\n' ' '
 }
 check_eq "completion: the commands" "$(complete_words "$MAILSIFT" m)" "merge "
-check_eq "completion: every command" "$(complete_words "$MAILSIFT" "" | wc -w)" 11
+check_eq "completion: every command" "$(complete_words "$MAILSIFT" "" | wc -w)" 12
 check_eq "completion: a command's options from its --help" \
 	"$(complete_words "$MAILSIFT" clean --sha)" "--shard --shards "
 check_eq "completion: all of them" "$(complete_words "$MAILSIFT" merge --)" \
@@ -50,5 +50,5 @@ check_eq "completion: file names for arguments" "$(complete_words "$MAILSIFT" cl
 make -s -C "$TOP" install BUILD="${MAILSIFT_BUILD#$TOP/}" DESTDIR="$WORK/stage" PREFIX=/usr > install.out 2>&1
 check_eq "make install: exit 0" "$?" 0
 check "make install: the binary" test -x stage/usr/bin/mailsift
-check_eq "make install: the pages" "$(ls stage/usr/share/man/man1 | wc -l)" 10
+check_eq "make install: the pages" "$(ls stage/usr/share/man/man1 | wc -l)" 11
 check "make install: the completion" test -s stage/usr/share/bash-completion/completions/mailsift

@@ -50,6 +50,7 @@ done
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' > contents.out
 for f in /usr/bin/mailsift /usr/share/man/man1/mailsift.1.gz /usr/share/man/man1/mailsift-clean.1.gz \
 	/usr/share/man/man1/mailsift-serve.1.gz /usr/share/man/man1/mailsift-doctor.1.gz \
+	/usr/share/man/man1/mailsift-explain.1.gz \
 	/usr/share/bash-completion/completions/mailsift /lib/systemd/system/mailsift-serve.service \
 	/etc/default/mailsift /usr/share/doc/mailsift/copyright; do
 	check "1. the package holds $f" grep -qx "$f" contents.out

@@ -16,6 +16,7 @@ run:verify the pending addresses of a mailsift job store
 export:write the annotated files of a mailsift job store
 merge:join the job stores of a list's shards into one set of files
 status:show what a mailsift job store holds
+explain:show why an address got its verdict, from a mailsift job store
 verify:verify email addresses and print one JSON object each
 serve:the mailsift HTTP API and web page
 doctor:check whether this machine can verify email addresses"
