@@ -131,6 +131,10 @@ enum stmt_id {
 	ST_ROLLBACK,
 	ST_WAL_SETUP,
 	ST_HISTORY_STAND_IN,
+	ST_STALE_TRACES,
+	ST_LIST_HAS_ADDRESS,
+	ST_SESSION_TRIM,
+	ST_SESSION_HOSTS,
 	ST_TRACES_STAND_IN,
 	ST_COUNT
 };
@@ -211,7 +215,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO verdict_history(address_id, status, reason, smtp_code, enhanced_code,"
 		" checked_at) SELECT id, status, reason, smtp_code, enhanced_code, checked_at"
 		" FROM addresses WHERE id = ?1",
-	/* A bulk import's row whose address the filter may have met: settled at the end. */
 	[ST_TRACE_PUT] = "INSERT OR REPLACE INTO address_trace (address_id, run_id, trace)"
 	                 " VALUES (?1, ?2, ?3)",
 	[ST_TRACE_GET] = "SELECT trace FROM address_trace WHERE address_id = ?1",
@@ -219,6 +222,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SESSION_ADD] = "INSERT INTO session_log (run_id, at, source, mx_host, mx_ip, tls, rcpts,"
 	                   " outcome, smtp_end, code, enhanced, text, seconds, reply_ms)"
 	                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	/* A bulk import's row whose address the filter may have met: settled at the end. */
 	[ST_DEFER_ROW] =
 		"INSERT INTO deferred_rows(row_id, list_id, line, key_hash, key, address, domain, flags,"
 		" suggestion, status, reason, detail)"
@@ -445,6 +449,34 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" status TEXT NOT NULL, reason TEXT, smtp_code INTEGER, enhanced_code TEXT,"
 		" checked_at INTEGER);"
 		" CREATE INDEX temp.verdict_history_by_address ON verdict_history(address_id);",
+	/* The transcripts of verdicts just made stale (pending again, no attempt yet): the probe
+	 * that follows makes the address's transcript (or keeps none); the old one would explain
+	 * another verdict. address_trace is small: each of its rows looks its address up. */
+	[ST_STALE_TRACES] =
+		"DELETE FROM address_trace WHERE (SELECT state = " SQL_PENDING " AND attempts = 0"
+		" FROM addresses WHERE id = address_id)",
+	[ST_LIST_HAS_ADDRESS] =
+		"SELECT 1 FROM rows WHERE id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff"
+		" AND address_id = ?2 LIMIT 1",
+	/* The session log's newest ?1 rows are kept. */
+	[ST_SESSION_TRIM] =
+		"DELETE FROM session_log WHERE id <= (SELECT max(id) FROM session_log) - ?1",
+	/* Per MX host address (of run ?1, 0: every run): its sessions, refusals, completed
+	 * sessions, RCPTs, the median of its sessions' mean reply times (the middle row of its
+	 * sessions ordered by it) and its last session's ending reply; most refusals first. */
+	[ST_SESSION_HOSTS] =
+		"WITH l AS (SELECT * FROM session_log WHERE ?1 = 0 OR run_id = ?1),"
+		" h AS (SELECT mx_host, mx_ip, count(*) AS n,"
+		"  sum(outcome IN ('refused', 'pushback')) AS refusals,"
+		"  sum(outcome = 'completed') AS completed, sum(rcpts) AS rcpts, max(id) AS last"
+		"  FROM l GROUP BY mx_host, mx_ip),"
+		" r AS (SELECT mx_host, mx_ip, reply_ms, row_number() OVER"
+		"  (PARTITION BY mx_host, mx_ip ORDER BY reply_ms) AS k FROM l)"
+		" SELECT h.mx_host, h.mx_ip, h.n, h.refusals, h.completed, h.rcpts, r.reply_ms,"
+		"  last.code, last.enhanced, last.text, last.outcome"
+		" FROM h JOIN session_log last ON last.id = h.last"
+		" JOIN r ON r.mx_host IS h.mx_host AND r.mx_ip IS h.mx_ip AND r.k = (h.n + 1) / 2"
+		" ORDER BY h.refusals DESC, h.n DESC, h.mx_host, h.mx_ip",
 	/* ... before migration 011: no transcript kept, no session logged */
 	[ST_TRACES_STAND_IN] =
 		"CREATE TEMP TABLE address_trace (address_id INTEGER PRIMARY KEY, run_id INTEGER,"
@@ -1453,7 +1485,11 @@ int store_addr_refresh(struct store *s, int64_t id, int64_t stale_before)
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, stale_before);
-	return step_done(s, st) < 0 ? -1 : sqlite3_changes(s->db) > 0;
+	if (step_done(s, st) < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	return store_trace_delete(s, id) < 0 ? -1 : 1; /* its transcript explained the old verdict */
 }
 
 int store_addr_read(struct store *s, int64_t id,
@@ -1631,6 +1667,7 @@ int64_t store_run_begin(struct store *s, int64_t now, int64_t stale_before)
 	if (exec_bound(s, ST_RUN_REQUEUE, 0, 0) < 0)
 		return -1;
 	if (stale_before > 0 && (exec_bound(s, ST_RUN_STALE, stale_before, 0) < 0 ||
+	                         exec_bound(s, ST_STALE_TRACES, 0, 0) < 0 ||
 	                         exec_bound(s, ST_RUN_STALE_DOMAINS, stale_before, 0) < 0))
 		return -1;
 	if (exec_bound(s, ST_RUN_ADD, now, 0) < 0)
@@ -1957,12 +1994,10 @@ int64_t store_addr_find(struct store *s, const char *key)
 
 int store_list_has_address(struct store *s, int64_t list_id, int64_t address_id)
 {
-	static const char sql[] = "SELECT 1 FROM rows WHERE id BETWEEN (?1 << 40) AND (?1 << 40)"
-	                          " + 0xffffffffff AND address_id = ?2 LIMIT 1";
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (stmt_once(s, ST_LIST_HAS_ADDRESS, &st) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_int64(st, 2, address_id);
@@ -2029,40 +2064,16 @@ int store_session_add(struct store *s, const struct store_session *ss)
 
 int store_session_trim(struct store *s, int64_t keep)
 {
-	static const char sql[] = "DELETE FROM session_log WHERE id <= (SELECT max(id) FROM session_log) - ?1";
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, keep);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return exec_bound(s, ST_SESSION_TRIM, keep, 0);
 }
 
 int store_session_hosts(struct store *s, int64_t run_id,
                         int (*fn)(void *ctx, const struct store_session_host *h), void *ctx)
 {
-	/* per host: the figures, the median of the sessions' mean reply times (the middle row
-	 * of the host's sessions ordered by it) and the last session's reply */
-	static const char sql[] =
-		"WITH l AS (SELECT * FROM session_log WHERE ?1 = 0 OR run_id = ?1),"
-		" h AS (SELECT mx_host, mx_ip, count(*) AS n,"
-		"  sum(outcome IN ('refused', 'pushback')) AS refusals,"
-		"  sum(outcome = 'completed') AS completed, sum(rcpts) AS rcpts, max(id) AS last"
-		"  FROM l GROUP BY mx_host, mx_ip),"
-		" r AS (SELECT mx_host, mx_ip, reply_ms, row_number() OVER"
-		"  (PARTITION BY mx_host, mx_ip ORDER BY reply_ms) AS k FROM l)"
-		" SELECT h.mx_host, h.mx_ip, h.n, h.refusals, h.completed, h.rcpts, r.reply_ms,"
-		"  last.code, last.enhanced, last.text, last.outcome"
-		" FROM h JOIN session_log last ON last.id = h.last"
-		" JOIN r ON r.mx_host IS h.mx_host AND r.mx_ip IS h.mx_ip AND r.k = (h.n + 1) / 2"
-		" ORDER BY h.refusals DESC, h.n DESC, h.mx_host, h.mx_ip";
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (stmt_once(s, ST_SESSION_HOSTS, &st) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2442,7 +2453,8 @@ int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t up
 
 int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before)
 {
-	if (exec_bound(s, ST_JOB_STALE, list_id, stale_before) < 0)
+	if (exec_bound(s, ST_JOB_STALE, list_id, stale_before) < 0 ||
+	    exec_bound(s, ST_STALE_TRACES, 0, 0) < 0)
 		return -1;
 	return exec_bound(s, ST_JOB_STALE_DOMAINS, list_id, stale_before);
 }

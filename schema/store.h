@@ -239,9 +239,9 @@ int64_t store_stale_before(double max_age_days, int64_t now);
 
 /* store_run_begin - a new run: in-flight addresses of a crashed run become pending again, and
  * with STALE_BEFORE > 0 verdicts checked before it (never the importer's syntax verdicts) are
- * probed again, and the domains' DNS and catch-all answers learned before it are forgotten (a
- * verdict probed again must not be decided by what a domain said before); returns the run id
- * or -1 */
+ * probed again, their transcripts dropped, and the domains' DNS and catch-all answers learned
+ * before it are forgotten (a verdict probed again must not be decided by what a domain said
+ * before); returns the run id or -1 */
 int64_t store_run_begin(struct store *s, int64_t now, int64_t stale_before);
 
 /* store_run_end - record how the run ended and its statistics (JSON) */
@@ -288,7 +288,8 @@ int store_mark_in_flight(struct store *s, int64_t id);
 int64_t store_addr_add(struct store *s, const struct store_addr_in *a);
 
 /* store_addr_refresh - address ID's verdict, if a probe gave it before STALE_BEFORE, is
- * dropped: the address is pending again. 1 when it was, 0 not, -1 on error */
+ * dropped (its transcript too): the address is pending again. 1 when it was, 0 not, -1 on
+ * error */
 int store_addr_refresh(struct store *s, int64_t id, int64_t stale_before);
 
 struct store_addr_out {
@@ -511,8 +512,9 @@ struct store_tally {
 int store_list_tally(struct store *s, int64_t list_id, int64_t after, int64_t upto, int64_t now,
                      struct store_tally *t);
 
-/* store_list_make_stale - LIST_ID's verdicts checked before STALE_BEFORE are asked again, and
- * the DNS and catch-all answers of their domains learned before it are forgotten */
+/* store_list_make_stale - LIST_ID's verdicts checked before STALE_BEFORE are asked again (their
+ * transcripts dropped), and the DNS and catch-all answers of their domains learned before it
+ * are forgotten */
 int store_list_make_stale(struct store *s, int64_t list_id, int64_t stale_before);
 
 /* store_list_purge - remove LIST_ID: its rows, problems, the list, and the addresses no other

@@ -1026,6 +1026,20 @@ static void test_traces_and_sessions(void)
 	CHECK_INT(db_int("SELECT min(reply_ms) FROM session_log"), 2, "the oldest went first");
 
 	store_begin(s, err, sizeof err);
+	/* a verdict probed again (stale) loses its transcript: it explained the old verdict */
+	CHECK_INT(verdict_at(s, id, "unknown", 1000), 0, "a verdict");
+	CHECK_INT(store_trace_put(s, id, 3, "0.20 S 450 greylisted\n"), 0, "its transcript");
+	CHECK(store_run_begin(s, 5000, 2000) > 0, "a run probing verdicts before 2000 again");
+	CHECK_INT(store_trace_get(s, id, &t), 0, "a stale verdict's transcript dropped");
+	CHECK_INT(verdict_at(s, id, "unknown", 3000), 0, "a verdict");
+	CHECK_INT(store_trace_put(s, id, 3, "0.20 S 450 greylisted\n"), 0, "its transcript");
+	CHECK(store_run_begin(s, 5000, 2000) > 0, "a run probing verdicts before 2000 again");
+	CHECK_INT(store_trace_get(s, id, &t), 1, "a fresh verdict's transcript kept");
+	free(t);
+	t = NULL;
+	CHECK_INT(store_addr_refresh(s, id, 4000), 1, "refreshed (one address)");
+	CHECK_INT(store_trace_get(s, id, &t), 0, "... its transcript dropped");
+
 	CHECK_INT(store_trace_put(s, id, 3, "0.20 S 250 ok\n"), 0, "put again");
 	CHECK(store_list_purge(s, l, err, sizeof err) == 0, "purge: %s", err);
 	CHECK_INT(store_commit(s, err, sizeof err), 0, "commit");
