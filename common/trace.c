@@ -3,6 +3,7 @@
  */
 #include "common/trace.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -140,49 +141,6 @@ static void note_cut(struct trace *t, double ms)
 	memcpy(digits, num, TRACE_CUT_DIGITS);
 }
 
-/* add_line - the event line "MS TYPE TEXT" (TEXT escaped already, N bytes) */
-static void add_line(struct trace *t, double now, const char *type, const char *text, size_t n)
-{
-	double ms = (now - t->t0) * 1000.0;
-	char head[64];
-	int hl = snprintf(head, sizeof head, "%.2f %s ", ms < 0 ? 0 : ms, type);
-	size_t need = (size_t)hl + n + 1;
-	size_t limit = ends_transcript(type, strlen(type)) ? t->cap : t->cap - TRACE_TAIL_RESERVE;
-
-	if (t->len + need > limit || room(t, need) < 0) {
-		note_cut(t, ms);
-		return;
-	}
-	memcpy(t->buf + t->len, head, (size_t)hl);
-	memcpy(t->buf + t->len + hl, text, n);
-	t->len += need;
-	t->buf[t->len - 1] = '\n';
-	t->buf[t->len] = '\0';
-}
-
-void trace_add(struct trace *t, double now, const char *type, const char *fmt, ...)
-{
-	char raw[TRACE_EVENT_MAX * 2], esc[TRACE_EVENT_MAX + 32];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(raw, sizeof raw, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = escape(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, esc);
-	add_line(t, now, type, esc, len);
-}
-
-void trace_add_bytes(struct trace *t, double now, const char *type, const char *p, size_t n)
-{
-	char esc[TRACE_EVENT_MAX + 32];
-	size_t len = escape(p, n, esc);
-
-	add_line(t, now, type, esc, len);
-}
-
 /* line_type - the type word of LINE ("MS TYPE TEXT"): its start into *TYPE, its length */
 static size_t line_type(const char *line, const char **type)
 {
@@ -221,10 +179,40 @@ static size_t line_len(const char *p)
 	return nl ? (size_t)(nl - p) + 1 : strlen(p);
 }
 
-void trace_append(struct trace *t, const char *text)
+/* add_line - the event line "MS TYPE TEXT" (TEXT escaped already, N bytes) */
+static void add_line(struct trace *t, double now, const char *type, const char *text, size_t n)
 {
-	for (const char *p = text; p && *p; p += line_len(p))
-		append_one(t, p, line_len(p));
+	double ms = (now - t->t0) * 1000.0;
+	char line[64 + TRACE_EVENT_MAX + 32];
+	int hl = snprintf(line, 64, "%.2f %s ", ms < 0 ? 0 : ms, type);
+
+	memcpy(line + hl, text, n);
+	line[(size_t)hl + n] = '\n';
+	line[(size_t)hl + n + 1] = '\0';
+	append_one(t, line, (size_t)hl + n + 1);
+}
+
+void trace_add(struct trace *t, double now, const char *type, const char *fmt, ...)
+{
+	char raw[TRACE_EVENT_MAX * 2], esc[TRACE_EVENT_MAX + 32];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = escape(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, esc);
+	add_line(t, now, type, esc, len);
+}
+
+void trace_add_bytes(struct trace *t, double now, const char *type, const char *p, size_t n)
+{
+	char esc[TRACE_EVENT_MAX + 32];
+	size_t len = escape(p, n, esc);
+
+	add_line(t, now, type, esc, len);
 }
 
 void trace_merge(struct trace *t, const char *a, const char *b)
@@ -338,8 +326,10 @@ void trace_write_json(FILE *f, const char *text)
 		char buf[TRACE_EVENT_MAX + 64];
 
 		p = trace_line(p, &ms, &type, &tn, &tx, &xn);
-		fprintf(f, "%s{\"ms\":%.2f,\"type\":\"%.*s\",\"text\":", first ? "" : ",", ms, (int)tn,
-		        type);
+		fprintf(f, "%s{\"ms\":%.2f,\"type\":", first ? "" : ",", isfinite(ms) ? ms : 0.0);
+		snprintf(buf, sizeof buf, "%.*s", (int)(tn < sizeof buf ? tn : sizeof buf - 1), type);
+		json_put_string(f, buf); /* ours are one word; stored text may hold anything */
+		fputs(",\"text\":", f);
 		if (tn == 3 && memcmp(type, "cut", 3) == 0)
 			snprintf(buf, sizeof buf, "%lu events left out", cut_count(tx));
 		else

@@ -52,12 +52,9 @@ void trace_add(struct trace *t, double now, const char *type, const char *fmt, .
  * byte: what a server sent) */
 void trace_add_bytes(struct trace *t, double now, const char *type, const char *p, size_t n);
 
-/* trace_append - the lines TEXT (another transcript's, already escaped) appended as they are,
- * within the bound (events that do not fit are counted as cut) */
-void trace_append(struct trace *t, const char *text);
-
-/* trace_merge - the lines of A and of B (other transcripts', escaped) appended in the order of
- * their times (each is in order already; A's first on a tie), within the bound */
+/* trace_merge - the lines of A and of B (other transcripts', escaped; either may be NULL)
+ * appended in the order of their times (each is in order already; A's first on a tie), within
+ * the bound (lines that do not fit are counted as cut) */
 void trace_merge(struct trace *t, const char *a, const char *b);
 
 /* trace_first_ms, trace_last_ms - the time of TEXT's first (last) event, -1 when it has none */

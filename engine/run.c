@@ -207,19 +207,15 @@ static void on_result(void *ctx, const struct sched_result *res)
 }
 
 /* on_session - a session is over: the job store's session log, and the owner's */
-static void on_session(void *ctx, const struct sched_session *ss)
+static void on_session(void *ctx, const struct store_session *ss)
 {
 	struct run *r = ctx;
-	struct store_session rec = {
-		.run_id = r->run_id, .at = (int64_t)(now_wall() - ss->seconds), .source = ss->source,
-		.mx_host = ss->mx_host, .mx_ip = ss->mx_ip, .tls = ss->tls, .rcpts = ss->rcpts,
-		.outcome = ss->outcome, .smtp_end = smtp_end_name(ss->end), .code = ss->code,
-		.enhanced = ss->enhanced, .text = ss->text, .seconds = ss->seconds,
-		.reply_ms = ss->reply_ms,
-	};
+	struct store_session rec = *ss;
 
 	if (r->closing)
 		return;
+	rec.run_id = r->run_id;
+	rec.at = (int64_t)(now_wall() - ss->seconds);
 	if (store_session_add(r->store, &rec) < 0 ||
 	    (++r->sessions_logged % DEF_SESSION_LOG_TRIM_EVERY == 0 &&
 	     store_session_trim(r->store, DEF_SESSION_LOG_KEEP) < 0))

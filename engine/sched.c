@@ -40,6 +40,16 @@ static void domain_dns_cb(void *arg, const struct dns_result *r)
 
 /* ---- hosts let go ---- */
 
+/* host_free - H and what it owns */
+static void host_free(struct shost *h)
+{
+	free(h->key);
+	if (h->last)
+		free(h->last->trace);
+	free(h->last);
+	free(h);
+}
+
 /* sched_host_idle - H is let go when the owner keeps host states and nothing holds it: no
  * session, no domain on its list (or waiting for it to be picked), no domain whose last
  * failed host it is */
@@ -61,11 +71,7 @@ void sched_host_idle(struct sched *s, struct shost *h)
 		}
 	s->nhosts--;
 	s->hosts_let_go++;
-	free(h->key);
-	if (h->last)
-		free(h->last->trace);
-	free(h->last);
-	free(h);
+	host_free(h);
 }
 
 void sched_hosts_save(struct sched *s)
@@ -268,10 +274,10 @@ static void job_done(void *ctx, const struct smtp_session_result *sr)
 
 	job_unlink(j);
 	if (s->cb.session_ended) {
-		struct sched_session ss = {
+		struct store_session ss = {
 			.seconds = sr->seconds, .source = j->h->source, .mx_host = j->mx_name,
-			.mx_ip = j->h->ip, .tls = sr->tls, .rcpts = sr->rcpts, .end = sr->end,
-			.outcome = smtp_end_outcome(sr->end),
+			.mx_ip = j->h->ip, .tls = sr->tls, .rcpts = sr->rcpts,
+			.smtp_end = smtp_end_name(sr->end), .outcome = smtp_end_outcome(sr->end),
 			.code = sr->reply ? sr->reply->code : sr->last_code,
 			.enhanced = sr->reply ? sr->reply->enhanced : sr->last_enhanced,
 			.text = sr->reply ? sr->reply->text : sr->last_text, .reply_ms = sr->reply_ms,
@@ -581,11 +587,7 @@ void sched_free(struct sched *s)
 		struct sdomain *d, *dn;
 		for (h = s->hosts[b]; h; h = hn) {
 			hn = h->hnext;
-			free(h->key);
-			if (h->last)
-				free(h->last->trace);
-			free(h->last);
-			free(h);
+			host_free(h);
 		}
 		for (d = s->domains[b]; d; d = dn) {
 			dn = d->hnext;

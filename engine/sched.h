@@ -82,21 +82,6 @@ struct sched_result {
 	                             * not asked, the verdict), else NULL */
 };
 
-/* One SMTP session, when it is over: the session log's fields. */
-struct sched_session {
-	double seconds;             /* from its first connect to its end (0: it never connected) */
-	const char *source;         /* our address, "" for the system's choice */
-	const char *mx_host;        /* the MX name it was for */
-	const char *mx_ip;
-	int tls;
-	int rcpts;                  /* RCPT commands sent */
-	enum smtp_end end;
-	const char *outcome;        /* smtp_end_outcome(end) */
-	int code;                   /* the reply that ended it, or the last one; 0: none */
-	const char *enhanced, *text;
-	double reply_ms;            /* mean time to a reply */
-};
-
 struct sched_callbacks {
 	/* result - one address is done, or must be retried later */
 	void (*result)(void *ctx, const struct sched_result *r);
@@ -115,8 +100,9 @@ struct sched_callbacks {
 	void (*host_saved)(void *ctx, const struct store_host *st);
 	/* host_lookup - the state kept for host IP from SOURCE: 1 with OUT filled, else 0 */
 	int (*host_lookup)(void *ctx, const char *ip, const char *source, struct store_host *out);
-	/* session_ended - a session is over (NULL: not wanted) */
-	void (*session_ended)(void *ctx, const struct sched_session *ss);
+	/* session_ended - a session is over: the session log's record SS (its run_id and at left
+	 * 0 for the owner, who has the wall clock) (NULL: not wanted) */
+	void (*session_ended)(void *ctx, const struct store_session *ss);
 };
 
 struct sched_opts {

@@ -777,11 +777,12 @@ static void smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 				tr_tls(s, bev);
 			send_cmd(s, SMTP_EHLO, "EHLO %s", s->cfg->helo); /* RFC 3207: start over */
 		} else {
+			double now = clock_now();
 			s->connected = 1;
 			if (s->tr)
-				trace_add(s->tr, clock_now(), "connect", "connected in %.1f ms",
-				          (clock_now() - s->t_sent) * 1000.0);
-			s->t_sent = clock_now(); /* the banner is the connection's reply */
+				trace_add(s->tr, now, "connect", "connected in %.1f ms",
+				          (now - s->t_sent) * 1000.0);
+			s->t_sent = now; /* the banner is the connection's reply */
 			enter(s, SMTP_BANNER);
 			if (s->cb.connected)
 				s->cb.connected(s->ctx);
