@@ -1,21 +1,27 @@
 /*
- * bloom - see bloom.h. Four bits per hash, found by double hashing (Kirsch and Mitzenmacher):
- * bit i = (h + i * g) mod m, g made odd from h's halves swapped, so the four never coincide.
+ * bloom - see bloom.h. A blocked filter: a hash's four bits lie in one 512-bit block (one
+ * 64-byte cache line), chosen by the hash's top 28 bits; the four bits within it are its low
+ * four 9-bit fields, which the block's choice does not use. An import's filter (24 MiB) is far bigger than the CPU's caches: a lookup
+ * costs one memory miss instead of four. Its false "maybe" rate is a few percent above a
+ * classic filter's of the same size (block loads vary): see bloom.h.
  */
 #include "common/bloom.h"
 
 #include <stdlib.h>
 
 #define BLOOM_PROBES 4
+#define BLOCK_WORDS 8 /* 512 bits */
 
 int bloom_init(struct bloom *b, size_t bytes)
 {
-	size_t size = 64;
+	size_t words = bytes / 8 / BLOCK_WORDS * BLOCK_WORDS;
 
-	while (size * 2 <= bytes && size * 2 > size)
-		size *= 2;
-	b->word = calloc(size / 8, 8);
-	b->mask = (uint64_t)size * 8 - 1;
+	if (words < BLOCK_WORDS)
+		words = BLOCK_WORDS;
+	if (words / BLOCK_WORDS > ((size_t)1 << 28))
+		words = ((size_t)1 << 28) * BLOCK_WORDS; /* 16 GiB: block numbers fit 28 bits */
+	b->word = calloc(words, 8);
+	b->blocks = words / BLOCK_WORDS;
 	return b->word ? 0 : -1;
 }
 
@@ -25,25 +31,27 @@ void bloom_free(struct bloom *b)
 	b->word = NULL;
 }
 
-static uint64_t bloom_step(uint64_t h)
+/* block_of - the block of hash H: its top 28 bits scaled to the number of blocks (any number,
+ * not only a power of two) */
+static uint64_t *block_of(const struct bloom *b, uint64_t h)
 {
-	return ((h >> 32) | (h << 32)) * 0x9e3779b97f4a7c15ull | 1;
+	return b->word + (((h >> 36) * b->blocks) >> 28) * BLOCK_WORDS;
 }
 
 void bloom_add(struct bloom *b, uint64_t h)
 {
-	uint64_t g = bloom_step(h);
+	uint64_t *w = block_of(b, h);
 
-	for (int i = 0; i < BLOOM_PROBES; i++, h += g)
-		b->word[(h & b->mask) >> 6] |= 1ull << (h & 63);
+	for (int i = 0; i < BLOOM_PROBES; i++, h >>= 9)
+		w[(h & 511) >> 6] |= 1ull << (h & 63);
 }
 
 int bloom_maybe(const struct bloom *b, uint64_t h)
 {
-	uint64_t g = bloom_step(h);
+	const uint64_t *w = block_of(b, h);
 
-	for (int i = 0; i < BLOOM_PROBES; i++, h += g)
-		if (!(b->word[(h & b->mask) >> 6] & (1ull << (h & 63))))
+	for (int i = 0; i < BLOOM_PROBES; i++, h >>= 9)
+		if (!(w[(h & 511) >> 6] & (1ull << (h & 63))))
 			return 0;
 	return 1;
 }

@@ -163,7 +163,7 @@ int store_row_add(struct store *s, const struct store_row_in *row);
  * are deduplicated through a Bloom filter of FILTER_BYTES (STORE_BULK_FILTER_BYTES) and
  * settled by store_bulk_finish. 1 bulk, 0 not possible here (rows go in
  * one by one through the index, as before), -1 with err. */
-#define STORE_BULK_FILTER_BYTES (24u << 20) /* 4.9% "maybe" at 32M distinct addresses */
+#define STORE_BULK_FILTER_BYTES (24u << 20) /* 5.0% "maybe" at 32M distinct addresses */
 int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char *err,
                      size_t errlen);
 

@@ -5,8 +5,10 @@
  * verdict history (kept, bounded, read back, purged), what --max-age makes stale, and the bulk
  * import (the same rows as one by one, cut short and resumed, refused, a hash collision).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -704,7 +706,88 @@ static int read_rows(void *ctx, const struct store_row_out *row)
 	return 0;
 }
 
-/* bulk_rows - 600 rows over 90 keys (repeats, syntax errors, rows without an address) into
+static void say(struct reading *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(r->text + r->len, sizeof r->text - r->len, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof r->text - r->len)
+		r->len += (size_t)n;
+}
+
+static void say_counts(struct store *s, int64_t l, struct reading *r)
+{
+	struct store_counts c;
+	struct store_tally t;
+
+	memset(&t, 0, sizeof t);
+	store_counts(s, &c);
+	store_list_tally(s, l, 0, 600, 0, &t);
+	say(r, "addresses %lld duplicates %lld without %lld rows %lld;"
+	    " tally rows %lld done %lld duplicates %lld valid %lld invalid %lld\n",
+	    (long long)c.addresses, (long long)c.duplicate_rows, (long long)c.rows_without_address,
+	    (long long)c.rows, (long long)t.rows, (long long)t.done, (long long)t.duplicates,
+	    (long long)t.by_status[STATUS_VALID], (long long)t.by_status[STATUS_INVALID]);
+}
+
+/* the keys bulk_rows spreads its rows over, and their domains */
+static int bulk_keys = 90, bulk_domains = 7;
+
+/* everything the readers of list L of S tell (bulk_rows' keys): its rows, the counts and
+ * tally, which addresses it holds; the tally again after every address got a verdict at 1000
+ * and the list's verdicts were made stale at 2000 (all but a third of them, made again at
+ * 3000); the counts after the list is purged. Stores given the same rows tell the same. */
+static void fingerprint(struct store *s, int64_t l, struct reading *r)
+{
+	char key[64], err[256] = "";
+
+	store_rows_each(s, l, read_rows, r);
+	say_counts(s, l, r);
+	store_begin(s, err, sizeof err);
+	for (int k = 0; k < bulk_keys; k++) {
+		int64_t id;
+		snprintf(key, sizeof key, "u%d@d%d.example", k, k % bulk_domains);
+		id = store_addr_find(s, key);
+		say(r, "%s %d\n", key, id > 0 ? store_list_has_address(s, l, id) : -1);
+		if (id > 0)
+			verdict_at(s, id, "valid", k % 3 ? 1000 : 3000);
+		store_dns_set(s, strchr(key, '@') + 1, "ok", "mx.example", 1000);
+	}
+	store_commit(s, err, sizeof err);
+	say_counts(s, l, r);
+	store_begin(s, err, sizeof err);
+	store_list_make_stale(s, l, 2000);
+	for (int d = 0; d < bulk_domains; d++) { /* the list's domains' answers: forgotten */
+		char *st = NULL, *mx = NULL;
+		snprintf(key, sizeof key, "d%d.example", d);
+		say(r, "%s %d\n", key, store_dns_get(s, key, 0, &st, &mx));
+		free(st);
+		free(mx);
+	}
+	store_commit(s, err, sizeof err);
+	say_counts(s, l, r);
+	store_begin(s, err, sizeof err);
+	CHECK(store_list_purge(s, l, err, sizeof err) == 0, "purge: %s", err);
+	store_commit(s, err, sizeof err);
+	say_counts(s, l, r);
+}
+
+static int db_exec(const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* bulk_rows - 600 rows over bulk_keys keys (repeats, syntax errors, rows without an address) into
  * list L of S, in batches of 100, from row FROM to row TO */
 static void bulk_rows(struct store *s, int64_t l, int from, int to)
 {
@@ -716,7 +799,8 @@ static void bulk_rows(struct store *s, int64_t l, int from, int to)
 	for (int i = from; i <= to; i++) {
 		unsigned h = (unsigned)i * 2654435761u;
 		memset(&a, 0, sizeof a);
-		snprintf(key, sizeof key, "u%u@d%u.example", (h >> 8) % 90, (h >> 8) % 90 % 7);
+		unsigned k = (h >> 8) % (unsigned)bulk_keys;
+		snprintf(key, sizeof key, "u%u@d%u.example", k, k % (unsigned)bulk_domains);
 		a.key = a.address = key;
 		a.domain = strchr(key, '@') + 1;
 		if ((h >> 20) % 17 == 0) { /* a syntax error: a verdict known at import */
@@ -756,8 +840,10 @@ static int index_present(void)
 }
 
 /* one_by_one - the 600 rows of bulk_rows added one by one through the index into a store of
- * their own (NAME): their reading into R, the store's counts into C */
-static void one_by_one(const char *name, struct reading *r, struct store_counts *c)
+ * their own (NAME): their reading into R, the store's counts into C, then the fingerprint of
+ * every reader into F (the list purged) */
+static void one_by_one(const char *name, struct reading *r, struct store_counts *c,
+                       struct reading *f)
 {
 	struct store *s = fresh_store(name);
 	char err[256] = "";
@@ -771,6 +857,8 @@ static void one_by_one(const char *name, struct reading *r, struct store_counts 
 	bulk_rows(s, l, 1, 600);
 	store_rows_each(s, l, read_rows, r);
 	store_counts(s, c);
+	if (f)
+		fingerprint(s, l, f);
 	store_close(s);
 }
 
@@ -785,7 +873,7 @@ static void test_bulk_import(void)
 	char err[256] = "";
 	int64_t l;
 
-	one_by_one("one-by-one.db", &one, &c1);
+	one_by_one("one-by-one.db", &one, &c1, NULL);
 	s = fresh_store("bulk.db");
 	if (s == NULL)
 		return;
@@ -808,7 +896,82 @@ static void test_bulk_import(void)
 	CHECK_INT(c2.duplicate_rows, c1.duplicate_rows, "duplicates");
 	CHECK(c1.duplicate_rows > 300, "the rows repeat addresses (%lld)", (long long)c1.duplicate_rows);
 	CHECK_INT(c2.rows_without_address, c1.rows_without_address, "rows without an address");
+	/* the settled rows' addresses live in row_links (migration 012), not in rows */
+	CHECK(db_int("SELECT count(*) FROM row_links") > 300, "rows settled in row_links (%lld)",
+	      (long long)db_int("SELECT count(*) FROM row_links"));
+	/* a resumed import's repair of the duplicate marks: both tables */
+	CHECK_INT(db_exec("UPDATE rows SET dup_of = NULL; UPDATE row_links SET dup_of = NULL"), 0,
+	          "duplicate marks erased");
+	CHECK_INT(store_list_fix_dups(s, l), 0, "repair");
+	bulk.len = 0;
+	bulk.rows = 0;
+	store_rows_each(s, l, read_rows, &bulk);
+	CHECK(one.len == bulk.len && memcmp(one.text, bulk.text, one.len) == 0,
+	      "repaired: the duplicate marks as one by one");
 	store_close(s);
+}
+
+/* Every reader of a list (the export's rows, counts, a job's tally, list membership, what
+ * --max-age makes stale, the purge) tells of a bulk import what it tells of the same rows added
+ * one by one. 400 keys fill the 64-byte filter: most first rows of a key are set aside too, so
+ * many addresses are held by row_links alone. */
+static void test_bulk_readers(void)
+{
+	static struct reading one, one_all, bulk_all;
+	struct store_counts c;
+	struct store *s;
+	char err[256] = "";
+	int64_t l, alone;
+
+	bulk_keys = bulk_domains = 400;
+	one_by_one("readers-one.db", &one, &c, &one_all);
+	s = fresh_store("readers-bulk.db");
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "l.csv", "id-l", 1);
+	store_bulk_begin(s, l, 64, err, sizeof err);
+	store_commit(s, err, sizeof err);
+	bulk_rows(s, l, 1, 600);
+	CHECK(store_bulk_finish(s, err, sizeof err) == 0, "finish: %s", err);
+	alone = db_int("SELECT count(*) FROM addresses WHERE id NOT IN"
+	               " (SELECT address_id FROM rows WHERE address_id IS NOT NULL)");
+	CHECK(alone > 10, "addresses held by row_links alone (%lld)", (long long)alone);
+	fingerprint(s, l, &bulk_all);
+	CHECK(one_all.len > 0 && one_all.len == bulk_all.len &&
+	      memcmp(one_all.text, bulk_all.text, one_all.len) == 0,
+	      "every reader as one by one");
+	CHECK(strstr(one_all.text, "addresses 0 duplicates 0 without 0 rows 0;") != NULL,
+	      "the purge left nothing");
+	store_close(s);
+
+	/* a second list of the same addresses, purged: the first list's addresses stay, those
+	 * held by its row_links alone too */
+	s = fresh_store("readers-two.db");
+	if (s == NULL)
+		return;
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "a.csv", "id-a", 1);
+	store_bulk_begin(s, l, 64, err, sizeof err);
+	store_commit(s, err, sizeof err);
+	bulk_rows(s, l, 1, 600);
+	CHECK(store_bulk_finish(s, err, sizeof err) == 0, "finish: %s", err);
+	store_begin(s, err, sizeof err);
+	l = store_list_create(s, "b.csv", "id-b", 1);
+	store_commit(s, err, sizeof err);
+	bulk_rows(s, l, 1, 600);
+	store_begin(s, err, sizeof err);
+	CHECK(store_list_purge(s, l, err, sizeof err) == 0, "purge: %s", err);
+	store_commit(s, err, sizeof err);
+	{
+		struct store_counts after;
+		store_counts(s, &after);
+		CHECK_INT(after.addresses, c.addresses, "the other list's addresses kept");
+		CHECK_INT(after.rows, 600, "and its rows");
+	}
+	store_close(s);
+	bulk_keys = 90;
+	bulk_domains = 7;
 }
 
 /* A bulk import cut short (closed without store_bulk_finish: a crash, Ctrl-C) is settled by the
@@ -822,7 +985,7 @@ static void test_bulk_cut_short(void)
 	char err[256] = "";
 	int64_t l;
 
-	one_by_one("cut-one.db", &one, &c);
+	one_by_one("cut-one.db", &one, &c, NULL);
 	s = fresh_store("cut.db");
 	if (s == NULL)
 		return;
@@ -1087,5 +1250,5 @@ TESTS(test_setup, test_schema_and_reopen, test_not_a_store, test_application_id,
       test_fix_dups_after_resume, test_addr_alone, test_hash_collision, test_retry_waiting, test_states_on_disk,
       test_verdict_history, test_history_bounded_and_purged, test_traces_and_sessions,
       test_stale_before_and_domain_facts,
-      test_shard_and_row_readings, test_bulk_import, test_bulk_cut_short, test_bulk_refused,
+      test_shard_and_row_readings, test_bulk_import, test_bulk_readers, test_bulk_cut_short, test_bulk_refused,
       test_bulk_collision, test_host_state, test_cleanup)
