@@ -31,7 +31,7 @@ IMPORTERS_SRC := importers/instream.c importers/csv.c importers/addr.c importers
                  importers/suggest.c importers/check.c importers/columns.c importers/import.c \
                  importers/given.c \
                  $(BUILD)/gen/lists.c
-EXPORTERS_SRC := exporters/export.c exporters/report.c exporters/verify_json.c \
+EXPORTERS_SRC := exporters/export.c exporters/rowpipe.c exporters/report.c exporters/verify_json.c \
                  exporters/session_log.c
 ENGINE_SRC    := engine/config.c engine/decide.c \
                  engine/providers.c engine/smtp.c engine/sched.c engine/run.c \

@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/csvquote.h"
 #include "exporters/report.h"
+#include "exporters/rowpipe.h"
 
 #define OUT_BUFFER (256 * 1024) /* bytes gathered before a write */
 #define OUT_WRITEBACK (16 << 20) /* bytes written before the kernel is asked to write them out */
@@ -442,9 +443,14 @@ static int64_t put_record(struct exporter *ex, const char *rec, size_t len, int6
 					line_put(ex, rec + start, i - start);
 				}
 			} else {
+				/* the record's unquoted field holds no comma, quote, CR or LF (it would have
+				 * been quoted: csvquote.h): as is, unless it needs neutralizing */
 				const char *c = memchr(rec + i, ',', len - i);
 				size_t end = c ? (size_t)(c - rec) : len;
-				put_field(ex, rec + i, end - i);
+				if (export_neutralize_needed(rec + i, end - i))
+					put_field(ex, rec + i, end - i);
+				else
+					line_put(ex, rec + i, end - i);
 				i = end;
 			}
 			fields++;
@@ -868,8 +874,9 @@ static void heap_down(struct merge_head *h, size_t n, size_t i)
 }
 
 /* merge_rows - the rows of selected list I from every shard's store, in input order (row
- * numbers), through write_row; 0, or -1 (a file or a store failed: err set when a store) */
-static int merge_rows(struct export_job *job, size_t i, char *err, size_t errlen)
+ * numbers), into PIPE; 0, or -1 (a file or a store failed: err set when a store) */
+static int merge_rows(struct export_job *job, size_t i, struct rowpipe *pipe, char *err,
+                      size_t errlen)
 {
 	const struct export_opts *o = job->o;
 	struct merge_head *h = calloc(o->nshards, sizeof *h);
@@ -890,7 +897,7 @@ static int merge_rows(struct export_job *job, size_t i, char *err, size_t errlen
 		heap_down(h, n, k);
 	while (rc == 0 && n > 0) {
 		size_t j = h[0].shard;
-		if (write_row(&job->ex, &h[0].r) < 0) {
+		if (rowpipe_put(pipe, &h[0].r) < 0) {
 			rc = -1;
 			break;
 		}
@@ -1002,12 +1009,20 @@ static int set_write_rows(struct export_job *job, int g, size_t first, const cha
 	job->ex.set = set;
 	write_header(&job->ex, job->rl[first].list);
 	for (size_t i = first; i < job->nsel; i++) {
+		struct rowpipe *pipe;
+		int rc;
+
 		if (job->group[i] != g)
 			continue;
 		job->ex.list_tally = &job->rl[i].tally;
-		if ((job->o->nshards > 0 ? merge_rows(job, i, err, errlen)
-		                         : store_rows_each(job->s, job->rl[i].list->id, write_row,
-		                                           &job->ex)) < 0) {
+		/* the rows are written on a thread of their own, beside the reading; not when the
+		 * transcripts are written, which come from the store being read (one connection) */
+		pipe = rowpipe_start(write_row, &job->ex, !job->o->with_trace);
+		rc = job->o->nshards > 0 ? merge_rows(job, i, pipe, err, errlen)
+		                         : store_rows_each(job->s, job->rl[i].list->id, rowpipe_put, pipe);
+		if (rowpipe_finish(pipe) < 0)
+			rc = -1;
+		if (rc < 0) {
 			for (int f = 0; f < FILE_COUNT; f++)
 				if (set->file[f].failed)
 					snprintf(err, errlen, "%s/%s: %s", shown, set->file[f].tmp,

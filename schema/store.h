@@ -168,8 +168,8 @@ int store_bulk_begin(struct store *s, int64_t list_id, size_t filter_bytes, char
                      size_t errlen);
 
 /* store_bulk_finish - end a bulk import: build the dedupe index (sorted, once) and give the
- * rows set aside their address and duplicate mark; in the open transaction, else in one of its
- * own. Also settles a bulk import cut short (store_open does). 0, or -1 with err. */
+ * rows set aside their address and duplicate mark (in row_links, migration 012); in the open
+ * transaction, else in one of its own. Also settles a bulk import cut short (store_open does). 0, or -1 with err. */
 int store_bulk_finish(struct store *s, char *err, size_t errlen);
 
 /* store_problem_add - remember what was wrong with LIST's input at LINE */
