@@ -66,6 +66,8 @@ struct outfile {
 	int64_t rows;
 	int64_t bytes;      /* size when finished */
 	size_t unsynced;    /* bytes written since writeback was last started */
+	off_t started;      /* the file's bytes before this offset are being written out */
+	off_t dropped;      /* ... before this one are on the disk, out of the page cache */
 	int failed;         /* a write failed: errno saved */
 	int err_no;
 };
@@ -174,6 +176,35 @@ static void sweep_dir(int dirfd, int subfolders)
 	closedir(d);
 }
 
+/* out_writeback - start writing out what was written since last time (asynchronously), and
+ * let the page cache drop what was started last time (on the disk by now): the closing fsync
+ * then has little left to wait for, and the files do not fill the page cache, pushing out the
+ * job store being read (an export of 8M rows waited 3 s in its fsync; one of 32M rows writes
+ * 5 GiB and spent 30 s in the kernel, reclaiming memory and reading the store back) */
+static void out_writeback(struct outfile *of)
+{
+	off_t end;
+
+	of->unsynced = 0;
+	if (of->f && fflush(of->f) != 0) {
+		of->failed = 1;
+		of->err_no = errno ? errno : EIO;
+		return;
+	}
+	end = lseek(of->fd, 0, SEEK_CUR); /* shares the stream's offset (a dup of it) */
+	if (end <= of->started)
+		return;
+	if (of->started > of->dropped) {
+		sync_file_range(of->fd, of->dropped, of->started - of->dropped,
+		                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+		                SYNC_FILE_RANGE_WAIT_AFTER);
+		posix_fadvise(of->fd, of->dropped, of->started - of->dropped, POSIX_FADV_DONTNEED);
+		of->dropped = of->started;
+	}
+	sync_file_range(of->fd, of->started, end - of->started, SYNC_FILE_RANGE_WRITE);
+	of->started = end;
+}
+
 static int out_flush(struct outfile *of)
 {
 	if (of->used == 0 || of->failed)
@@ -190,18 +221,8 @@ static int out_flush(struct outfile *of)
 	}
 	of->unsynced += of->used;
 	of->used = 0;
-	if (!of->failed && of->unsynced >= OUT_WRITEBACK) {
-		/* start writing out what is written so far (asynchronously): the closing fsync then
-		 * has little left to wait for, and dirty pages do not pile up in the page cache until
-		 * the kernel throttles us (an export of 8M rows waited 3 s in its fsync) */
-		if (of->f && fflush(of->f) != 0) {
-			of->failed = 1;
-			of->err_no = errno ? errno : EIO;
-		} else {
-			sync_file_range(of->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		}
-		of->unsynced = 0;
-	}
+	if (!of->failed && of->unsynced >= OUT_WRITEBACK)
+		out_writeback(of);
 	return of->failed ? -1 : 0;
 }
 
