@@ -54,7 +54,7 @@ static int receive(void *ctx, const struct store_row_out *r)
 static int64_t run(struct seen *s, int threaded, size_t big, int *finish)
 {
 	struct rowpipe *p = rowpipe_start(receive, s, threaded);
-	char *rec = malloc(big > 128 ? big : 128), status[16], detail[16];
+	char *rec = malloc(big > 128 ? big : 128), status[32], detail[32];
 	int64_t ok = 0;
 
 	for (int64_t i = 1; i <= ROWS; i++) {
