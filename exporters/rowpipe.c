@@ -89,7 +89,9 @@ static void *rowpipe_main(void *arg)
 		if (p->nfull == 0)
 			break; /* done, and nothing left */
 		b = p->full[0];
-		memmove(p->full, p->full + 1, --p->nfull * sizeof p->full[0]);
+		p->nfull--;
+		for (size_t i = 0; i < p->nfull; i++) /* at most ROWPIPE_BATCHES - 1 */
+			p->full[i] = p->full[i + 1];
 		pthread_mutex_unlock(&p->lock);
 		for (size_t i = 0; i < b->n && !failed; i++)
 			failed = p->fn(p->ctx, &b->row[i]) < 0;
