@@ -49,6 +49,7 @@ enum stmt_id {
 	ST_ROWS_OF_LIST,
 	ST_ROWS_OF_LIST_FIRST_VERDICTS,
 	ST_ANY_HISTORY,
+	ST_ROW_SET_ASIDE,
 	ST_PROBLEM_COUNTS,
 	ST_CLAIM,
 	ST_MARK_IN_FLIGHT,
@@ -227,13 +228,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" coalesce(r.address, a.key)," \
 	" a.status, a.reason, coalesce(r.detail, a.detail), a.enhanced_code, a.smtp_message, a.mx_host," \
 	" a.suggestion, a.smtp_code, a.flags, a.checked_at, a.id, a.domain, a.tls, a.attempts, " \
-	replaced " FROM rows r LEFT JOIN addresses a ON a.id = " SQL_ROW_ADDRESS_ID history_join \
+	replaced ", r.id FROM rows r LEFT JOIN addresses a ON a.id = " SQL_ROW_ADDRESS_ID history_join \
 	" WHERE r.id BETWEEN (?1 << 40) AND (?1 << 40) + 0xffffffffff ORDER BY r.id"
 	[ST_ROWS_OF_LIST] = SQL_ROWS_OF_LIST("h.status, h.checked_at",
 	                                     " LEFT JOIN verdict_history h ON h.id = "
 	                                     SQL_LAST_VERDICT_REPLACED),
 	[ST_ROWS_OF_LIST_FIRST_VERDICTS] = SQL_ROWS_OF_LIST("NULL, NULL", ""),
 	[ST_ANY_HISTORY] = "SELECT EXISTS (SELECT 1 FROM verdict_history)",
+	/* A row a bulk import set aside and has not settled yet (cut short, or still running, seen
+	 * by a reader): its address as the import checked it. */
+	[ST_ROW_SET_ASIDE] =
+		"SELECT coalesce(address, key), domain, flags, suggestion, status, reason, detail"
+		" FROM deferred_rows WHERE row_id = ?1",
 	/* The scheduler walks pending addresses in id order (a rowid range scan: no index to keep
 	 * up during imports). */
 	[ST_CLAIM] =
@@ -475,10 +481,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" JOIN addresses a ON a.id = h.address_id WHERE a.state = " SQL_DONE
 		" AND a.status != h.status GROUP BY 1, 2",
 	[ST_ROWS_COUNT] = "SELECT count(*) FROM rows",
-	/* every row of row_links is one of the rows whose address_id is NULL */
+	/* a row stored without an address has its problem (no_address, row_too_long); one whose
+	 * address_id is NULL without a problem was set aside by a bulk import (row_links) */
 	[ST_ROWS_WITHOUT_ADDRESS] =
-		"SELECT (SELECT count(*) FROM rows WHERE address_id IS NULL)"
-		" - (SELECT count(*) FROM row_links)",
+		"SELECT count(*) FROM rows WHERE address_id IS NULL AND problem IS NOT NULL",
 	[ST_DUPLICATE_ROWS] =
 		"SELECT (SELECT count(*) FROM rows WHERE dup_of IS NOT NULL)"
 		" + (SELECT count(*) FROM row_links WHERE dup_of IS NOT NULL)",
@@ -1612,6 +1618,29 @@ void store_rows_start(struct store *s, int64_t list_id)
 	sqlite3_bind_int64(store_stmt(s, s->rows), 1, list_id); /* prepared, reset */
 }
 
+/* row_set_aside - R (row ROW_ID) holds an address a bulk import set aside and has not
+ * settled: the address as the import checked it (a syntax verdict, else none yet), never "no
+ * address"; its duplicate mark is not known yet. 1, or -1 on error. */
+static int row_set_aside(struct store *s, int64_t row_id, struct store_row_out *r)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROW_SET_ASIDE); /* its text lives to the next row */
+
+	sqlite3_bind_int64(st, 1, row_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	r->has_address = 1;
+	if (r->address == NULL)
+		r->address = column_text(st, 0);
+	r->domain = column_text(st, 1);
+	r->flags = (unsigned)sqlite3_column_int(st, 2);
+	r->suggestion = column_text(st, 3);
+	r->status = column_text(st, 4);
+	r->reason = column_text(st, 5);
+	if (r->detail == NULL)
+		r->detail = column_text(st, 6);
+	return 1;
+}
+
 int store_rows_next(struct store *s, struct store_row_out *r)
 {
 	sqlite3_stmt *st = s->stmt[s->rows]; /* as store_rows_start left it: not reset */
@@ -1646,6 +1675,8 @@ int store_rows_next(struct store *s, struct store_row_out *r)
 	r->attempts = sqlite3_column_int(st, 20);
 	r->prev_status = column_text(st, 21);
 	r->prev_checked_at = sqlite3_column_int64(st, 22);
+	if (!r->has_address && r->problem == NULL)
+		return row_set_aside(s, sqlite3_column_int64(st, 23), r);
 	return 1;
 }
 
